@@ -1,0 +1,33 @@
+#!/bin/sh
+# check.sh - everything CI runs, in order:
+#   1. a -Werror build from scratch and the whole ctest suite;
+#   2. the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. every libFuzzer target for FUZZ_SECONDS (default 60) each, with clang.
+set -eu
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "release build (-Wall -Wextra -Werror)"
+rm -rf build/check
+cmake -S . -B build/check -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDRT_WERROR=ON >/dev/null
+cmake --build build/check -j "$JOBS"
+ctest --test-dir build/check --output-on-failure -j "$JOBS"
+
+step "ASan + UBSan build"
+rm -rf build/asan
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDRT_WERROR=ON \
+    -DDRT_SANITIZE=address,undefined >/dev/null
+cmake --build build/asan -j "$JOBS"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build/asan --output-on-failure -j "$JOBS"
+
+if [ "$FUZZ_SECONDS" -gt 0 ] && command -v clang >/dev/null 2>&1; then
+    step "fuzz targets, ${FUZZ_SECONDS}s each"
+    sh scripts/fuzz.sh "$FUZZ_SECONDS"
+else
+    step "fuzz targets skipped (FUZZ_SECONDS=$FUZZ_SECONDS or no clang)"
+fi
+step "all checks passed"

@@ -1,0 +1,120 @@
+/* api_fixture.c - see api_fixture.h. */
+#include "api/api_fixture.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static HRESULT ok_attach(const PVOID ctx) { return S_OK; }
+static VOID no_detach(const PVOID ctx) { }
+static HRESULT ok_register(const PVOID ctx, const DRT_REGISTRATION *r, PVOID kc) { return S_OK; }
+static HRESULT ok_unregister(const PVOID ctx, const DRT_DATA *k, PVOID kc) { return S_OK; }
+static HRESULT fail_unpack(const PVOID ctx, DRT_DATA *a, DRT_DATA *b, DRT_DATA *c, DRT_DATA *d,
+                           DRT_DATA *e, BYTE *f, BYTE *g, DRT_DATA *h, DRT_DATA *i,
+                           CERT_PUBLIC_KEY_INFO **j, SOCKET_ADDRESS_LIST **k, DWORD *l)
+{
+    return DRT_E_INVALID_MESSAGE;
+}
+static HRESULT fail_pack(const PVOID ctx, PVOID kc, BYTE a, BYTE b, DWORD c, const DRT_DATA *d,
+                         const DRT_DATA *e, const SOCKET_ADDRESS_LIST *f, const DRT_DATA *g,
+                         DRT_DATA *h, DRT_DATA *i, DRT_DATA *j, DRT_DATA *k)
+{
+    return E_FAIL;
+}
+static void no_free(const PVOID ctx, PVOID pv) { }
+static HRESULT fail_encrypt(const PVOID ctx, const DRT_DATA *a, DWORD n, DRT_DATA *b, DRT_DATA *c,
+                            DRT_DATA *d)
+{
+    return E_FAIL;
+}
+static HRESULT fail_decrypt(const PVOID ctx, DRT_DATA *a, const PVOID kc, DWORD n, DRT_DATA *b)
+{
+    return E_FAIL;
+}
+static HRESULT fail_credential(const PVOID ctx, DRT_DATA *c) { return E_FAIL; }
+static HRESULT fail_sign(const PVOID ctx, DWORD n, DRT_DATA *a, DRT_DATA *b, DRT_DATA *c)
+{
+    return E_FAIL;
+}
+static HRESULT fail_verify(const PVOID ctx, DWORD n, DRT_DATA *a, DRT_DATA *b, DRT_DATA *c,
+                           DRT_DATA *d)
+{
+    return E_FAIL;
+}
+static HRESULT fail_init_resolve(const PVOID ctx, BOOL split, ULONG timeout, ULONG max,
+                                 DRT_BOOTSTRAP_RESOLVE_CONTEXT *rc, BOOL *fatal)
+{
+    return E_FAIL;
+}
+static HRESULT fail_issue_resolve(const PVOID ctx, const PVOID cbctx,
+                                  DRT_BOOTSTRAP_RESOLVE_CALLBACK cb,
+                                  DRT_BOOTSTRAP_RESOLVE_CONTEXT rc, BOOL *fatal)
+{
+    return E_FAIL;
+}
+static VOID no_end_resolve(const PVOID ctx, DRT_BOOTSTRAP_RESOLVE_CONTEXT rc) { }
+static HRESULT ok_publish(const PVOID ctx, const SOCKET_ADDRESS_LIST *l) { return S_OK; }
+static VOID no_unpublish(const PVOID ctx) { }
+
+void fixture_init(struct api_fixture *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->security = (DRT_SECURITY_PROVIDER){
+        .Attach = ok_attach,
+        .Detach = no_detach,
+        .RegisterKey = ok_register,
+        .UnregisterKey = ok_unregister,
+        .ValidateAndUnpackPayload = fail_unpack,
+        .SecureAndPackPayload = fail_pack,
+        .FreeData = no_free,
+        .EncryptData = fail_encrypt,
+        .DecryptData = fail_decrypt,
+        .GetSerializedCredential = fail_credential,
+        .ValidateRemoteCredential = fail_credential,
+        .SignData = fail_sign,
+        .VerifyData = fail_verify,
+    };
+    f->bootstrap = (DRT_BOOTSTRAP_PROVIDER){
+        .Attach = ok_attach,
+        .Detach = no_detach,
+        .InitResolve = fail_init_resolve,
+        .IssueResolve = fail_issue_resolve,
+        .EndResolve = no_end_resolve,
+        .Register = ok_publish,
+        .Unregister = no_unpublish,
+    };
+    assert_int_equal(transport_create(DRT_GLOBAL_SCOPE, 0, 0, &f->transport), S_OK);
+    f->settings = (DRT_SETTINGS){
+        .dwSize = sizeof(DRT_SETTINGS),
+        .cbKey = 32,
+        .bProtocolMajorVersion = 6,
+        .bProtocolMinorVersion = 0x65,
+        .ulMaxRoutingAddresses = 4,
+        .pwzDrtInstancePrefix = L"Test_DRT",
+        .hTransport = f->transport->handle,
+        .pSecurityProvider = &f->security,
+        .pBootstrapProvider = &f->bootstrap,
+        .eSecurityMode = DRT_SECURE_RESOLVE,
+    };
+    for (int i = 0; i < 32; i++)
+        f->key[i] = (BYTE)(i + 1);
+    memset(f->data, 0xAB, sizeof(f->data));
+    f->registration.key = (DRT_DATA){32, f->key};
+    f->registration.appData = (DRT_DATA){16, f->data};
+}
+
+void fixture_open(struct api_fixture *f)
+{
+    assert_int_equal(instance_create(&f->settings, NULL, NULL, &f->instance), S_OK);
+}
+
+void fixture_fini(struct api_fixture *f)
+{
+    instance_destroy(f->instance);
+    f->instance = NULL;
+    transport_destroy(f->transport);
+    f->transport = NULL;
+}
