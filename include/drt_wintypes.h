@@ -205,6 +205,28 @@ typedef struct _CERT_PUBLIC_KEY_INFO {
 #define INFINITE ((DWORD)0xFFFFFFFF)
 #endif
 
+/* Added for <fwpmu.h> (keying engine): WORD, and the Win32 error numbers the
+ * WFP functions return as DWORD besides the FWP_E_* codes. */
+#ifndef DRT_WINTYPES_KEYING_DEFINED
+#define DRT_WINTYPES_KEYING_DEFINED
+typedef uint16_t WORD;
+#endif
+#ifndef ERROR_INVALID_HANDLE
+#define ERROR_INVALID_HANDLE 6L
+#endif
+#ifndef ERROR_NOT_ENOUGH_MEMORY
+#define ERROR_NOT_ENOUGH_MEMORY 8L
+#endif
+#ifndef ERROR_INSUFFICIENT_BUFFER
+#define ERROR_INSUFFICIENT_BUFFER 122L
+#endif
+#ifndef ERROR_INTERNAL_ERROR
+#define ERROR_INTERNAL_ERROR 1359L
+#endif
+#ifndef ERROR_NOT_ENOUGH_QUOTA
+#define ERROR_NOT_ENOUGH_QUOTA 1816L
+#endif
+
 #ifdef __cplusplus
 }
 #endif

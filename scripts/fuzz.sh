@@ -21,7 +21,13 @@ for bin in build/fuzz/fuzz/fuzz_*; do
     rm -rf "$work" && mkdir -p "$work"
     [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
     echo "-- $name for ${SECONDS_EACH}s"
-    "$bin" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
-        -artifact_prefix="build/fuzz/$name-" "$work" 2>&1 | tail -n 12
+    log="build/fuzz/$name.log"
+    if ! "$bin" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+        -artifact_prefix="build/fuzz/$name-" "$work" >"$log" 2>&1; then
+        tail -n 60 "$log"
+        echo "fuzz: $name found a failure; the input is in build/fuzz/$name-*" >&2
+        exit 1
+    fi
+    tail -n 12 "$log"
 done
 [ "$found" -eq 1 ] || { echo "fuzz: no targets were built" >&2; exit 1; }
