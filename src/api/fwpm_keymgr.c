@@ -1,0 +1,77 @@
+/*
+ * fwpm_keymgr.c - the five IPsecKeyManager* entry points: each takes the
+ * engine lock and hands its arguments, unchanged, to the registry
+ * (src/ipsec/keymgr.h), which validates them before touching any state.
+ */
+#include "api/fwpm_engine.h"
+#include "ipsec/keymgr.h"
+#include "util/export.h"
+
+DRT_EXPORT DWORD WINAPI IPsecKeyManagerAddAndRegister0(
+    HANDLE engineHandle, const IPSEC_KEY_MANAGER0 *keyManager,
+    const IPSEC_KEY_MANAGER_CALLBACKS0 *keyManagerCallbacks, HANDLE *keyMgmtHandle)
+{
+    DWORD rc;
+    struct ipsec_engine *e = fwpm_lock(&rc);
+    if (!e)
+        return rc;
+    rc = ipsec_keymgr_add(e, engineHandle, keyManager, keyManagerCallbacks, keyMgmtHandle);
+    fwpm_unlock();
+    return rc;
+}
+
+/* No callback runs yet (the SA negotiation is not built), so nothing can
+ * be in flight; once it is, this waits here while
+ * ipsec_keymgr_draining() holds, except when called from the callback. */
+DRT_EXPORT DWORD WINAPI IPsecKeyManagerUnregisterAndDelete0(HANDLE engineHandle,
+                                                             HANDLE keyMgmtHandle)
+{
+    DWORD rc;
+    struct ipsec_engine *e = fwpm_lock(&rc);
+    if (!e)
+        return rc;
+    rc = ipsec_keymgr_remove(e, engineHandle, keyMgmtHandle);
+    fwpm_unlock();
+    return rc;
+}
+
+DRT_EXPORT DWORD WINAPI IPsecKeyManagersGet0(HANDLE engineHandle, IPSEC_KEY_MANAGER0 ***entries,
+                                             UINT32 *numEntries)
+{
+    DWORD rc;
+    struct ipsec_engine *e = fwpm_lock(&rc);
+    if (!e)
+        return rc;
+    rc = ipsec_keymgr_list(e, engineHandle, entries, numEntries);
+    fwpm_unlock();
+    return rc;
+}
+
+DRT_EXPORT DWORD WINAPI IPsecKeyManagerGetSecurityInfoByKey0(
+    HANDLE engineHandle, const void *reserved, SECURITY_INFORMATION securityInfo,
+    PSID *sidOwner, PSID *sidGroup, PACL *dacl, PACL *sacl,
+    PSECURITY_DESCRIPTOR *securityDescriptor)
+{
+    DWORD rc;
+    struct ipsec_engine *e = fwpm_lock(&rc);
+    if (!e)
+        return rc;
+    rc = ipsec_keymgr_get_security(e, engineHandle, reserved, securityInfo, sidOwner, sidGroup,
+                                   dacl, sacl, securityDescriptor);
+    fwpm_unlock();
+    return rc;
+}
+
+DRT_EXPORT DWORD WINAPI IPsecKeyManagerSetSecurityInfoByKey0(
+    HANDLE engineHandle, const void *reserved, SECURITY_INFORMATION securityInfo,
+    const SID *sidOwner, const SID *sidGroup, const ACL *dacl, const ACL *sacl)
+{
+    DWORD rc;
+    struct ipsec_engine *e = fwpm_lock(&rc);
+    if (!e)
+        return rc;
+    rc = ipsec_keymgr_set_security(e, engineHandle, reserved, securityInfo, sidOwner, sidGroup,
+                                   dacl, sacl);
+    fwpm_unlock();
+    return rc;
+}
