@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <fwpmu.h>
+
 struct result_entry {
     HRESULT hr;
     const char *name;
@@ -62,6 +64,23 @@ static const struct result_entry entries[] = {
     R(DRT_E_INVALID_INSTANCE_PREFIX, "instance prefix longer than 128 characters"),
     R(DRT_E_INVALID_SECURITY_MODE, "security mode is invalid"),
     R(DRT_E_CAPABILITY_MISMATCH, "required cryptographic capability is missing"),
+    /* The keying engine's DWORD codes that are HRESULT-shaped (fwpmu.h). */
+#define F(code, text) {(HRESULT)(code), #code, text}
+    F(FWP_E_NOT_FOUND, "no such object"),
+    F(FWP_E_ALREADY_EXISTS, "the object already exists (e.g. a second dictating key manager)"),
+    F(FWP_E_WRONG_SESSION, "the object belongs to another session"),
+    F(FWP_E_NO_TXN_IN_PROGRESS, "no explicit transaction is in progress"),
+    F(FWP_E_TXN_IN_PROGRESS, "not allowed inside an explicit transaction"),
+    F(FWP_E_INCOMPATIBLE_TXN, "not allowed in this kind of transaction (read-only)"),
+    F(FWP_E_TIMEOUT, "timed out waiting for the transaction lock"),
+    F(FWP_E_NULL_POINTER, "a required pointer is NULL"),
+    F(FWP_E_INVALID_FLAGS, "unknown or inconsistent flags"),
+    F(FWP_E_INVALID_INTERVAL, "key dictation timeout hint above 10 seconds"),
+    F(FWP_E_RESERVED, "a reserved argument is not NULL/zero"),
+    F(FWP_E_KEY_DICTATOR_ALREADY_REGISTERED, "a dictating key manager is already registered"),
+    F(FWP_E_KEY_DICTATION_INVALID_KEYING_MATERIAL, "dictated keys do not fit the transform"),
+    F(SEC_E_CANNOT_INSTALL, "the caller's image failed the integrity check"),
+#undef F
 };
 
 static const struct result_entry *find(HRESULT hr)

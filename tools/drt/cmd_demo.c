@@ -10,8 +10,11 @@
 #include <string.h>
 
 #include <drt.h>
+#include <fwpmu.h>
 
 #include "cli.h"
+#include "core/reassembly.h"
+#include "core/wire.h"
 #include "util/key256.h"
 #include "util/result_text.h"
 
@@ -19,8 +22,9 @@ void usage_demo(void)
 {
     printf("usage: drt demo\n\n"
            "Shows what libdrt does today: 256-bit key ring arithmetic, the\n"
-           "[MC-DRT] wire codec on real messages, and the Windows API's argument\n"
-           "checking. The multi-node demo cloud arrives with the routing engine.\n");
+           "[MC-DRT] wire codec on real messages, the keying engine's key-manager\n"
+           "registry, and the Windows API's argument checking. The multi-node demo\n"
+           "cloud arrives with the routing engine.\n");
 }
 
 static void section(const char *title)
@@ -62,6 +66,162 @@ static void report(const char *call, HRESULT hr)
     printf("  %-44s -> %s\n", call, result_describe(hr, text, sizeof(text)));
 }
 
+static void hexdump(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 16) {
+        printf("    %04zx ", i);
+        for (size_t j = i; j < i + 16 && j < n; j++)
+            printf(" %02x", p[j]);
+        printf("\n");
+    }
+}
+
+static void demo_wire_lookup(void)
+{
+    section("an [MC-DRT] LOOKUP, encoded and decoded (docs/PROTOCOL.md)");
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.hdr = (struct wire_header){1, 0, WIRE_LOOKUP, 0x5eed0001};
+    m.u.lookup.criteria = WIRE_SEARCH_NEAREST;
+    m.u.lookup.reason = WIRE_REASON_APP_REQUEST;
+    for (int i = 0; i < 32; i++)
+        m.u.lookup.target_key[i] = (uint8_t)(0x80 + i);
+    m.u.lookup.path.count = 1;
+    m.u.lookup.path.e[0].port = 3540;
+    m.u.lookup.path.e[0].addr[15] = 1; /* ::1 */
+    uint8_t buf[512];
+    size_t len = 0;
+    HRESULT hr = wire_encode(&m, buf, sizeof(buf), &len);
+    if (FAILED(hr)) {
+        report("wire_encode(LOOKUP)", hr);
+        return;
+    }
+    printf("  LOOKUP for the nearest key to 9f9e..8180 (pb[31] first), flagged path [::1]:3540\n"
+           "  %zu bytes on the wire:\n", len);
+    hexdump(buf, len);
+    struct wire_msg back;
+    hr = wire_decode(buf, len, &back);
+    printf("  decoded: %s, message id 0x%08x, criteria %u, %u flagged endpoint(s)\n",
+           SUCCEEDED(hr) ? wire_msg_type_name(back.hdr.type) : "FAILED",
+           (unsigned)back.hdr.message_id, back.u.lookup.criteria, back.u.lookup.path.count);
+    buf[4] = 0x52; /* not the 0x51 identifier */
+    report("the same bytes, identifier 0x52", wire_decode(buf, len, &back));
+}
+
+static void demo_wire_fragments(void)
+{
+    section("a 5,120-byte payload split into 1,188-byte AUTHORITY fragments and reassembled");
+    static uint8_t payload[DRT_MAX_PAYLOAD_SIZE], whole[WIRE_SPLIT_MAX];
+    for (size_t i = 0; i < sizeof(payload); i++)
+        payload[i] = (uint8_t)(i * 13u);
+    struct wire_authority_buffer ab;
+    memset(&ab, 0, sizeof(ab));
+    ab.payload = (struct wire_blob){payload, sizeof(payload)};
+    size_t len = 0;
+    if (FAILED(wire_encode_authority_buffer(&ab, whole, sizeof(whole), &len)))
+        return;
+    struct reasm *r = reasm_create(NULL);
+    struct reasm_key key;
+    if (!r || !reasm_key_make(&key, "demo", 4, 7)) {
+        reasm_destroy(r);
+        return;
+    }
+    size_t n = wire_fragment_count(len);
+    const uint8_t *done = NULL;
+    size_t done_len = 0;
+    struct wire_header h = {1, 0, WIRE_AUTHORITY, 0x5eed0002};
+    /* Deliver the fragments last-first, as a reordering network might. */
+    for (size_t k = n; k-- > 0;) {
+        struct wire_msg m, got;
+        uint8_t dgram[WIRE_AUTHORITY_OVERHEAD + WIRE_FRAGMENT_SIZE];
+        size_t dlen = 0;
+        if (FAILED(wire_authority_fragment(&h, 7, whole, len, k, &m)) ||
+            FAILED(wire_encode(&m, dgram, sizeof(dgram), &dlen)) ||
+            FAILED(wire_decode(dgram, dlen, &got)))
+            break;
+        enum reasm_result res =
+            reasm_add(r, &key, got.u.authority.size, got.u.authority.offset,
+                      got.u.authority.fragment.p, got.u.authority.fragment.len, 0, &done, &done_len);
+        printf("  fragment %zu: offset %5u, %4zu-byte datagram -> %s\n", k,
+               got.u.authority.offset, dlen, reasm_result_name(res));
+    }
+    struct wire_authority_buffer back;
+    bool intact = done && SUCCEEDED(wire_decode_authority_buffer(done, done_len, &back)) &&
+                  back.payload.len == sizeof(payload) &&
+                  memcmp(back.payload.p, payload, sizeof(payload)) == 0;
+    printf("  %zu-byte AUTHORITY_BUFFER in %zu fragments; payload after reassembly: %s\n", len, n,
+           intact ? "5,120 bytes, identical" : "NOT intact");
+    reasm_destroy(r);
+}
+
+static void report_dword(const char *call, DWORD rc)
+{
+    report(call, (HRESULT)rc);
+}
+
+static void CALLBACK demo_notify(const IPSEC_SA_DETAILS1 *in, const IPSEC_SA_DETAILS1 *out)
+{
+    (void)in;
+    (void)out;
+}
+
+static void CALLBACK demo_check(const IKEEXT_TRAFFIC0 *t, BOOL *will, UINT32 *weight)
+{
+    (void)t;
+    *will = FALSE;
+    *weight = 0;
+}
+
+static DWORD CALLBACK demo_dictate(IPSEC_SA_DETAILS1 *in, IPSEC_SA_DETAILS1 *out, BOOL *gen)
+{
+    (void)in;
+    (void)out;
+    *gen = TRUE;
+    return 0;
+}
+
+static void demo_keying(void)
+{
+    section("the keying engine: registering trusted intermediary agents (key managers)");
+    HANDLE engine = NULL;
+    DWORD rc = FwpmEngineOpen0(NULL, RPC_C_AUTHN_DEFAULT, NULL, NULL, &engine);
+    report_dword("FwpmEngineOpen0", rc);
+    if (rc != 0)
+        return;
+    IPSEC_KEY_MANAGER0 km;
+    memset(&km, 0, sizeof(km));
+    km.flags = IPSEC_KEY_MANAGER_FLAG_DICTATE_KEY;
+    km.keyDictationTimeoutHint = 11;
+    IPSEC_KEY_MANAGER_CALLBACKS0 cb;
+    memset(&cb, 0, sizeof(cb));
+    cb.keyDictationCheck = demo_check;
+    cb.keyDictation = demo_dictate;
+    cb.keyNotify = demo_notify;
+    HANDLE h1 = NULL, h2 = NULL, h3 = NULL;
+    report_dword("AddAndRegister0(dictator, timeout hint 11 s)",
+                 IPsecKeyManagerAddAndRegister0(engine, &km, &cb, &h1));
+    km.keyDictationTimeoutHint = 0;
+    report_dword("AddAndRegister0(dictator, hint 0 = 5 s)",
+                 IPsecKeyManagerAddAndRegister0(engine, &km, &cb, &h1));
+    report_dword("AddAndRegister0(a second dictator)",
+                 IPsecKeyManagerAddAndRegister0(engine, &km, &cb, &h2));
+    km.flags = 0;
+    cb.keyDictationCheck = NULL;
+    cb.keyDictation = NULL;
+    report_dword("AddAndRegister0(notify-only)", IPsecKeyManagerAddAndRegister0(engine, &km, &cb, &h3));
+    IPSEC_KEY_MANAGER0 **list = NULL;
+    UINT32 count = 0;
+    if (IPsecKeyManagersGet0(engine, &list, &count) == 0) {
+        for (UINT32 i = 0; i < count; i++)
+            printf("  registered: %s, timeout %u s, key %08x-...\n",
+                   list[i]->flags & IPSEC_KEY_MANAGER_FLAG_DICTATE_KEY ? "dictator   " : "notify-only",
+                   list[i]->keyDictationTimeoutHint, (unsigned)list[i]->keyManagerKey.Data1);
+        FwpmFreeMemory0((void **)&list);
+    }
+    FwpmEngineClose0(engine);
+    printf("  (closing the session removed its key managers; SA negotiation comes next)\n");
+}
+
 static void demo_api_checks(void)
 {
     section("the Windows DRT API checks its arguments as documented");
@@ -99,6 +259,9 @@ int cmd_demo(int argc, char **argv)
     printf("Not built yet: the routing engine and the UDP node, so this demo cannot\n"
            "start a cloud of nodes. Everything below is computed live by the library.\n");
     demo_key_ring();
+    demo_wire_lookup();
+    demo_wire_fragments();
+    demo_keying();
     demo_api_checks();
     printf("\nNext: the sans-I/O engine and simulator, then real nodes on loopback.\n");
     return 0;
