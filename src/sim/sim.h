@@ -16,6 +16,8 @@
  *     the same microsecond run in the order they were scheduled;
  *   - no wall clock, no hash-table iteration, no pointer comparison and no
  *     libm call (whose rounding may vary by host) ever decides anything.
+ * A node that needs its own generator (an engine's injected one) seeds it
+ * from sim_rand_u64 when it is created, and stays reproducible.
  *
  * Link model (struct sim_link, global default, overridable per pair).
  * One-way delay of a datagram from a to b:
@@ -48,8 +50,8 @@
  * per node, one per pending event plus its payload.
  *
  * Reentrancy. Callbacks may call every function here (send, set deadlines,
- * add, crash, leave, partition, schedule) except the sim_run_* and sim_step
- * family, which refuse with SIM_E_REENTRANT. Each run call processes at
+ * add, crash, leave, partition, schedule) except sim_destroy and the
+ * sim_run_* / sim_step family, which refuse with SIM_E_REENTRANT. Each run call processes at
  * most the configured event limit and fails with SIM_E_EVENT_LIMIT when
  * there is more, so a node that reschedules itself forever cannot hang a
  * test. Not thread-safe: one simulator belongs to one thread.
@@ -230,7 +232,8 @@ struct sim_stats {
     struct sim_count dropped_unknown;   /* no live node owned the destination */
     struct sim_count dropped_crash;     /* in flight to a node that crashed or left */
     uint64_t timers;                    /* on_timer calls */
-    uint64_t events;                    /* events run (deliveries, timers, calls, churn) */
+    uint64_t events;    /* global: events run (deliveries, timers, calls, churn);
+                         * per node: callbacks it received (datagrams, timers) */
 };
 
 const struct sim_stats *sim_stats(const struct sim *sim);

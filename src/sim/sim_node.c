@@ -124,6 +124,7 @@ bool sim_fire_timer(struct sim *sim, uint32_t ref)
         return false; /* cannot happen: removal unqueues the timer */
     n->deadline = SIM_TIME_NEVER;
     n->stats.timers++;
+    n->stats.events++;
     sim->stats.timers++;
     sim->stats.events++;
     sim_trace_emit(sim, SIM_TRACE_TIMER, id, NULL, NULL, NULL, 0);

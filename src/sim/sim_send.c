@@ -114,6 +114,7 @@ bool sim_deliver(struct sim *sim, uint32_t ref)
         free(ev.buf);
         return true;
     }
+    n->stats.events++;
     sim_count_add(&n->stats.delivered, ev.len);
     sim_count_add(&sim->stats.delivered, ev.len);
     sim_trace_emit(sim, SIM_TRACE_DELIVER, ev.node, &ev.from, &to, ev.buf, ev.len);

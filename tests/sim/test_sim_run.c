@@ -102,6 +102,7 @@ SIM_TEST(test_periodic_timer_rearmed_from_its_callback)
     assert_int_equal(a.timers, 400);
     assert_true(sim_stats(sim)->timers == 400);
     assert_true(sim_node_stats(sim, a.id)->timers == 400);
+    assert_true(sim_node_stats(sim, a.id)->events == 400);
     /* Re-arming in place leaves one queued timer, never a pile. */
     assert_int_equal(sim_pending(sim), 1);
     sim_destroy(sim);
