@@ -51,10 +51,13 @@
  *
  * Reentrancy. Callbacks may call every function here (send, set deadlines,
  * add, crash, leave, partition, schedule) except sim_destroy and the
- * sim_run_* / sim_step family, which refuse with SIM_E_REENTRANT. Each run call processes at
- * most the configured event limit and fails with SIM_E_EVENT_LIMIT when
- * there is more, so a node that reschedules itself forever cannot hang a
- * test. Not thread-safe: one simulator belongs to one thread.
+ * sim_run_* / sim_step family, which refuse with SIM_E_REENTRANT. Each run
+ * call processes at most the configured event limit and fails with
+ * SIM_E_EVENT_LIMIT when there is more, so a node that reschedules itself
+ * forever cannot hang a test. Not thread-safe: one simulator, one thread.
+ *
+ * Tests take their seed from tests/sim/sim_test.h (SIM_TEST): a failing
+ * test prints "SIM SEED=<n>", and DRT_SIM_SEED=<n> replays it exactly.
  */
 #ifndef DRT_SIM_SIM_H
 #define DRT_SIM_SIM_H
