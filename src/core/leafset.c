@@ -139,14 +139,16 @@ enum leafset_result leafset_offer(struct leafset *ls, const struct leafset_entry
     bool dropped_p = pp < LEAFSET_SIDE && side_insert(ls, PRED, e, pp, &out_p);
     bool dropped_s = ps < LEAFSET_SIDE && side_insert(ls, SUCC, e, ps, &out_s);
 
-    if (!was_member)
-        note(changes, LEAFSET_KEY_ADDED, e);
-    /* A key pushed off one side may still be a member through the other. */
+    /* A key pushed off one side may still be a member through the other.
+     * Departures are listed before the arrival so that replaying the list
+     * never holds more than LEAFSET_CAPACITY keys. */
     if (dropped_p && !leafset_contains(ls, &out_p.key))
         note(changes, LEAFSET_KEY_DELETED, &out_p);
     if (dropped_s && !leafset_contains(ls, &out_s.key) &&
         !(dropped_p && key256_equal(&out_p.key, &out_s.key)))
         note(changes, LEAFSET_KEY_DELETED, &out_s);
+    if (!was_member)
+        note(changes, LEAFSET_KEY_ADDED, e);
     return was_member ? LEAFSET_UPDATED : LEAFSET_INSERTED;
 }
 

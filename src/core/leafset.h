@@ -23,8 +23,9 @@
  * the last offer wins, which matches "a search returns one of them").
  *
  * Changes. Every mutating call can fill a struct leafset_changes with the
- * keys that entered or left the set, each with its entry, in the order they
- * happened; the values of enum leafset_change_type equal those of
+ * keys that entered or left the set, each with its entry, departures
+ * before arrivals (so a replay never holds more than LEAFSET_CAPACITY keys);
+ * the values of enum leafset_change_type equal those of
  * DRT_LEAFSET_KEY_CHANGE_TYPE so the engine can pass them on unchanged.
  *
  * Plain data of fixed size (no allocation): embed it, copy it, compare it.
@@ -88,8 +89,8 @@ const drt_key *leafset_local(const struct leafset *ls);
 
 /* Inserts e where it is among the LEAFSET_SIDE nearest on a side (on both
  * sides if so), pushing the farthest member of a full side out. changes may
- * be NULL; otherwise it is reset and receives ADDED for e and DELETED for
- * every key that left both sides. Re-offering every known key after a
+ * be NULL; otherwise it is reset and receives DELETED for every key that
+ * left both sides, then ADDED for e. Re-offering every known key after a
  * removal therefore refills the gap exactly. */
 enum leafset_result leafset_offer(struct leafset *ls, const struct leafset_entry *e,
                                   struct leafset_changes *changes);

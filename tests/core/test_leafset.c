@@ -287,9 +287,9 @@ static void test_key_pushed_off_its_only_side_is_deleted(void **state)
     /* pred is now 999 998 997 996 F: the next one pushes F out of the set. */
     assert_int_equal(offer(&ls, K(995), 3, &ch), LEAFSET_INSERTED);
     assert_int_equal(ch.n, 2);
-    assert_int_equal(ch.c[1].type, LEAFSET_KEY_DELETED);
-    assert_key(&ch.c[1].entry.key, &f);
-    assert_int_equal(ch.c[1].entry.ep.port, 9);
+    assert_int_equal(ch.c[0].type, LEAFSET_KEY_DELETED);
+    assert_key(&ch.c[0].entry.key, &f);
+    assert_int_equal(ch.c[0].entry.ep.port, 9);
     assert_false(leafset_contains(&ls, &f));
     assert_int_equal(leafset_count(&ls), 10);
 }
@@ -318,12 +318,12 @@ static void test_nearer_key_pushes_the_farthest_out_and_reports_it(void **state)
     assert_true(leafset_admits(&ls, &nearer));
     assert_int_equal(offer(&ls, nearer, 77, &ch), LEAFSET_INSERTED);
     assert_int_equal(ch.n, 2);
-    assert_int_equal(ch.c[0].type, LEAFSET_KEY_ADDED);
-    assert_key(&ch.c[0].entry.key, &nearer);
-    assert_int_equal(ch.c[1].type, LEAFSET_KEY_DELETED);
+    assert_int_equal(ch.c[0].type, LEAFSET_KEY_DELETED); /* departures first */
     drt_key k1050 = K(1050);
-    assert_key(&ch.c[1].entry.key, &k1050);
-    assert_int_equal(ch.c[1].entry.ep.port, 5); /* the entry as it left */
+    assert_key(&ch.c[0].entry.key, &k1050);
+    assert_int_equal(ch.c[0].entry.ep.port, 5); /* the entry as it left */
+    assert_int_equal(ch.c[1].type, LEAFSET_KEY_ADDED);
+    assert_key(&ch.c[1].entry.key, &nearer);
     assert_succ(&ls, 1, nearer);
     assert_int_equal(leafset_count(&ls), 10);
 }
