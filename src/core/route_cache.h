@@ -47,9 +47,10 @@
  *
  * Caps. max_entries slots (pending included), allocated once at create;
  * max_local_keys owners, each a fixed table of ROUTE_CACHE_LEVELS x 16 x
- * ROUTE_CACHE_BUCKET_SIZE 16-bit cells plus a leaf set (about 3.7 KB),
- * allocated when the key is added; max_pending pending entries. Nothing
- * else is allocated after create. route_cache_memory() adds them up.
+ * ROUTE_CACHE_BUCKET_SIZE 16-bit cells plus a leaf set (under 4 KB),
+ * allocated when the key is added (the self id's at create); max_pending
+ * pending entries. Nothing else is allocated; route_cache_memory() adds it
+ * all up.
  *
  * Leaf-set changes of local keys are reported through on_leafset, in the
  * order they happen, with the values of DRT_LEAFSET_KEY_CHANGE_TYPE. The
