@@ -1,56 +1,12 @@
-/* route_cache.c - the node's shared route cache (see route_cache.h). */
+/* route_cache.c - the node's shared route cache: storage, placement and
+ * replacement policy, local keys, offers and removals (see route_cache.h). */
 #include "core/route_cache.h"
+#include "core/route_cache_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define NONE 0xFFFFu
-
-struct rc_slot {
-    struct route_cache_entry e;
-    uint16_t table_refs; /* table cells holding it, over all owners */
-    uint16_t leaf_refs;  /* leaf sets holding it */
-    uint16_t pos;        /* its index in dense[] */
-    bool in_use;
-};
-
-struct rc_owner {
-    drt_key key;
-    bool local;
-    struct leafset leaf; /* local owners only */
-    uint16_t cell[ROUTE_CACHE_LEVELS][ROUTE_CACHE_BUCKETS][ROUTE_CACHE_BUCKET_SIZE];
-};
-
-struct route_cache {
-    struct route_cache_config cfg;
-    uint64_t hash_seed;
-    /* max_entries + 1 slots: the spare lets a newcomer be placed first and
-     * the pool trimmed back to the cap afterwards, choosing the victim with
-     * everything known. */
-    struct rc_slot *slots;
-    uint32_t nslots;
-    /* dense[0..count) are the slots in use, dense[count..nslots) the free
-     * ones: O(1) alloc and free, and iteration over used slots only. */
-    uint16_t *dense;
-    uint32_t count;
-    uint32_t npending;
-    /* Key -> slot, open addressing with linear probing. Keys come from the
-     * network, so the hash is seeded: colliding keys cannot be precomputed. */
-    uint16_t *index;
-    uint32_t index_mask;
-    /* Table owners: the local keys, or the self id alone while none. */
-    struct rc_owner **owners;
-    uint32_t nowners;
-    uint32_t nlocal;
-    struct rc_owner *self; /* allocated at create, so retiring the last local key cannot fail */
-};
-
 /* --- entries and ranking ------------------------------------------------ */
-
-static bool is_verified(const struct route_cache_entry *e)
-{
-    return (e->flags & ROUTE_CACHE_VERIFIED) != 0;
-}
 
 static bool is_fresh(const struct route_cache *rc, const struct route_cache_entry *e, uint64_t now)
 {
@@ -124,7 +80,7 @@ static uint32_t index_probe(const struct route_cache *rc, const drt_key *key)
     return i;
 }
 
-static uint16_t index_find(const struct route_cache *rc, const drt_key *key)
+uint16_t rc_index_find(const struct route_cache *rc, const drt_key *key)
 {
     return rc->index[index_probe(rc, key)];
 }
@@ -183,7 +139,7 @@ static void slot_free(struct route_cache *rc, uint16_t id)
 
 /* --- tables ------------------------------------------------------------------ */
 
-static uint16_t *bucket_of(struct rc_owner *o, const drt_key *key)
+uint16_t *rc_bucket_of(struct rc_owner *o, const drt_key *key)
 {
     unsigned level = key256_common_prefix_bits(&o->key, key) / ROUTE_CACHE_DIGIT_BITS;
     if (level >= ROUTE_CACHE_LEVELS)
@@ -218,7 +174,7 @@ static uint16_t *bucket_pick(const struct route_cache *rc, uint16_t *b,
 static void unlink_tables(struct route_cache *rc, uint16_t id)
 {
     for (uint32_t k = 0; k < rc->nowners; k++) {
-        uint16_t *b = bucket_of(rc->owners[k], &rc->slots[id].e.key);
+        uint16_t *b = rc_bucket_of(rc->owners[k], &rc->slots[id].e.key);
         for (unsigned i = 0; i < ROUTE_CACHE_BUCKET_SIZE; i++)
             if (b[i] == id) {
                 b[i] = NONE;
@@ -236,7 +192,7 @@ static void release(struct route_cache *rc, uint16_t id)
     if (!s->in_use || !is_verified(&s->e) || s->table_refs + s->leaf_refs > 0)
         return;
     for (uint32_t k = 0; k < rc->nowners; k++) {
-        uint16_t *b = bucket_of(rc->owners[k], &s->e.key);
+        uint16_t *b = rc_bucket_of(rc->owners[k], &s->e.key);
         for (unsigned i = 0; i < ROUTE_CACHE_BUCKET_SIZE; i++)
             if (b[i] == NONE) {
                 b[i] = id;
@@ -263,7 +219,7 @@ static bool apply_leaf_changes(struct route_cache *rc, const struct rc_owner *o,
 {
     bool displaced = false;
     for (unsigned i = 0; i < ch->n; i++) {
-        uint16_t id = index_find(rc, &ch->c[i].entry.key);
+        uint16_t id = rc_index_find(rc, &ch->c[i].entry.key);
         if (id == NONE)
             continue;
         if (ch->c[i].type == LEAFSET_KEY_ADDED) {
@@ -343,7 +299,7 @@ static bool wanted(struct route_cache *rc, const struct route_cache_entry *e, ui
         struct rc_owner *o = rc->owners[k];
         if (o->local && leafset_admits(&o->leaf, &e->key))
             return true;
-        if (bucket_pick(rc, bucket_of(o, &e->key), e, now) != NULL)
+        if (bucket_pick(rc, rc_bucket_of(o, &e->key), e, now) != NULL)
             return true;
     }
     return false;
@@ -362,7 +318,7 @@ static bool place(struct route_cache *rc, uint16_t id, uint64_t now)
             if (leafset_offer(&o->leaf, &l, &ch) == LEAFSET_INSERTED)
                 displaced |= apply_leaf_changes(rc, o, &ch);
         }
-        uint16_t *c = bucket_pick(rc, bucket_of(o, &rc->slots[id].e.key), &rc->slots[id].e, now);
+        uint16_t *c = bucket_pick(rc, rc_bucket_of(o, &rc->slots[id].e.key), &rc->slots[id].e, now);
         if (c == NULL)
             continue;
         uint16_t victim = *c;
@@ -479,7 +435,7 @@ static void owner_populate(struct route_cache *rc, struct rc_owner *o, uint64_t 
         struct rc_slot *s = &rc->slots[id];
         if (!s->in_use || !is_verified(&s->e))
             continue;
-        uint16_t *c = bucket_pick(rc, bucket_of(o, &s->e.key), &s->e, now);
+        uint16_t *c = bucket_pick(rc, rc_bucket_of(o, &s->e.key), &s->e, now);
         if (c == NULL)
             continue;
         uint16_t victim = *c;
@@ -516,7 +472,7 @@ static void owner_detach(struct route_cache *rc, struct rc_owner *o)
              * predecessor copy, so the successor copy is skipped. */
             if (m == NULL || leafset_find(&o->leaf, &m->key) != m)
                 continue;
-            uint16_t id = index_find(rc, &m->key);
+            uint16_t id = rc_index_find(rc, &m->key);
             if (id != NONE)
                 rc->slots[id].leaf_refs--;
         }
@@ -534,13 +490,13 @@ static void owner_detach(struct route_cache *rc, struct rc_owner *o)
             const struct leafset_entry *m = i < LEAFSET_SIDE
                                                 ? leafset_pred(&o->leaf, i)
                                                 : leafset_succ(&o->leaf, i - LEAFSET_SIDE);
-            uint16_t id = m == NULL ? NONE : index_find(rc, &m->key);
+            uint16_t id = m == NULL ? NONE : rc_index_find(rc, &m->key);
             if (id != NONE)
                 release(rc, id);
         }
 }
 
-static struct rc_owner *local_owner(const struct route_cache *rc, const drt_key *key)
+struct rc_owner *rc_local_owner(const struct route_cache *rc, const drt_key *key)
 {
     for (uint32_t k = 0; k < rc->nowners; k++)
         if (rc->owners[k]->local && key256_equal(&rc->owners[k]->key, key))
@@ -619,7 +575,7 @@ void route_cache_destroy(struct route_cache *rc)
 
 bool route_cache_add_local_key(struct route_cache *rc, const drt_key *key, uint64_t now_ms)
 {
-    if (local_owner(rc, key) != NULL || rc->nlocal >= rc->cfg.max_local_keys)
+    if (rc_local_owner(rc, key) != NULL || rc->nlocal >= rc->cfg.max_local_keys)
         return false;
     struct rc_owner *o = malloc(sizeof(*o));
     if (o == NULL)
@@ -635,7 +591,7 @@ bool route_cache_add_local_key(struct route_cache *rc, const drt_key *key, uint6
 
 bool route_cache_remove_local_key(struct route_cache *rc, const drt_key *key, uint64_t now_ms)
 {
-    struct rc_owner *o = local_owner(rc, key);
+    struct rc_owner *o = rc_local_owner(rc, key);
     if (o == NULL)
         return false;
     if (rc->nlocal == 1) {
@@ -651,7 +607,7 @@ bool route_cache_remove_local_key(struct route_cache *rc, const drt_key *key, ui
 
 bool route_cache_is_local(const struct route_cache *rc, const drt_key *key)
 {
-    return local_owner(rc, key) != NULL;
+    return rc_local_owner(rc, key) != NULL;
 }
 
 size_t route_cache_local_count(const struct route_cache *rc)
@@ -673,7 +629,7 @@ enum route_cache_result route_cache_offer(struct route_cache *rc,
     in.flags &= ROUTE_CACHE_VERIFIED;
     in.last_seen_ms = now_ms;
 
-    uint16_t id = index_find(rc, &in.key);
+    uint16_t id = rc_index_find(rc, &in.key);
     if (id == NONE)
         return is_verified(&in) ? insert_verified(rc, &in, now_ms)
                                 : insert_pending(rc, &in, now_ms);
@@ -702,7 +658,7 @@ enum route_cache_result route_cache_offer(struct route_cache *rc,
 enum route_cache_result route_cache_mark_verified(struct route_cache *rc, const drt_key *key,
                                                   uint32_t rtt_ms, uint64_t now_ms)
 {
-    uint16_t id = index_find(rc, key);
+    uint16_t id = rc_index_find(rc, key);
     if (id == NONE)
         return ROUTE_CACHE_NOT_FOUND;
     struct rc_slot *s = &rc->slots[id];
@@ -746,7 +702,7 @@ void route_cache_observe(struct route_cache *rc, const struct drt_endpoint *ep, 
 
 bool route_cache_remove_key(struct route_cache *rc, const drt_key *key)
 {
-    uint16_t id = index_find(rc, key);
+    uint16_t id = rc_index_find(rc, key);
     if (id == NONE)
         return false;
     struct rc_slot *s = &rc->slots[id];
@@ -797,306 +753,4 @@ size_t route_cache_expire_pending(struct route_cache *rc, uint64_t cutoff_ms)
         }
     }
     return n;
-}
-
-/* --- queries ------------------------------------------------------------------------- */
-
-size_t route_cache_pending(const struct route_cache *rc, struct route_cache_entry *out, size_t n)
-{
-    size_t k = 0;
-    for (uint32_t i = 0; i < rc->count && n > 0; i++) {
-        const struct route_cache_entry *e = &rc->slots[rc->dense[i]].e;
-        if (is_verified(e))
-            continue;
-        size_t pos = k;
-        while (pos > 0 && out[pos - 1].last_seen_ms > e->last_seen_ms)
-            pos--;
-        if (pos >= n)
-            continue;
-        size_t keep = k < n ? k : n - 1;
-        memmove(&out[pos + 1], &out[pos], (keep - pos) * sizeof(*out));
-        out[pos] = *e;
-        if (k < n)
-            k++;
-    }
-    return k;
-}
-
-struct nearest {
-    const drt_key *target;
-    size_t n, k;
-    drt_key dist[ROUTE_CACHE_QUERY_MAX];
-    struct route_cache_entry *out;
-};
-
-/* Keeps the n nearest offered so far in out, nearest first; ties between
- * equal distances (one key each side of the target) go to the smaller key,
- * as key256_closer() decides. */
-static void nearest_offer(struct nearest *q, const struct route_cache_entry *e)
-{
-    drt_key d;
-    key256_ring_distance(&d, q->target, &e->key);
-    size_t pos = q->k;
-    while (pos > 0) {
-        int c = key256_cmp(&d, &q->dist[pos - 1]);
-        if (c > 0 || (c == 0 && key256_cmp(&e->key, &q->out[pos - 1].key) >= 0))
-            break;
-        pos--;
-    }
-    if (pos >= q->n)
-        return;
-    size_t keep = q->k < q->n ? q->k : q->n - 1;
-    memmove(&q->dist[pos + 1], &q->dist[pos], (keep - pos) * sizeof(q->dist[0]));
-    memmove(&q->out[pos + 1], &q->out[pos], (keep - pos) * sizeof(q->out[0]));
-    q->dist[pos] = d;
-    q->out[pos] = *e;
-    if (q->k < q->n)
-        q->k++;
-}
-
-static struct route_cache_entry local_entry(const struct rc_owner *o)
-{
-    struct route_cache_entry e;
-    memset(&e, 0, sizeof(e));
-    e.key = o->key;
-    e.flags = ROUTE_CACHE_LOCAL | ROUTE_CACHE_VERIFIED;
-    return e;
-}
-
-size_t route_cache_next_hops(const struct route_cache *rc, const drt_key *target, unsigned flags,
-                             route_cache_exclude_fn exclude, void *ctx,
-                             struct route_cache_entry *out, size_t n)
-{
-    struct nearest q;
-    q.target = target;
-    q.n = n < ROUTE_CACHE_QUERY_MAX ? n : ROUTE_CACHE_QUERY_MAX;
-    q.k = 0;
-    q.out = out;
-    if (q.n == 0)
-        return 0;
-    for (uint32_t i = 0; i < rc->count; i++) {
-        const struct route_cache_entry *e = &rc->slots[rc->dense[i]].e;
-        if (!is_verified(e) && !(flags & ROUTE_CACHE_Q_PENDING))
-            continue;
-        if (exclude != NULL && exclude(ctx, e))
-            continue;
-        nearest_offer(&q, e);
-    }
-    if (flags & ROUTE_CACHE_Q_LOCAL)
-        for (uint32_t k = 0; k < rc->nowners; k++) {
-            if (!rc->owners[k]->local)
-                continue;
-            struct route_cache_entry e = local_entry(rc->owners[k]);
-            if (exclude == NULL || !exclude(ctx, &e))
-                nearest_offer(&q, &e);
-        }
-    return q.k;
-}
-
-size_t route_cache_closest_to(const struct route_cache *rc, const drt_key *target,
-                              struct route_cache_entry *out, size_t n)
-{
-    return route_cache_next_hops(rc, target, ROUTE_CACHE_Q_LOCAL, NULL, NULL, out, n);
-}
-
-/* Inserts e into out[0..*k), sorted by key and capped at cap. */
-static void sorted_offer(struct route_cache_entry *out, size_t *k, size_t cap,
-                         const struct route_cache_entry *e)
-{
-    size_t lo = 0, hi = *k;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (key256_cmp(&out[mid].key, &e->key) <= 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo >= cap)
-        return;
-    size_t keep = *k < cap ? *k : cap - 1;
-    memmove(&out[lo + 1], &out[lo], (keep - lo) * sizeof(*out));
-    out[lo] = *e;
-    if (*k < cap)
-        (*k)++;
-}
-
-size_t route_cache_entries_in_range(const struct route_cache *rc, const drt_key *min,
-                                    const drt_key *max, unsigned flags,
-                                    struct route_cache_entry *out, size_t cap)
-{
-    size_t total = 0, k = 0;
-    for (uint32_t i = 0; i < rc->count; i++) {
-        const struct route_cache_entry *e = &rc->slots[rc->dense[i]].e;
-        if ((!is_verified(e) && !(flags & ROUTE_CACHE_Q_PENDING)) ||
-            !key256_in_range(&e->key, min, max))
-            continue;
-        total++;
-        if (cap > 0)
-            sorted_offer(out, &k, cap, e);
-    }
-    if (flags & ROUTE_CACHE_Q_LOCAL)
-        for (uint32_t j = 0; j < rc->nowners; j++) {
-            if (!rc->owners[j]->local || !key256_in_range(&rc->owners[j]->key, min, max))
-                continue;
-            struct route_cache_entry e = local_entry(rc->owners[j]);
-            total++;
-            if (cap > 0)
-                sorted_offer(out, &k, cap, &e);
-        }
-    return total;
-}
-
-/* floor((2^256 - 1) / d): the spacing of d points around the ring. */
-static void ring_step(drt_key *q, uint32_t d)
-{
-    uint64_t rem = 0;
-    for (int i = DRT_KEY_BYTES - 1; i >= 0; i--) {
-        uint64_t cur = (rem << 8) | 0xFFu;
-        q->b[i] = (uint8_t)(cur / d);
-        rem = cur % d;
-    }
-}
-
-struct picked {
-    const struct route_cache_entry *out;
-    size_t k;
-};
-
-static bool already_picked(void *ctx, const struct route_cache_entry *e)
-{
-    const struct picked *p = ctx;
-    for (size_t i = 0; i < p->k; i++)
-        if (key256_equal(&p->out[i].key, &e->key))
-            return true;
-    return false;
-}
-
-size_t route_cache_pick_spread(struct route_cache *rc, struct route_cache_entry *out, size_t n)
-{
-    if (n > ROUTE_CACHE_QUERY_MAX)
-        n = ROUTE_CACHE_QUERY_MAX;
-    size_t avail = rc->count - rc->npending;
-    if (n > avail)
-        n = avail;
-    if (n == 0)
-        return 0;
-
-    drt_key point, step;
-    rc->cfg.random(rc->cfg.random_ctx, point.b, sizeof(point.b));
-    ring_step(&step, (uint32_t)n);
-    struct picked p = {out, 0};
-    for (size_t i = 0; i < n; i++) {
-        if (route_cache_next_hops(rc, &point, 0, already_picked, &p, &out[p.k], 1) == 1)
-            p.k++;
-        key256_add(&point, &point, &step);
-    }
-    return p.k;
-}
-
-const struct route_cache_entry *route_cache_find(const struct route_cache *rc, const drt_key *key)
-{
-    uint16_t id = index_find(rc, key);
-    return id == NONE ? NULL : &rc->slots[id].e;
-}
-
-size_t route_cache_count(const struct route_cache *rc)
-{
-    return rc->count;
-}
-
-size_t route_cache_verified_count(const struct route_cache *rc)
-{
-    return rc->count - rc->npending;
-}
-
-const struct route_cache_entry *route_cache_at(const struct route_cache *rc, size_t i)
-{
-    return i < rc->count ? &rc->slots[rc->dense[i]].e : NULL;
-}
-
-const struct leafset *route_cache_leafset(const struct route_cache *rc, const drt_key *key)
-{
-    const struct rc_owner *o = local_owner(rc, key);
-    return o == NULL ? NULL : &o->leaf;
-}
-
-bool route_cache_would_enter_leafset(const struct route_cache *rc, const drt_key *key)
-{
-    for (uint32_t k = 0; k < rc->nowners; k++)
-        if (rc->owners[k]->local && leafset_admits(&rc->owners[k]->leaf, key))
-            return true;
-    return false;
-}
-
-size_t route_cache_memory(const struct route_cache *rc)
-{
-    size_t owners = rc->nlocal + 1; /* the self id's table is always allocated */
-    return sizeof(*rc) + rc->nslots * (sizeof(rc->slots[0]) + sizeof(rc->dense[0])) +
-           (rc->index_mask + 1) * sizeof(rc->index[0]) +
-           (rc->cfg.max_local_keys + 1) * sizeof(rc->owners[0]) + owners * sizeof(struct rc_owner);
-}
-
-/* Recounts every reference from scratch, so a bookkeeping slip in any
- * path shows up at the next check rather than as a leak or a lost entry. */
-bool route_cache_check(const struct route_cache *rc)
-{
-    uint32_t pending = 0;
-    for (uint32_t i = 0; i < rc->count; i++) {
-        uint16_t id = rc->dense[i];
-        const struct rc_slot *s = &rc->slots[id];
-        if (!s->in_use || s->pos != i || index_find(rc, &s->e.key) != id)
-            return false;
-        pending += !is_verified(&s->e);
-        uint32_t cells = 0, leaves = 0;
-        for (uint32_t k = 0; k < rc->nowners; k++) {
-            struct rc_owner *o = rc->owners[k];
-            uint16_t *b = bucket_of(o, &s->e.key);
-            for (unsigned c = 0; c < ROUTE_CACHE_BUCKET_SIZE; c++)
-                cells += b[c] == id;
-            leaves += o->local && leafset_contains(&o->leaf, &s->e.key);
-        }
-        if (cells != s->table_refs || leaves != s->leaf_refs)
-            return false;
-        if (is_verified(&s->e) ? cells + leaves == 0 : cells + leaves != 0)
-            return false;
-    }
-    if (pending != rc->npending || pending > rc->cfg.max_pending ||
-        rc->count > rc->cfg.max_entries)
-        return false;
-    for (uint32_t k = 0; k < rc->nowners; k++) {
-        const struct rc_owner *o = rc->owners[k];
-        const uint16_t *cells = &o->cell[0][0][0];
-        size_t ncells = sizeof(o->cell) / sizeof(o->cell[0][0][0]);
-        for (size_t c = 0; c < ncells; c++)
-            if (cells[c] != NONE && (cells[c] >= rc->nslots || !rc->slots[cells[c]].in_use))
-                return false;
-        if (o->local)
-            for (unsigned i = 0; i < LEAFSET_CAPACITY; i++) {
-                const struct leafset_entry *m = i < LEAFSET_SIDE
-                                                    ? leafset_pred(&o->leaf, i)
-                                                    : leafset_succ(&o->leaf, i - LEAFSET_SIDE);
-                if (m != NULL && index_find(rc, &m->key) == NONE)
-                    return false;
-            }
-    }
-    return (rc->nlocal == 0) == (rc->nowners == 1 && rc->owners[0] == rc->self);
-}
-
-const char *route_cache_result_name(enum route_cache_result r)
-{
-    switch (r) {
-    case ROUTE_CACHE_REJECTED:
-        return "REJECTED";
-    case ROUTE_CACHE_INSERTED:
-        return "INSERTED";
-    case ROUTE_CACHE_UPDATED:
-        return "UPDATED";
-    case ROUTE_CACHE_REPLACED:
-        return "REPLACED";
-    case ROUTE_CACHE_PENDING:
-        return "PENDING";
-    case ROUTE_CACHE_NOT_FOUND:
-        return "NOT_FOUND";
-    }
-    return "?";
 }

@@ -1,0 +1,65 @@
+/*
+ * route_cache_internal.h - the insides of struct route_cache, shared by
+ * route_cache.c (storage, placement, policy) and route_cache_query.c (the
+ * read-only questions the engine asks). Nothing outside those two files
+ * includes this.
+ */
+#ifndef DRT_CORE_ROUTE_CACHE_INTERNAL_H
+#define DRT_CORE_ROUTE_CACHE_INTERNAL_H
+
+#include "core/route_cache.h"
+
+#define NONE 0xFFFFu
+
+struct rc_slot {
+    struct route_cache_entry e;
+    uint16_t table_refs; /* table cells holding it, over all owners */
+    uint16_t leaf_refs;  /* leaf sets holding it */
+    uint16_t pos;        /* its index in dense[] */
+    bool in_use;
+};
+
+struct rc_owner {
+    drt_key key;
+    bool local;
+    struct leafset leaf; /* local owners only */
+    uint16_t cell[ROUTE_CACHE_LEVELS][ROUTE_CACHE_BUCKETS][ROUTE_CACHE_BUCKET_SIZE];
+};
+
+struct route_cache {
+    struct route_cache_config cfg;
+    uint64_t hash_seed;
+    /* max_entries + 1 slots: the spare lets a newcomer be placed first and
+     * the pool trimmed back to the cap afterwards, choosing the victim with
+     * everything known. */
+    struct rc_slot *slots;
+    uint32_t nslots;
+    /* dense[0..count) are the slots in use, dense[count..nslots) the free
+     * ones: O(1) alloc and free, and iteration over used slots only. */
+    uint16_t *dense;
+    uint32_t count;
+    uint32_t npending;
+    /* Key -> slot, open addressing with linear probing. Keys come from the
+     * network, so the hash is seeded: colliding keys cannot be precomputed. */
+    uint16_t *index;
+    uint32_t index_mask;
+    /* Table owners: the local keys, or the self id alone while none. */
+    struct rc_owner **owners;
+    uint32_t nowners;
+    uint32_t nlocal;
+    struct rc_owner *self; /* allocated at create, so retiring the last local key cannot fail */
+};
+
+static inline bool is_verified(const struct route_cache_entry *e)
+{
+    return (e->flags & ROUTE_CACHE_VERIFIED) != 0;
+}
+
+/* The slot holding key, or NONE. */
+uint16_t rc_index_find(const struct route_cache *rc, const drt_key *key);
+/* The ROUTE_CACHE_BUCKET_SIZE cells of o's table where key belongs. */
+uint16_t *rc_bucket_of(struct rc_owner *o, const drt_key *key);
+/* The local owner of key, or NULL. */
+struct rc_owner *rc_local_owner(const struct route_cache *rc, const drt_key *key);
+
+#endif
