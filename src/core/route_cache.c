@@ -107,8 +107,58 @@ static void index_delete(struct route_cache *rc, const drt_key *key)
 
 /* --- slots ------------------------------------------------------------------ */
 
+/* The index keeps at most half its cells full, so probe runs stay short. */
+static bool index_resize(struct route_cache *rc, uint32_t nslots)
+{
+    uint32_t size = 1;
+    while (size < 2 * nslots)
+        size <<= 1;
+    if (rc->index != NULL && size == rc->index_mask + 1)
+        return true;
+    uint16_t *fresh = malloc(size * sizeof(fresh[0]));
+    if (fresh == NULL)
+        return false;
+    memset(fresh, 0xFF, size * sizeof(fresh[0]));
+    uint16_t *old = rc->index;
+    rc->index = fresh;
+    rc->index_mask = size - 1;
+    for (uint32_t i = 0; i < rc->count; i++)
+        rc->index[index_probe(rc, &rc->slots[rc->dense[i]].e.key)] = rc->dense[i];
+    free(old);
+    return true;
+}
+
+/* Most nodes of a large ring hold a few hundred entries at most, so the
+ * pool starts small and doubles up to max_entries + 1 instead of taking
+ * the whole cap at create. On failure nothing changes. */
+static bool pool_grow(struct route_cache *rc)
+{
+    uint32_t cap = rc->cfg.max_entries + 1;
+    uint32_t n = rc->nslots * 2 < cap ? rc->nslots * 2 : cap;
+    if (n <= rc->nslots)
+        return false;
+    struct rc_slot *slots = realloc(rc->slots, n * sizeof(slots[0]));
+    if (slots == NULL)
+        return false;
+    rc->slots = slots;
+    uint16_t *dense = realloc(rc->dense, n * sizeof(dense[0]));
+    if (dense == NULL)
+        return false;
+    rc->dense = dense;
+    if (!index_resize(rc, n))
+        return false;
+    memset(&rc->slots[rc->nslots], 0, (n - rc->nslots) * sizeof(slots[0]));
+    for (uint32_t i = rc->nslots; i < n; i++)
+        rc->dense[i] = (uint16_t)i;
+    rc->nslots = n;
+    return true;
+}
+
+/* A slot for e, or NONE when the pool cannot grow (memory short). */
 static uint16_t slot_alloc(struct route_cache *rc, const struct route_cache_entry *e)
 {
+    if (rc->count == rc->nslots && !pool_grow(rc))
+        return NONE;
     uint16_t id = rc->dense[rc->count];
     struct rc_slot *s = &rc->slots[id];
     memset(s, 0, sizeof(*s));
@@ -366,6 +416,8 @@ static enum route_cache_result insert_verified(struct route_cache *rc,
     if (!wanted(rc, e, now))
         return ROUTE_CACHE_REJECTED;
     uint16_t id = slot_alloc(rc, e);
+    if (id == NONE)
+        return ROUTE_CACHE_REJECTED;
     bool displaced = place(rc, id, now);
     if (rc->slots[id].table_refs + rc->slots[id].leaf_refs == 0) {
         slot_free(rc, id); /* wanted() and place() disagree only on a bug */
@@ -412,8 +464,7 @@ static enum route_cache_result insert_pending(struct route_cache *rc,
     }
     if (rc->count >= rc->cfg.max_entries)
         return ROUTE_CACHE_REJECTED; /* pending never pushes out verified */
-    slot_alloc(rc, e);
-    return ROUTE_CACHE_PENDING;
+    return slot_alloc(rc, e) == NONE ? ROUTE_CACHE_REJECTED : ROUTE_CACHE_PENDING;
 }
 
 /* --- owners ---------------------------------------------------------------------- */
@@ -532,23 +583,18 @@ struct route_cache *route_cache_create(const struct route_cache_config *cfg)
     if (rc == NULL)
         return NULL;
     rc->cfg = *cfg;
-    rc->nslots = cfg->max_entries + 1;
-    uint32_t isize = 1;
-    while (isize < 2 * rc->nslots)
-        isize <<= 1;
-    rc->index_mask = isize - 1;
+    rc->nslots = cfg->max_entries + 1 < ROUTE_CACHE_INITIAL_SLOTS ? cfg->max_entries + 1
+                                                                   : ROUTE_CACHE_INITIAL_SLOTS;
     rc->slots = calloc(rc->nslots, sizeof(rc->slots[0]));
     rc->dense = calloc(rc->nslots, sizeof(rc->dense[0]));
-    rc->index = malloc(isize * sizeof(rc->index[0]));
     rc->owners = calloc(cfg->max_local_keys + 1, sizeof(rc->owners[0]));
     rc->self = malloc(sizeof(*rc->self));
-    if (!rc->slots || !rc->dense || !rc->index || !rc->owners || !rc->self) {
+    if (!rc->slots || !rc->dense || !rc->owners || !rc->self || !index_resize(rc, rc->nslots)) {
         route_cache_destroy(rc);
         return NULL;
     }
     for (uint32_t i = 0; i < rc->nslots; i++)
         rc->dense[i] = (uint16_t)i;
-    memset(rc->index, 0xFF, isize * sizeof(rc->index[0]));
 
     drt_key self;
     cfg->random(cfg->random_ctx, self.b, sizeof(self.b));

@@ -45,12 +45,14 @@
  * order above). An entry that loses its last place is first given a free
  * table cell elsewhere, if one fits, before it is forgotten.
  *
- * Caps. max_entries slots (pending included), allocated once at create;
+ * Caps. max_entries slots (pending included), allocated as needed by
+ * doubling from 64 (a node of a 10,000-node ring holds a few hundred, and
+ * the simulator runs thousands of caches in one process), never beyond;
  * max_local_keys owners, each a fixed table of ROUTE_CACHE_LEVELS x 16 x
  * ROUTE_CACHE_BUCKET_SIZE 16-bit cells plus a leaf set (under 4 KB),
  * allocated when the key is added (the self id's at create); max_pending
  * pending entries. Nothing else is allocated; route_cache_memory() adds it
- * all up.
+ * all up. When memory runs short an offer is simply REJECTED.
  *
  * Leaf-set changes of local keys are reported through on_leafset, in the
  * order they happen, with the values of DRT_LEAFSET_KEY_CHANGE_TYPE. The

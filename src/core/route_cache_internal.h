@@ -9,6 +9,7 @@
 
 #include "core/route_cache.h"
 
+#define ROUTE_CACHE_INITIAL_SLOTS 64u
 #define NONE 0xFFFFu
 
 struct rc_slot {
@@ -29,9 +30,9 @@ struct rc_owner {
 struct route_cache {
     struct route_cache_config cfg;
     uint64_t hash_seed;
-    /* max_entries + 1 slots: the spare lets a newcomer be placed first and
-     * the pool trimmed back to the cap afterwards, choosing the victim with
-     * everything known. */
+    /* Up to max_entries + 1 slots: the spare lets a newcomer be placed
+     * first and the pool trimmed back to the cap afterwards, choosing the
+     * victim with everything known. nslots are allocated so far. */
     struct rc_slot *slots;
     uint32_t nslots;
     /* dense[0..count) are the slots in use, dense[count..nslots) the free

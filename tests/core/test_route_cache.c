@@ -284,10 +284,43 @@ static void test_create_refuses_configs_out_of_bounds(void **state)
     assert_non_null(rc);
     assert_int_equal(route_cache_count(rc), 0);
     assert_int_equal(route_cache_local_count(rc), 0);
-    assert_true(route_cache_memory(rc) > ROUTE_CACHE_DEFAULT_MAX_ENTRIES * sizeof(drt_key));
     assert_false(key256_is_zero(route_cache_self_id(rc)));
     route_cache_destroy(rc);
     route_cache_destroy(NULL);
+}
+
+static void test_pool_grows_on_demand_up_to_the_cap(void **state)
+{
+    (void)state;
+    uint64_t seed = 18, s = 31337;
+    struct route_cache *rc = make_cache(300, 8, &seed, NULL);
+    size_t empty = route_cache_memory(rc);
+    assert_true(empty < 32 * 1024); /* no slot array sized for the cap yet */
+
+    /* Eight local keys: enough tables to want more than the cap. */
+    for (int i = 0; i < 8; i++) {
+        drt_key k = random_key(&s);
+        assert_true(route_cache_add_local_key(rc, &k, 0));
+    }
+    drt_key keys[3000];
+    for (int i = 0; i < 3000; i++) {
+        keys[i] = random_key(&s);
+        offer(rc, keys[i], (uint32_t)i, true, 0, 0);
+        assert_true(route_cache_count(rc) <= 300);
+    }
+    assert_int_equal(route_cache_count(rc), 300);
+    assert_true(route_cache_check(rc));
+    assert_true(route_cache_memory(rc) > empty);
+    size_t found = 0;
+    for (int i = 0; i < 3000; i++) {
+        const struct route_cache_entry *e = route_cache_find(rc, &keys[i]);
+        if (e != NULL) {
+            assert_int_equal(node_of(&e->ep), i);
+            found++;
+        }
+    }
+    assert_int_equal(found, 300);
+    route_cache_destroy(rc);
 }
 
 /* --- offers and verification ---------------------------------------------- */
@@ -955,6 +988,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_refuses_configs_out_of_bounds),
+        cmocka_unit_test(test_pool_grows_on_demand_up_to_the_cap),
         cmocka_unit_test(test_verified_offer_is_inserted_then_refreshed),
         cmocka_unit_test(test_pending_entry_is_held_aside_until_verified),
         cmocka_unit_test(test_hearsay_never_overrides_a_verified_entry),
