@@ -300,4 +300,7 @@ HRESULT wire_encode_request_body(const struct wire_request *req, uint8_t *buf, s
 
 const char *wire_msg_type_name(uint8_t type);
 
+/* HASHED_NONCE: SHA-1 of a conversation's 16-byte nonce (SOLICIT, ADVERTISE). */
+void wire_hash_nonce(const uint8_t nonce[WIRE_NONCE_SIZE], uint8_t out[WIRE_HASHED_NONCE_SIZE]);
+
 #endif

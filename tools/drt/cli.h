@@ -20,6 +20,8 @@ int cmd_version(int argc, char **argv);
 void usage_version(void);
 int cmd_explain(int argc, char **argv);
 void usage_explain(void);
+int cmd_sim(int argc, char **argv);
+void usage_sim(void);
 int cmd_demo(int argc, char **argv);
 void usage_demo(void);
 

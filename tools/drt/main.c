@@ -7,6 +7,7 @@
 static const struct cli_command commands[] = {
     {"demo", "run a local demo of what libdrt does", cmd_demo, usage_demo},
     {"explain", "name an HRESULT code in words", cmd_explain, usage_explain},
+    {"sim", "run a simulated cloud of N nodes and measure lookups", cmd_sim, usage_sim},
     {"version", "print the library version", cmd_version, usage_version},
 };
 

@@ -1,0 +1,573 @@
+/*
+ * engine.c - the engine's life cycle, the dispatch of datagrams, timers,
+ * the status machine, and the output queues (engine.h).
+ *
+ * Status machine ([MC-DRT] 3.1.4, drt-api §7.2):
+ *   BOOTSTRAPPING --first verified peer--> ACTIVE
+ *   BOOTSTRAPPING --every seed silent---> ALONE (re-bootstraps every
+ *                                         bootstrap_retry_ms)
+ *   ALONE --a peer verified (ours or one that found us)--> ACTIVE
+ *   ACTIVE --no verified peer left after maintenance--> ALONE
+ *   any --network down--> NO_NETWORK --network up--> re-bootstrap
+ *   any --fault--> FAULTED (terminal)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine_internal.h"
+
+#define DEFAULT_CACHE 1024u
+#define DEFAULT_PARALLELISM 3u
+#define DEFAULT_SEARCHES 64u
+#define DEFAULT_KEYS 32u
+#define DEFAULT_MAINTENANCE_MS 15000u
+#define DEFAULT_BOOTSTRAP_RETRY_MS 30000u
+#define MAX_PENDING 512u
+
+uint32_t engine_random32(struct drt_engine *e)
+{
+    return (uint32_t)(e->cfg.random(e->cfg.random_ctx) >> 16);
+}
+
+void engine_random_bytes(struct drt_engine *e, uint8_t *out, size_t n)
+{
+    while (n) {
+        uint64_t r = e->cfg.random(e->cfg.random_ctx);
+        size_t k = n < 8 ? n : 8;
+        memcpy(out, &r, k);
+        out += k;
+        n -= k;
+    }
+}
+
+static void apply_defaults(struct drt_engine_config *c)
+{
+    if (!c->max_cache_entries)
+        c->max_cache_entries = DEFAULT_CACHE;
+    if (!c->parallelism)
+        c->parallelism = DEFAULT_PARALLELISM;
+    if (!c->max_searches)
+        c->max_searches = DEFAULT_SEARCHES;
+    if (!c->max_keys)
+        c->max_keys = DEFAULT_KEYS;
+    if (!c->maintenance_ms)
+        c->maintenance_ms = DEFAULT_MAINTENANCE_MS;
+    if (!c->bootstrap_retry_ms)
+        c->bootstrap_retry_ms = DEFAULT_BOOTSTRAP_RETRY_MS;
+}
+
+struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64_t now)
+{
+    if (!cfg || !cfg->random || cfg->self.port < WIRE_MIN_PORT)
+        return NULL;
+    struct drt_engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->cfg = *cfg;
+    apply_defaults(&e->cfg);
+    e->status = ENGINE_BOOTSTRAPPING;
+    e->network_up = true;
+    e->now = now;
+    e->next_reg_id = 1;
+    e->next_search_id = 1;
+    e->next_bootstrap = UINT64_MAX;
+    e->next_maintenance = now + e->cfg.maintenance_ms;
+    e->srtt_ms = 0;
+    pending_init(&e->pending, MAX_PENDING);
+    queue_init(&e->out);
+    queue_init(&e->events);
+    e->reasm = reasm_create(NULL);
+    e->searches = calloc(e->cfg.max_searches, sizeof(*e->searches));
+    if (!e->reasm || !e->searches || !engine_cache_create(e)) {
+        drt_engine_destroy(e);
+        return NULL;
+    }
+    return e;
+}
+
+void drt_engine_destroy(struct drt_engine *e)
+{
+    if (!e)
+        return;
+    while (e->nsearches)
+        engine_search_free(e, e->searches[0]);
+    free(e->searches);
+    engine_keys_free(e);
+    engine_cache_destroy(e);
+    pending_free(&e->pending);
+    reasm_destroy(e->reasm);
+    queue_clear(&e->out);
+    queue_clear(&e->events);
+    free(e->seeds);
+    free(e);
+}
+
+enum drt_engine_status drt_engine_status(const struct drt_engine *e)
+{
+    return e->status;
+}
+
+void engine_emit(struct drt_engine *e, const struct drt_engine_event *ev, const uint8_t *data,
+                 size_t len)
+{
+    /* An event that cannot be queued is lost; the engine itself is fine. */
+    (void)queue_push(&e->events, ev, sizeof(*ev), data, len);
+}
+
+void engine_set_status(struct drt_engine *e, enum drt_engine_status s, size_t tried)
+{
+    if (e->status == s || e->status == ENGINE_FAULTED)
+        return;
+    enum drt_engine_status old = e->status;
+    e->status = s;
+    struct drt_engine_event ev = {.type = ENGINE_EV_STATUS};
+    ev.u.status.status = s;
+    ev.u.status.bootstrap_tried = tried;
+    engine_emit(e, &ev, NULL, 0);
+    if (s == ENGINE_ACTIVE) {
+        e->ever_active = true;
+        e->next_bootstrap = UINT64_MAX;
+        e->publish_due = true;
+    } else if (s == ENGINE_ALONE) {
+        e->next_bootstrap = e->nseeds ? e->now + e->cfg.bootstrap_retry_ms : UINT64_MAX;
+    }
+    (void)old;
+}
+
+/* A peer answered one of our requests: the node is part of a cloud. */
+void engine_became_reachable(struct drt_engine *e)
+{
+    if (e->network_up && (e->status == ENGINE_BOOTSTRAPPING || e->status == ENGINE_ALONE))
+        engine_set_status(e, ENGINE_ACTIVE, 0);
+}
+
+void engine_rtt_sample(struct drt_engine *e, uint64_t rtt)
+{
+    uint32_t r = rtt > 60000 ? 60000 : (uint32_t)rtt;
+    if (e->srtt_ms == 0) {
+        e->srtt_ms = r ? r : 1;
+        e->rttvar_ms = r / 2;
+        return;
+    }
+    /* RFC 6298 smoothing: rttvar 1/4, srtt 1/8. */
+    uint32_t diff = e->srtt_ms > r ? e->srtt_ms - r : r - e->srtt_ms;
+    e->rttvar_ms = (3 * e->rttvar_ms + diff) / 4;
+    e->srtt_ms = (7 * e->srtt_ms + r) / 8;
+    if (e->srtt_ms == 0)
+        e->srtt_ms = 1;
+}
+
+uint32_t engine_rto(const struct drt_engine *e)
+{
+    if (e->srtt_ms == 0)
+        return ENGINE_RTO_MAX_MS;
+    uint32_t rto = e->srtt_ms + 4 * e->rttvar_ms;
+    if (rto < ENGINE_RTO_MIN_MS)
+        rto = ENGINE_RTO_MIN_MS;
+    return rto > ENGINE_RTO_MAX_MS ? ENGINE_RTO_MAX_MS : rto;
+}
+
+struct local_key *engine_local_key(struct drt_engine *e, const uint8_t key[32])
+{
+    for (size_t i = 0; i < e->nkeys; i++)
+        if (memcmp(e->keys[i].key, key, 32) == 0)
+            return &e->keys[i];
+    return NULL;
+}
+
+struct local_key *engine_local_reg(struct drt_engine *e, uint32_t reg_id)
+{
+    for (size_t i = 0; i < e->nkeys; i++)
+        if (e->keys[i].reg_id == reg_id)
+            return &e->keys[i];
+    return NULL;
+}
+
+/* --- bootstrap ----------------------------------------------------------- */
+
+static void send_solicits(struct drt_engine *e)
+{
+    e->bootstrap_running = true;
+    for (size_t i = 0; i < e->nseeds; i++) {
+        if (drt_endpoint_equal(&e->seeds[i], &e->cfg.self))
+            continue;
+        struct wire_msg m;
+        engine_header(e, &m, WIRE_SOLICIT, 0);
+        uint8_t nonce[16];
+        engine_random_bytes(e, nonce, sizeof(nonce));
+        wire_hash_nonce(nonce, m.u.solicit.hashed_nonce);
+        if (e->nkeys) {
+            m.u.solicit.has_route = true;
+            engine_route_entry(e, e->keys[0].key, &m.u.solicit.route);
+        }
+        engine_request(e, &m, &e->seeds[i], PENDING_SOLICIT, NULL, 0, nonce);
+    }
+}
+
+void drt_engine_bootstrap(struct drt_engine *e, const struct drt_endpoint *seeds, size_t n,
+                          uint64_t now)
+{
+    e->now = now;
+    if (e->status == ENGINE_FAULTED)
+        return;
+    free(e->seeds);
+    e->seeds = NULL;
+    e->nseeds = 0;
+    if (n && seeds) {
+        e->seeds = malloc(n * sizeof(*seeds));
+        if (e->seeds) {
+            memcpy(e->seeds, seeds, n * sizeof(*seeds));
+            e->nseeds = n;
+        }
+    }
+    if (!e->network_up)
+        return;
+    send_solicits(e);
+    if (pending_count_kind(&e->pending, PENDING_SOLICIT) == 0) {
+        e->bootstrap_running = false;
+        engine_set_status(e, engine_cache_has_verified(e) ? ENGINE_ACTIVE : ENGINE_ALONE, n);
+    }
+}
+
+/* Called when a SOLICIT expires unanswered. */
+static void bootstrap_check_done(struct drt_engine *e)
+{
+    if (!e->bootstrap_running || pending_count_kind(&e->pending, PENDING_SOLICIT) != 0)
+        return;
+    e->bootstrap_running = false;
+    if (e->status == ENGINE_BOOTSTRAPPING ||
+        (e->status == ENGINE_ALONE && !engine_cache_has_verified(e)))
+        engine_set_status(e, ENGINE_ALONE, e->nseeds);
+    if (e->status == ENGINE_ALONE)
+        e->next_bootstrap = e->nseeds ? e->now + e->cfg.bootstrap_retry_ms : UINT64_MAX;
+}
+
+void drt_engine_set_network(struct drt_engine *e, bool up, uint64_t now)
+{
+    e->now = now;
+    if (e->status == ENGINE_FAULTED || e->network_up == up)
+        return;
+    e->network_up = up;
+    if (!up) {
+        engine_set_status(e, ENGINE_NO_NETWORK, 0);
+        return;
+    }
+    e->status = ENGINE_BOOTSTRAPPING; /* silently: the next event says where we landed */
+    drt_engine_bootstrap(e, e->seeds, e->nseeds, now);
+}
+
+void drt_engine_fault(struct drt_engine *e, uint64_t now)
+{
+    e->now = now;
+    engine_set_status(e, ENGINE_FAULTED, 0);
+}
+
+/* --- answers to our requests --------------------------------------------- */
+
+static void on_advertise(struct drt_engine *e, const struct drt_endpoint *from,
+                         const struct wire_msg *m)
+{
+    struct pending *p = pending_match(&e->pending, m->u.advertise.acked_id, from);
+    if (!p || p->kind != PENDING_SOLICIT) {
+        e->stats.dropped_unexpected++;
+        return;
+    }
+    uint8_t hn[WIRE_HASHED_NONCE_SIZE];
+    wire_hash_nonce(p->nonce, hn);
+    if (memcmp(hn, m->u.advertise.hashed_nonce, sizeof(hn)) != 0) {
+        e->stats.dropped_unexpected++;
+        return;
+    }
+    uint8_t nonce[16];
+    memcpy(nonce, p->nonce, sizeof(nonce));
+    pending_remove(&e->pending, p);
+    if (m->u.advertise.keys.count > 0) {
+        /* Ask for the route entries of every advertised key. */
+        struct wire_msg q;
+        engine_header(e, &q, WIRE_REQUEST, 0);
+        memcpy(q.u.request.nonce, nonce, sizeof(nonce));
+        q.u.request.keys = m->u.advertise.keys;
+        if (q.u.request.keys.count > 32)
+            q.u.request.keys.count = 32;
+        engine_request(e, &q, from, PENDING_REQUEST, NULL, 0, nonce);
+    }
+    bootstrap_check_done(e);
+}
+
+static void on_ack(struct drt_engine *e, const struct drt_endpoint *from, const struct wire_msg *m)
+{
+    struct pending *p = pending_match(&e->pending, m->u.ack.acked_id, from);
+    if (!p) {
+        e->stats.dropped_unexpected++;
+        return;
+    }
+    if (p->kind == PENDING_REQUEST)
+        pending_remove(&e->pending, p);
+}
+
+static void on_inquire_answer(struct drt_engine *e, struct pending *p,
+                              const struct wire_authority_buffer *ab)
+{
+    struct engine_peer peer;
+    memcpy(peer.key, p->key, 32);
+    peer.ep = p->peer;
+    if (ab->flags & WIRE_AUTHORITY_N) {
+        engine_cache_forget_key(e, p->key);
+        pending_remove(&e->pending, p);
+        engine_leafset_sync(e);
+        return;
+    }
+    if (p->kind == PENDING_INQUIRE_VERIFY) {
+        /* The CPA must name the key and carry our nonce. */
+        uint8_t want[49];
+        size_t n = engine_null_cpa(p->key, p->nonce, want);
+        if (!ab->cpa.p || ab->cpa.len != n || memcmp(ab->cpa.p, want, n) != 0) {
+            e->stats.dropped_unexpected++;
+            return;
+        }
+    }
+    pending_remove(&e->pending, p);
+    engine_cache_verified(e, &peer);
+    engine_became_reachable(e);
+    engine_leafset_sync(e);
+}
+
+static void on_authority(struct drt_engine *e, const struct drt_endpoint *from,
+                         const struct wire_msg *m)
+{
+    const struct wire_authority *a = &m->u.authority;
+    struct pending *p = pending_match(&e->pending, a->acked_id, from);
+    if (!p || (p->kind != PENDING_LOOKUP && p->kind != PENDING_INQUIRE_VERIFY &&
+               p->kind != PENDING_INQUIRE_PING && p->kind != PENDING_INQUIRE_RESULT)) {
+        e->stats.dropped_unexpected++;
+        return;
+    }
+    struct reasm_key rk;
+    const uint8_t *buf = NULL;
+    size_t len = 0;
+    if (!reasm_key_make(&rk, from, sizeof(*from), a->acked_id) ||
+        reasm_add(e->reasm, &rk, a->size, a->offset, a->fragment.p, a->fragment.len, e->now,
+                  &buf, &len) != REASM_COMPLETE)
+        return;
+    struct wire_authority_buffer ab;
+    if (FAILED(wire_decode_authority_buffer(buf, len, &ab))) {
+        e->stats.dropped_malformed++;
+        reasm_release(e->reasm);
+        return;
+    }
+    if (!p->retransmitted)
+        engine_rtt_sample(e, e->now - p->sent_at);
+    if (p->kind == PENDING_LOOKUP || p->kind == PENDING_INQUIRE_RESULT)
+        engine_search_on_authority(e, p, &ab);
+    else
+        on_inquire_answer(e, p, &ab);
+    reasm_release(e->reasm);
+}
+
+void drt_engine_receive(struct drt_engine *e, const struct drt_endpoint *from, const uint8_t *buf,
+                        size_t len, uint64_t now)
+{
+    e->now = now;
+    e->stats.datagrams_received++;
+    e->stats.bytes_received += len;
+    if (e->status == ENGINE_FAULTED || !e->network_up || !from)
+        return;
+    struct wire_msg m;
+    if (FAILED(wire_decode(buf, len, &m))) {
+        e->stats.dropped_malformed++;
+        return;
+    }
+    /* Another application's cloud, or our own datagram looped back. */
+    if (m.hdr.version_major != e->cfg.version_major ||
+        m.hdr.version_minor != e->cfg.version_minor || drt_endpoint_equal(from, &e->cfg.self)) {
+        e->stats.dropped_unexpected++;
+        return;
+    }
+    switch (m.hdr.type) {
+    case WIRE_SOLICIT:
+        engine_on_solicit(e, from, &m);
+        break;
+    case WIRE_ADVERTISE:
+        on_advertise(e, from, &m);
+        break;
+    case WIRE_REQUEST:
+        engine_on_request(e, from, &m);
+        break;
+    case WIRE_FLOOD:
+        engine_on_flood(e, from, &m);
+        break;
+    case WIRE_INQUIRE:
+        engine_on_inquire(e, from, &m);
+        break;
+    case WIRE_AUTHORITY:
+        on_authority(e, from, &m);
+        break;
+    case WIRE_ACK:
+        on_ack(e, from, &m);
+        break;
+    case WIRE_LOOKUP:
+        engine_on_lookup(e, from, &m);
+        break;
+    default:
+        break;
+    }
+    engine_run_deferred(e);
+}
+
+void engine_run_deferred(struct drt_engine *e)
+{
+    if (e->publish_due && e->status == ENGINE_ACTIVE) {
+        e->publish_due = false;
+        engine_publish_all(e);
+    }
+    engine_searches_gc(e);
+}
+
+/* --- timers -------------------------------------------------------------- */
+
+/* A request ran out of retries. */
+static void on_expired(struct drt_engine *e, struct pending *p)
+{
+    switch (p->kind) {
+    case PENDING_SOLICIT:
+    case PENDING_REQUEST:
+        pending_remove(&e->pending, p);
+        bootstrap_check_done(e);
+        break;
+    case PENDING_INQUIRE_VERIFY:
+    case PENDING_INQUIRE_PING: {
+        struct drt_endpoint ep = p->peer;
+        pending_remove(&e->pending, p);
+        engine_cache_forget_endpoint(e, &ep);
+        engine_leafset_sync(e);
+        break;
+    }
+    case PENDING_LOOKUP:
+    case PENDING_INQUIRE_RESULT:
+        engine_search_on_timeout(e, p);
+        break;
+    }
+}
+
+static void maintenance(struct drt_engine *e)
+{
+    e->maintenance_round++;
+    if (e->status == ENGINE_ALONE || e->status == ENGINE_NO_NETWORK)
+        return;
+    /* Verify a few entries learned from third parties. */
+    struct engine_peer peers[8];
+    size_t n = engine_cache_unverified(e, peers, 8);
+    for (size_t i = 0; i < n; i++)
+        engine_send_inquire(e, &peers[i], PENDING_INQUIRE_VERIFY, WIRE_INQUIRE_A, 0);
+    /* Check that leaf-set neighbours are alive; those that do not answer
+     * leave the cache, and republication below finds replacements. */
+    for (size_t k = 0; k < e->nkeys; k++) {
+        struct engine_peer leaf[2 * ENGINE_LEAF_SIDE];
+        size_t nl = engine_cache_leaf(e, &e->keys[k], leaf, 2 * ENGINE_LEAF_SIDE);
+        for (size_t i = 0; i < nl; i++)
+            engine_send_inquire(e, &leaf[i], PENDING_INQUIRE_PING, 0, 0);
+    }
+    if (e->maintenance_round % 4 == 0)
+        e->publish_due = true;
+    if (e->status == ENGINE_ACTIVE && !engine_cache_has_verified(e) &&
+        pending_count_kind(&e->pending, PENDING_INQUIRE_VERIFY) == 0)
+        engine_set_status(e, ENGINE_ALONE, 0);
+}
+
+void drt_engine_timer(struct drt_engine *e, uint64_t now)
+{
+    e->now = now;
+    if (e->status == ENGINE_FAULTED)
+        return;
+    /* Retransmit or expire what is due; expiry callbacks may add or remove
+     * entries, so restart the scan after each one. */
+    for (;;) {
+        struct pending *due = NULL;
+        for (size_t i = 0; i < e->pending.count; i++)
+            if (e->pending.items[i].deadline <= now) {
+                due = &e->pending.items[i];
+                break;
+            }
+        if (!due)
+            break;
+        if (due->retries_left == 0) {
+            on_expired(e, due);
+            continue;
+        }
+        due->retries_left--;
+        due->retransmitted = true;
+        due->deadline = now + due->rto_ms;
+        (void)queue_push(&e->out, &due->peer, sizeof(due->peer), due->dgram, due->len);
+        e->stats.datagrams_sent++;
+        e->stats.bytes_sent += due->len;
+    }
+    reasm_expire(e->reasm, now);
+    engine_search_expire(e);
+    if (now >= e->next_maintenance) {
+        e->next_maintenance = now + e->cfg.maintenance_ms;
+        maintenance(e);
+    }
+    if (now >= e->next_bootstrap && e->network_up) {
+        e->next_bootstrap = UINT64_MAX;
+        send_solicits(e);
+        if (pending_count_kind(&e->pending, PENDING_SOLICIT) == 0)
+            bootstrap_check_done(e);
+    }
+    engine_run_deferred(e);
+}
+
+uint64_t drt_engine_next_deadline(const struct drt_engine *e)
+{
+    if (e->status == ENGINE_FAULTED)
+        return UINT64_MAX;
+    uint64_t d = pending_next_deadline(&e->pending);
+    if (e->next_maintenance < d)
+        d = e->next_maintenance;
+    if (e->next_bootstrap < d)
+        d = e->next_bootstrap;
+    uint64_t r = reasm_next_deadline(e->reasm);
+    if (r < d)
+        d = r;
+    for (size_t i = 0; i < e->nsearches; i++)
+        if (e->searches[i]->deadline < d)
+            d = e->searches[i]->deadline;
+    return d;
+}
+
+/* --- output -------------------------------------------------------------- */
+
+bool drt_engine_next_datagram(struct drt_engine *e, struct drt_endpoint *to, const uint8_t **buf,
+                              size_t *len)
+{
+    struct queue_item *it = queue_pop(&e->out);
+    if (!it)
+        return false;
+    memcpy(to, it->data, sizeof(*to));
+    *buf = it->data + sizeof(*to);
+    *len = it->len - sizeof(*to);
+    return true;
+}
+
+bool drt_engine_next_event(struct drt_engine *e, struct drt_engine_event *ev)
+{
+    struct queue_item *it = queue_pop(&e->events);
+    if (!it)
+        return false;
+    memcpy(ev, it->data, sizeof(*ev));
+    if (ev->type == ENGINE_EV_RESULT) {
+        ev->u.result.app_data_len = it->len - sizeof(*ev);
+        ev->u.result.app_data = ev->u.result.app_data_len ? it->data + sizeof(*ev) : NULL;
+    }
+    return true;
+}
+
+void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *st)
+{
+    *st = e->stats;
+    st->cache_entries = engine_cache_count(e);
+    st->memory_bytes = sizeof(*e) + engine_cache_memory(e) +
+                       e->pending.cap * sizeof(struct pending) +
+                       e->nsearches * sizeof(struct search) + e->out.bytes + e->events.bytes;
+    for (size_t i = 0; i < e->nkeys; i++)
+        st->memory_bytes += sizeof(struct local_key) + e->keys[i].len;
+}

@@ -1,0 +1,165 @@
+/*
+ * engine.h - one DRT instance's protocol engine, sans-I/O.
+ *
+ * The engine is a state machine fed from outside: datagrams with their
+ * source, API commands, and "it is now T" timer calls. It answers by
+ * queueing datagrams to send, events, and search results, and by telling
+ * when it next needs the clock (drt_engine_next_deadline). It never reads a
+ * clock, opens a socket, starts a thread, calls rand() or keeps global
+ * state, so the same code runs on real UDP (src/io) and by the thousand in
+ * the simulator (src/sim). Time is milliseconds on any monotonic clock;
+ * randomness comes from the config's callback.
+ *
+ * Not thread-safe: the owner serialises all calls on one engine.
+ *
+ * The protocol is [MC-DRT] (docs/PROTOCOL.md); how the engine uses the
+ * messages — bootstrap, publication, lookup, maintenance — is in
+ * docs/ARCHITECTURE.md, "How a LOOKUP flows".
+ */
+#ifndef DRT_CORE_ENGINE_H
+#define DRT_CORE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/endpoint.h"
+#include "drt.h"
+
+typedef uint64_t (*drt_random_fn)(void *ctx);
+
+struct drt_engine_config {
+    uint8_t version_major; /* DRT_SETTINGS.bProtocolMajorVersion */
+    uint8_t version_minor;
+    struct drt_endpoint self; /* where peers reach this node */
+    drt_random_fn random;     /* required */
+    void *random_ctx;
+    /* 0 selects the default of each. */
+    uint32_t max_cache_entries; /* route cache cap (default 1024) */
+    uint32_t parallelism;       /* LOOKUPs in flight per search (default 3) */
+    uint32_t max_searches;      /* searches in progress (default 64) */
+    uint32_t max_keys;          /* local registrations (default 256) */
+    uint32_t maintenance_ms;    /* maintenance period (default 15000) */
+    uint32_t bootstrap_retry_ms; /* re-bootstrap period while ALONE (default 30000) */
+};
+
+/* The instance's status as DRT_STATUS, plus the state before the first
+ * status event, which has no DRT_STATUS value. */
+enum drt_engine_status {
+    ENGINE_BOOTSTRAPPING = -1,
+    ENGINE_ACTIVE = DRT_ACTIVE,
+    ENGINE_ALONE = DRT_ALONE,
+    ENGINE_NO_NETWORK = DRT_NO_NETWORK,
+    ENGINE_FAULTED = DRT_FAULTED,
+};
+
+struct drt_engine_search_params {
+    uint8_t target[32];
+    uint8_t min[32]; /* min == max == target: exact match only */
+    uint8_t max[32];
+    uint32_t max_results;     /* cMaxEndpoints, >= 1 */
+    bool iterative;           /* one INTERMEDIATE result per hop */
+    bool allow_local;         /* fAllowCurrentInstanceMatch */
+    bool any_in_range;        /* fAnyMatchInRange */
+    uint64_t timeout_ms;      /* 0: none */
+};
+
+enum drt_engine_event_type {
+    ENGINE_EV_STATUS,       /* status changed */
+    ENGINE_EV_LEAFSET,      /* a key entered or left a local key's leaf set */
+    ENGINE_EV_RESULT,       /* a search result (final or intermediate) */
+    ENGINE_EV_SEARCH_DONE,  /* a search ended; no more results will come */
+};
+
+struct drt_engine_event {
+    enum drt_engine_event_type type;
+    union {
+        struct {
+            enum drt_engine_status status;
+            size_t bootstrap_tried; /* seeds tried, when entering ALONE */
+        } status;
+        struct {
+            DRT_LEAFSET_KEY_CHANGE_TYPE change;
+            uint8_t local_key[32];
+            uint8_t remote_key[32];
+            struct drt_endpoint remote;
+        } leafset;
+        struct {
+            uint32_t search_id;
+            DRT_MATCH_TYPE match;
+            uint8_t key[32];
+            struct drt_endpoint endpoint;
+            const uint8_t *app_data; /* valid until the next event call */
+            size_t app_data_len;
+        } result;
+        struct {
+            uint32_t search_id;
+            HRESULT hr; /* S_OK, DRT_E_TIMEOUT, DRT_E_NO_MORE (nothing found) */
+            uint32_t hops;     /* path length to the best result: referrals followed */
+            uint32_t messages; /* requests sent for it, retransmissions included */
+        } done;
+    } u;
+};
+
+struct drt_engine;
+
+/* NULL when cfg is incomplete (no random callback, port < 1024) or memory
+ * is short. The engine starts in ENGINE_BOOTSTRAPPING. */
+struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64_t now);
+void drt_engine_destroy(struct drt_engine *e);
+
+/* Starts (or restarts) bootstrap from these seed endpoints; with none the
+ * node is the first of its cloud and goes ALONE. */
+void drt_engine_bootstrap(struct drt_engine *e, const struct drt_endpoint *seeds, size_t n,
+                          uint64_t now);
+
+/* A datagram from `from`. Malformed or unexpected input is dropped. */
+void drt_engine_receive(struct drt_engine *e, const struct drt_endpoint *from,
+                        const uint8_t *buf, size_t len, uint64_t now);
+
+/* Runs everything due at `now`. Call it when next_deadline() has passed. */
+void drt_engine_timer(struct drt_engine *e, uint64_t now);
+/* When drt_engine_timer() must next run; UINT64_MAX when nothing waits. */
+uint64_t drt_engine_next_deadline(const struct drt_engine *e);
+
+/* The host lost every usable address (NO_NETWORK) or got one back. */
+void drt_engine_set_network(struct drt_engine *e, bool up, uint64_t now);
+/* A fatal local error: the engine goes FAULTED and stays there. */
+void drt_engine_fault(struct drt_engine *e, uint64_t now);
+
+enum drt_engine_status drt_engine_status(const struct drt_engine *e);
+
+/* Registration. S_OK, DRT_E_DUPLICATE_KEY, DRT_E_FAULTED, E_OUTOFMEMORY
+ * (the max_keys cap), E_INVALIDARG (data NULL with len > 0 or len >
+ * DRT_MAX_PAYLOAD_SIZE). The key is copied; publication waits for ACTIVE. */
+HRESULT drt_engine_register(struct drt_engine *e, const uint8_t key[32], const uint8_t *data,
+                            size_t len, uint32_t *reg_id, uint64_t now);
+HRESULT drt_engine_update(struct drt_engine *e, uint32_t reg_id, const uint8_t *data, size_t len,
+                          uint64_t now);
+/* E_HANDLE for an unknown reg_id. */
+HRESULT drt_engine_unregister(struct drt_engine *e, uint32_t reg_id, uint64_t now);
+size_t drt_engine_key_count(const struct drt_engine *e);
+/* DrtClose: unregisters every key (revocations go out). */
+void drt_engine_unregister_all(struct drt_engine *e, uint64_t now);
+
+/* Searches. start: S_OK, DRT_E_FAULTED, E_OUTOFMEMORY (max_searches).
+ * continue: S_OK, E_HANDLE, DRT_E_SEARCH_IN_PROGRESS (not paused). */
+HRESULT drt_engine_search_start(struct drt_engine *e, const struct drt_engine_search_params *p,
+                                uint32_t *search_id, uint64_t now);
+HRESULT drt_engine_search_continue(struct drt_engine *e, uint32_t search_id, uint64_t now);
+void drt_engine_search_cancel(struct drt_engine *e, uint32_t search_id);
+
+/* Output: the next datagram to send, valid until the next call on e. */
+bool drt_engine_next_datagram(struct drt_engine *e, struct drt_endpoint *to, const uint8_t **buf,
+                              size_t *len);
+/* Output: the next event; pointers inside stay valid until the next call. */
+bool drt_engine_next_event(struct drt_engine *e, struct drt_engine_event *ev);
+
+struct drt_engine_stats {
+    uint64_t datagrams_sent, bytes_sent, datagrams_received, bytes_received;
+    uint64_t dropped_malformed, dropped_unexpected;
+    size_t cache_entries, memory_bytes;
+};
+void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *st);
+
+#endif

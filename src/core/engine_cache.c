@@ -1,0 +1,277 @@
+/*
+ * engine_cache.c - the route cache (core/route_cache.h) as the engine uses
+ * it, and the leaf-set reactions: events to the application, and the
+ * FLOODs that spread a new neighbour through the neighbourhood
+ * ([MC-DRT] 3.2.6: a new leaf-set entry is passed on to the other
+ * neighbours; the newcomer is told about us).
+ */
+#include <string.h>
+
+#include "core/engine_internal.h"
+#include "core/route_cache.h"
+
+static void fill_random(void *ctx, void *buf, size_t len)
+{
+    engine_random_bytes(ctx, buf, len);
+}
+
+/* Called by the cache while it changes: only record, never call back. */
+static void on_leafset(void *ctx, const drt_key *local, enum leafset_change_type change,
+                       const struct route_cache_entry *entry)
+{
+    struct drt_engine *e = ctx;
+    if (e->nleaf_changes >= ENGINE_MAX_LEAF_CHANGES) {
+        e->leaf_changes_lost++;
+        return;
+    }
+    struct leaf_change *c = &e->leaf_changes[e->nleaf_changes++];
+    memcpy(c->local, local->b, 32);
+    c->added = change == LEAFSET_KEY_ADDED;
+    memcpy(c->peer.key, entry->key.b, 32);
+    c->peer.ep = entry->ep;
+}
+
+bool engine_cache_create(struct drt_engine *e)
+{
+    struct route_cache_config cfg;
+    route_cache_config_default(&cfg);
+    cfg.max_local_keys = e->cfg.max_keys;
+    uint32_t floor = LEAFSET_CAPACITY * cfg.max_local_keys + 16;
+    cfg.max_entries = e->cfg.max_cache_entries < floor ? floor : e->cfg.max_cache_entries;
+    cfg.max_pending = cfg.max_entries / 8 ? cfg.max_entries / 8 : 1;
+    cfg.random = fill_random;
+    cfg.random_ctx = e;
+    cfg.on_leafset = on_leafset;
+    cfg.leafset_ctx = e;
+    e->cache = route_cache_create(&cfg);
+    return e->cache != NULL;
+}
+
+void engine_cache_destroy(struct drt_engine *e)
+{
+    route_cache_destroy(e->cache);
+    e->cache = NULL;
+}
+
+static void to_entry(const struct engine_peer *p, bool verified, struct route_cache_entry *out)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->key.b, p->key, 32);
+    out->ep = p->ep;
+    out->flags = verified ? ROUTE_CACHE_VERIFIED : 0;
+}
+
+static void to_peer(const struct route_cache_entry *in, struct engine_peer *out)
+{
+    memcpy(out->key, in->key.b, 32);
+    out->ep = in->ep;
+}
+
+void engine_cache_offer(struct drt_engine *e, const struct engine_peer *p, bool verified)
+{
+    if (drt_endpoint_equal(&p->ep, &e->cfg.self) || p->ep.port < WIRE_MIN_PORT)
+        return;
+    struct route_cache_entry re;
+    to_entry(p, verified, &re);
+    route_cache_offer(e->cache, &re, e->now);
+}
+
+void engine_cache_verified(struct drt_engine *e, const struct engine_peer *p)
+{
+    if (drt_endpoint_equal(&p->ep, &e->cfg.self))
+        return;
+    const struct route_cache_entry *known = route_cache_find(e->cache, (const drt_key *)p->key);
+    if (known && drt_endpoint_equal(&known->ep, &p->ep))
+        route_cache_mark_verified(e->cache, (const drt_key *)p->key, e->srtt_ms, e->now);
+    else
+        engine_cache_offer(e, p, true);
+    route_cache_observe(e->cache, &p->ep, 0, e->now);
+}
+
+void engine_cache_forget_key(struct drt_engine *e, const uint8_t key[32])
+{
+    route_cache_remove_key(e->cache, (const drt_key *)key);
+}
+
+void engine_cache_forget_endpoint(struct drt_engine *e, const struct drt_endpoint *ep)
+{
+    route_cache_remove_endpoint(e->cache, ep);
+}
+
+size_t engine_cache_closest(struct drt_engine *e, const uint8_t target[32], struct engine_peer *out,
+                            size_t n)
+{
+    struct route_cache_entry tmp[ROUTE_CACHE_QUERY_MAX];
+    if (n > ROUTE_CACHE_QUERY_MAX)
+        n = ROUTE_CACHE_QUERY_MAX;
+    size_t got = route_cache_next_hops(e->cache, (const drt_key *)target, 0, NULL, NULL, tmp, n);
+    for (size_t i = 0; i < got; i++)
+        to_peer(&tmp[i], &out[i]);
+    return got;
+}
+
+struct exclusion {
+    const struct wire_endpoints *path;
+    const struct drt_endpoint *from;
+};
+
+static bool excluded(void *ctx, const struct route_cache_entry *re)
+{
+    const struct exclusion *x = ctx;
+    if (x->from && drt_endpoint_equal(&re->ep, x->from))
+        return true;
+    for (size_t i = 0; x->path && i < x->path->count; i++)
+        if (x->path->e[i].port == re->ep.port && memcmp(x->path->e[i].addr, re->ep.addr, 16) == 0)
+            return true;
+    return false;
+}
+
+bool engine_cache_best_unvisited(struct drt_engine *e, const uint8_t target[32],
+                                 const struct wire_endpoints *path,
+                                 const struct drt_endpoint *from, struct engine_peer *out)
+{
+    struct exclusion x = {path, from};
+    struct route_cache_entry re;
+    if (route_cache_next_hops(e->cache, (const drt_key *)target, 0, excluded, &x, &re, 1) != 1)
+        return false;
+    to_peer(&re, out);
+    return true;
+}
+
+size_t engine_cache_spread(struct drt_engine *e, struct engine_peer *out, size_t n)
+{
+    struct route_cache_entry tmp[ROUTE_CACHE_QUERY_MAX];
+    if (n > ROUTE_CACHE_QUERY_MAX)
+        n = ROUTE_CACHE_QUERY_MAX;
+    size_t got = route_cache_pick_spread(e->cache, tmp, n);
+    for (size_t i = 0; i < got; i++)
+        to_peer(&tmp[i], &out[i]);
+    return got;
+}
+
+size_t engine_cache_unverified(struct drt_engine *e, struct engine_peer *out, size_t n)
+{
+    struct route_cache_entry tmp[ROUTE_CACHE_QUERY_MAX];
+    if (n > ROUTE_CACHE_QUERY_MAX)
+        n = ROUTE_CACHE_QUERY_MAX;
+    size_t got = route_cache_pending(e->cache, tmp, n);
+    for (size_t i = 0; i < got; i++)
+        to_peer(&tmp[i], &out[i]);
+    return got;
+}
+
+bool engine_cache_has_verified(struct drt_engine *e)
+{
+    return route_cache_verified_count(e->cache) > 0;
+}
+
+bool engine_cache_find(struct drt_engine *e, const uint8_t key[32], struct engine_peer *out)
+{
+    const struct route_cache_entry *re = route_cache_find(e->cache, (const drt_key *)key);
+    if (!re || !(re->flags & ROUTE_CACHE_VERIFIED))
+        return false;
+    to_peer(re, out);
+    return true;
+}
+
+bool engine_cache_is_verified(struct drt_engine *e, const uint8_t key[32],
+                              const struct drt_endpoint *ep)
+{
+    const struct route_cache_entry *re = route_cache_find(e->cache, (const drt_key *)key);
+    return re && (re->flags & ROUTE_CACHE_VERIFIED) && drt_endpoint_equal(&re->ep, ep);
+}
+
+bool engine_cache_would_be_leaf(struct drt_engine *e, const uint8_t key[32])
+{
+    return route_cache_would_enter_leafset(e->cache, (const drt_key *)key);
+}
+
+size_t engine_cache_leaf(struct drt_engine *e, const struct local_key *k, struct engine_peer *out,
+                         size_t n)
+{
+    const struct leafset *ls = route_cache_leafset(e->cache, (const drt_key *)k->key);
+    if (!ls)
+        return 0;
+    size_t got = 0;
+    for (unsigned i = 0; i < leafset_pred_count(ls) && got < n; i++) {
+        const struct leafset_entry *le = leafset_pred(ls, i);
+        memcpy(out[got].key, le->key.b, 32);
+        out[got++].ep = le->ep;
+    }
+    for (unsigned i = 0; i < leafset_succ_count(ls) && got < n; i++) {
+        const struct leafset_entry *le = leafset_succ(ls, i);
+        memcpy(out[got].key, le->key.b, 32);
+        out[got++].ep = le->ep;
+    }
+    return got;
+}
+
+void engine_cache_add_local(struct drt_engine *e, struct local_key *k)
+{
+    route_cache_add_local_key(e->cache, (const drt_key *)k->key, e->now);
+}
+
+void engine_cache_remove_local(struct drt_engine *e, const uint8_t key[32])
+{
+    route_cache_remove_local_key(e->cache, (const drt_key *)key, e->now);
+    /* Changes recorded for that key mean nothing now. */
+    size_t j = 0;
+    for (size_t i = 0; i < e->nleaf_changes; i++)
+        if (memcmp(e->leaf_changes[i].local, key, 32) != 0)
+            e->leaf_changes[j++] = e->leaf_changes[i];
+    e->nleaf_changes = j;
+}
+
+size_t engine_cache_count(const struct drt_engine *e)
+{
+    return route_cache_count(e->cache);
+}
+
+size_t engine_cache_memory(const struct drt_engine *e)
+{
+    return route_cache_memory(e->cache);
+}
+
+/* A new neighbour of `local`: tell the other neighbours about it, and tell
+ * it about us, so both sides of the ring converge on the same leaf sets. */
+static void spread_new_neighbour(struct drt_engine *e, const struct local_key *k,
+                                 const struct engine_peer *added)
+{
+    struct wire_route_entry re;
+    engine_route_entry(e, added->key, &re);
+    memcpy(re.addrs[0], added->ep.addr, 16);
+    re.port = added->ep.port;
+    struct engine_peer leaf[2 * ENGINE_LEAF_SIDE];
+    size_t n = engine_cache_leaf(e, k, leaf, 2 * ENGINE_LEAF_SIDE);
+    for (size_t i = 0; i < n; i++)
+        if (!drt_endpoint_equal(&leaf[i].ep, &added->ep))
+            engine_send_flood(e, &leaf[i].ep, NULL, &re, NULL, NULL);
+    struct wire_route_entry mine;
+    engine_route_entry(e, k->key, &mine);
+    engine_send_flood(e, &added->ep, NULL, &mine, NULL, NULL);
+}
+
+void engine_leafset_sync(struct drt_engine *e)
+{
+    /* Handling a change can cause more (a FLOOD sent changes nothing
+     * locally, but be safe): take the batch, then handle it. */
+    while (e->nleaf_changes) {
+        struct leaf_change batch[ENGINE_MAX_LEAF_CHANGES];
+        size_t n = e->nleaf_changes;
+        memcpy(batch, e->leaf_changes, n * sizeof(batch[0]));
+        e->nleaf_changes = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct local_key *k = engine_local_key(e, batch[i].local);
+            if (!k)
+                continue;
+            struct drt_engine_event ev = {.type = ENGINE_EV_LEAFSET};
+            ev.u.leafset.change = batch[i].added ? DRT_LEAFSET_KEY_ADDED : DRT_LEAFSET_KEY_DELETED;
+            memcpy(ev.u.leafset.local_key, batch[i].local, 32);
+            memcpy(ev.u.leafset.remote_key, batch[i].peer.key, 32);
+            ev.u.leafset.remote = batch[i].peer.ep;
+            engine_emit(e, &ev, NULL, 0);
+            if (batch[i].added && e->status == ENGINE_ACTIVE)
+                spread_new_neighbour(e, k, &batch[i].peer);
+        }
+    }
+}

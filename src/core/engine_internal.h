@@ -1,0 +1,221 @@
+/*
+ * engine_internal.h - the objects inside a struct drt_engine, shared by
+ * the engine's files:
+ *   engine.c         life cycle, dispatch, timers, status machine, output
+ *   engine_send.c    building and sending each request and answer
+ *   engine_serve.c   answering SOLICIT, REQUEST, FLOOD, INQUIRE, LOOKUP
+ *   engine_search.c  the resolver: searches hop by hop
+ *   engine_keys.c    local registrations, publication, revocation
+ *   engine_cache.c   the route cache as the engine uses it, leaf-set events
+ */
+#ifndef DRT_CORE_ENGINE_INTERNAL_H
+#define DRT_CORE_ENGINE_INTERNAL_H
+
+#include "core/engine.h"
+#include "core/pending.h"
+#include "core/queue.h"
+#include "core/reassembly.h"
+#include "core/wire.h"
+
+#define ENGINE_LEAF_SIDE 5
+#define ENGINE_MAX_CANDIDATES 48
+#define ENGINE_RTO_MIN_MS 200u
+#define ENGINE_RTO_MAX_MS 1000u /* [MC-DRT] 3.1.2: retransmit every second */
+#define ENGINE_RETRIES 2u       /* [MC-DRT] 3.1.5.2 */
+
+/* A route entry as the engine passes it around. */
+struct engine_peer {
+    uint8_t key[32];
+    struct drt_endpoint ep;
+};
+
+struct local_key {
+    uint32_t reg_id;
+    uint8_t key[32];
+    uint8_t *data;
+    size_t len;
+    bool published;
+};
+
+/* A leaf-set change the cache reported, waiting for engine_leafset_sync. */
+struct leaf_change {
+    uint8_t local[32];
+    bool added;
+    struct engine_peer peer;
+};
+#define ENGINE_MAX_LEAF_CHANGES 64
+
+enum cand_state { CAND_NEW, CAND_ASKED, CAND_DONE, CAND_FAILED };
+
+struct candidate {
+    struct engine_peer peer;
+    enum cand_state state;
+    bool local;       /* one of our own keys */
+    uint32_t rtt_ms;
+    uint32_t flags;   /* DRT_ADDRESS_FLAGS for the search path */
+    uint8_t depth;    /* hops from us: 1 for what our cache knew, +1 per referral */
+    uint8_t asks;     /* LOOKUPs sent to it */
+};
+
+enum search_phase { PHASE_ROUTE, PHASE_FETCH, PHASE_DONE };
+
+struct search {
+    uint32_t id;
+    struct drt_engine_search_params p;
+    bool publish;        /* a publication walk for a local key, not an API search */
+    uint32_t publish_reg;
+    bool paused;         /* iterative: waiting for continue */
+    enum search_phase phase;
+    uint64_t deadline;   /* UINT64_MAX: none */
+    struct candidate cand[ENGINE_MAX_CANDIDATES];
+    size_t ncand;
+    size_t fetch_left;   /* result INQUIREs outstanding */
+    size_t results;      /* final results reported */
+    uint32_t hops;       /* depth of the best result (path length) */
+    uint32_t messages;   /* requests sent */
+};
+
+struct drt_engine {
+    struct drt_engine_config cfg;
+    enum drt_engine_status status;
+    bool network_up;
+    uint64_t now;
+
+    struct drt_endpoint *seeds;
+    size_t nseeds;
+    uint64_t next_bootstrap;     /* while ALONE */
+    bool bootstrap_running;
+    bool ever_active;
+
+    struct local_key *keys;
+    size_t nkeys;
+    uint32_t next_reg_id;
+
+    struct route_cache *cache;
+    struct leaf_change leaf_changes[ENGINE_MAX_LEAF_CHANGES];
+    size_t nleaf_changes;
+    uint64_t leaf_changes_lost;
+    struct pending_table pending;
+    struct reasm *reasm;
+
+    struct search **searches; /* max_searches slots */
+    size_t nsearches;
+    bool publish_due;         /* publish unpublished keys at the next safe point */
+    uint32_t next_search_id;
+
+    struct queue out;
+    struct queue events;
+
+    uint64_t next_maintenance;
+    unsigned maintenance_round;
+    uint32_t srtt_ms, rttvar_ms;
+
+    struct drt_engine_stats stats;
+    uint8_t scratch[WIRE_SPLIT_MAX + 64];
+    uint8_t scratch2[WIRE_SPLIT_MAX + 64];
+};
+
+/* engine.c */
+/* Work deferred out of message handlers (it may start searches), run at
+ * the end of every entry point. */
+void engine_run_deferred(struct drt_engine *e);
+uint32_t engine_random32(struct drt_engine *e);
+void engine_random_bytes(struct drt_engine *e, uint8_t *out, size_t n);
+void engine_set_status(struct drt_engine *e, enum drt_engine_status s, size_t tried);
+void engine_emit(struct drt_engine *e, const struct drt_engine_event *ev, const uint8_t *data,
+                 size_t len);
+void engine_rtt_sample(struct drt_engine *e, uint64_t rtt_ms);
+uint32_t engine_rto(const struct drt_engine *e);
+void engine_became_reachable(struct drt_engine *e);
+struct local_key *engine_local_key(struct drt_engine *e, const uint8_t key[32]);
+struct local_key *engine_local_reg(struct drt_engine *e, uint32_t reg_id);
+
+/* engine_send.c */
+void engine_header(struct drt_engine *e, struct wire_msg *m, uint8_t type, uint32_t msg_id);
+void engine_send_msg(struct drt_engine *e, const struct drt_endpoint *to, const struct wire_msg *m);
+void engine_route_entry(const struct drt_engine *e, const uint8_t key[32],
+                        struct wire_route_entry *re);
+/* Sends a request and records it as pending; returns its MessageID or 0
+ * when the pending table is full. */
+uint32_t engine_request(struct drt_engine *e, struct wire_msg *m, const struct drt_endpoint *to,
+                        enum pending_kind kind, const uint8_t key[32], uint32_t owner,
+                        const uint8_t nonce[16]);
+uint32_t engine_send_inquire(struct drt_engine *e, const struct engine_peer *to,
+                             enum pending_kind kind, uint16_t flags, uint32_t owner);
+void engine_send_authority(struct drt_engine *e, const struct drt_endpoint *to, uint32_t acked,
+                           const struct wire_authority_buffer *ab);
+void engine_send_flood(struct drt_engine *e, const struct drt_endpoint *to,
+                       const uint8_t validate[32], const struct wire_route_entry *re,
+                       const struct wire_blob *revoke, const struct wire_endpoints *flooded);
+/* The CPA the null security provider puts in AUTHORITY: 0 | key | nonce. */
+size_t engine_null_cpa(const uint8_t key[32], const uint8_t nonce[16], uint8_t out[49]);
+void engine_retransmit_due(struct drt_engine *e);
+
+/* engine_serve.c */
+void engine_on_solicit(struct drt_engine *e, const struct drt_endpoint *from,
+                       const struct wire_msg *m);
+void engine_on_request(struct drt_engine *e, const struct drt_endpoint *from,
+                       const struct wire_msg *m);
+void engine_on_flood(struct drt_engine *e, const struct drt_endpoint *from,
+                     const struct wire_msg *m);
+void engine_on_inquire(struct drt_engine *e, const struct drt_endpoint *from,
+                       const struct wire_msg *m);
+void engine_on_lookup(struct drt_engine *e, const struct drt_endpoint *from,
+                      const struct wire_msg *m);
+/* A route entry heard from the network: unverified until an answer to our
+ * own request proves it. */
+void engine_learn(struct drt_engine *e, const struct wire_route_entry *re);
+
+/* engine_search.c */
+struct search *engine_search_find(struct drt_engine *e, uint32_t id);
+struct search *engine_search_new(struct drt_engine *e, const struct drt_engine_search_params *p);
+void engine_search_pump(struct drt_engine *e, struct search *s);
+void engine_search_on_authority(struct drt_engine *e, struct pending *p,
+                                const struct wire_authority_buffer *ab);
+void engine_search_on_timeout(struct drt_engine *e, struct pending *p);
+void engine_search_expire(struct drt_engine *e);
+void engine_search_free(struct drt_engine *e, struct search *s);
+void engine_searches_gc(struct drt_engine *e);
+
+/* engine_keys.c */
+void engine_publish(struct drt_engine *e, struct local_key *k);
+void engine_publish_all(struct drt_engine *e);
+void engine_revoke(struct drt_engine *e, const uint8_t key[32]);
+/* Passes a revocation on to our leaf-set neighbours that have not seen it. */
+void engine_revoke_forward(struct drt_engine *e, const uint8_t key[32],
+                           const struct drt_endpoint *owner, const struct wire_flood *f);
+void engine_keys_free(struct drt_engine *e);
+
+/* engine_cache.c */
+bool engine_cache_create(struct drt_engine *e);
+void engine_cache_destroy(struct drt_engine *e);
+void engine_cache_offer(struct drt_engine *e, const struct engine_peer *p, bool verified);
+void engine_cache_verified(struct drt_engine *e, const struct engine_peer *p);
+void engine_cache_forget_key(struct drt_engine *e, const uint8_t key[32]);
+void engine_cache_forget_endpoint(struct drt_engine *e, const struct drt_endpoint *ep);
+/* Up to n known peers closest to target (local keys excluded), best first. */
+size_t engine_cache_closest(struct drt_engine *e, const uint8_t target[32], struct engine_peer *out,
+                            size_t n);
+size_t engine_cache_spread(struct drt_engine *e, struct engine_peer *out, size_t n);
+/* The known peer closest to target whose endpoint is neither on path nor
+ * `from`: the next hop a LOOKUP answer names. */
+bool engine_cache_best_unvisited(struct drt_engine *e, const uint8_t target[32],
+                                 const struct wire_endpoints *path,
+                                 const struct drt_endpoint *from, struct engine_peer *out);
+size_t engine_cache_unverified(struct drt_engine *e, struct engine_peer *out, size_t n);
+bool engine_cache_has_verified(struct drt_engine *e);
+bool engine_cache_find(struct drt_engine *e, const uint8_t key[32], struct engine_peer *out);
+bool engine_cache_is_verified(struct drt_engine *e, const uint8_t key[32],
+                              const struct drt_endpoint *ep);
+bool engine_cache_would_be_leaf(struct drt_engine *e, const uint8_t key[32]);
+size_t engine_cache_leaf(struct drt_engine *e, const struct local_key *k, struct engine_peer *out,
+                         size_t n);
+void engine_cache_add_local(struct drt_engine *e, struct local_key *k);
+void engine_cache_remove_local(struct drt_engine *e, const uint8_t key[32]);
+/* Raises DRT_EVENT_LEAFSET_KEY_CHANGED for the leaf-set changes the cache
+ * reported, and spreads each new neighbour (FLOODs). */
+void engine_leafset_sync(struct drt_engine *e);
+size_t engine_cache_count(const struct drt_engine *e);
+size_t engine_cache_memory(const struct drt_engine *e);
+
+#endif

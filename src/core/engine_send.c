@@ -1,0 +1,149 @@
+/* engine_send.c - building and sending the engine's messages: requests
+ * (recorded as pending, for answers and retransmission) and answers. */
+#include <string.h>
+
+#include "core/engine_internal.h"
+
+void engine_header(struct drt_engine *e, struct wire_msg *m, uint8_t type, uint32_t msg_id)
+{
+    memset(m, 0, sizeof(*m));
+    m->hdr.version_major = e->cfg.version_major;
+    m->hdr.version_minor = e->cfg.version_minor;
+    m->hdr.type = type;
+    m->hdr.message_id = msg_id;
+}
+
+static bool encode(struct drt_engine *e, const struct wire_msg *m, size_t *len)
+{
+    return SUCCEEDED(wire_encode(m, e->scratch, sizeof(e->scratch), len));
+}
+
+static void push(struct drt_engine *e, const struct drt_endpoint *to, const uint8_t *buf,
+                 size_t len)
+{
+    if (queue_push(&e->out, to, sizeof(*to), buf, len)) {
+        e->stats.datagrams_sent++;
+        e->stats.bytes_sent += len;
+    }
+}
+
+void engine_send_msg(struct drt_engine *e, const struct drt_endpoint *to, const struct wire_msg *m)
+{
+    size_t len;
+    if (encode(e, m, &len))
+        push(e, to, e->scratch, len);
+}
+
+void engine_route_entry(const struct drt_engine *e, const uint8_t key[32],
+                        struct wire_route_entry *re)
+{
+    memset(re, 0, sizeof(*re));
+    memcpy(re->key, key, 32);
+    re->version_major = e->cfg.version_major;
+    re->version_minor = e->cfg.version_minor;
+    re->port = e->cfg.self.port;
+    re->addr_count = 1;
+    memcpy(re->addrs[0], e->cfg.self.addr, 16);
+}
+
+/* A MessageID no outstanding request uses, never 0 (0 marks "none"). */
+static uint32_t fresh_id(struct drt_engine *e)
+{
+    for (;;) {
+        uint32_t id = engine_random32(e);
+        if (id != 0 && !pending_id_in_use(&e->pending, id))
+            return id;
+    }
+}
+
+uint32_t engine_request(struct drt_engine *e, struct wire_msg *m, const struct drt_endpoint *to,
+                        enum pending_kind kind, const uint8_t key[32], uint32_t owner,
+                        const uint8_t nonce[16])
+{
+    if (e->pending.count >= e->pending.max)
+        return 0;
+    m->hdr.message_id = fresh_id(e);
+    size_t len;
+    if (!encode(e, m, &len))
+        return 0;
+    struct pending p;
+    memset(&p, 0, sizeof(p));
+    p.msg_id = m->hdr.message_id;
+    p.kind = kind;
+    p.peer = *to;
+    if (key)
+        memcpy(p.key, key, 32);
+    if (nonce)
+        memcpy(p.nonce, nonce, 16);
+    p.owner = owner;
+    p.sent_at = e->now;
+    p.rto_ms = engine_rto(e);
+    p.deadline = e->now + p.rto_ms;
+    p.retries_left = ENGINE_RETRIES;
+    p.dgram = e->scratch;
+    p.len = len;
+    if (!pending_add(&e->pending, &p))
+        return 0;
+    push(e, to, e->scratch, len);
+    return p.msg_id;
+}
+
+size_t engine_null_cpa(const uint8_t key[32], const uint8_t nonce[16], uint8_t out[49])
+{
+    out[0] = 0;
+    memcpy(out + 1, key, 32);
+    memcpy(out + 33, nonce, 16);
+    return 49;
+}
+
+uint32_t engine_send_inquire(struct drt_engine *e, const struct engine_peer *to,
+                             enum pending_kind kind, uint16_t flags, uint32_t owner)
+{
+    struct wire_msg m;
+    engine_header(e, &m, WIRE_INQUIRE, 0);
+    m.u.inquire.flags = flags;
+    memcpy(m.u.inquire.validate_key, to->key, 32);
+    uint8_t nonce[16] = {0};
+    if (flags & WIRE_INQUIRE_A) {
+        engine_random_bytes(e, nonce, sizeof(nonce));
+        m.u.inquire.has_nonce = true;
+        memcpy(m.u.inquire.nonce, nonce, sizeof(nonce));
+    }
+    return engine_request(e, &m, &to->ep, kind, to->key, owner, nonce);
+}
+
+void engine_send_authority(struct drt_engine *e, const struct drt_endpoint *to, uint32_t acked,
+                           const struct wire_authority_buffer *ab)
+{
+    size_t len;
+    if (FAILED(wire_encode_authority_buffer(ab, e->scratch2, sizeof(e->scratch2), &len)))
+        return;
+    struct wire_header h = {e->cfg.version_major, e->cfg.version_minor, WIRE_AUTHORITY,
+                            engine_random32(e)};
+    size_t n = wire_fragment_count(len);
+    for (size_t i = 0; i < n; i++) {
+        struct wire_msg m;
+        if (SUCCEEDED(wire_authority_fragment(&h, acked, e->scratch2, len, i, &m)))
+            engine_send_msg(e, to, &m);
+    }
+}
+
+void engine_send_flood(struct drt_engine *e, const struct drt_endpoint *to,
+                       const uint8_t validate[32], const struct wire_route_entry *re,
+                       const struct wire_blob *revoke, const struct wire_endpoints *flooded)
+{
+    struct wire_msg m;
+    engine_header(e, &m, WIRE_FLOOD, engine_random32(e));
+    m.u.flood.flags = WIRE_FLOOD_D; /* best effort: maintenance repairs losses */
+    if (validate)
+        memcpy(m.u.flood.validate_key, validate, 32);
+    if (re) {
+        m.u.flood.has_route = true;
+        m.u.flood.route = *re;
+    }
+    if (revoke)
+        m.u.flood.revoke_cpa = *revoke;
+    if (flooded)
+        m.u.flood.flooded = *flooded;
+    engine_send_msg(e, to, &m);
+}
