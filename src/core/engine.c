@@ -185,23 +185,27 @@ struct local_key *engine_local_reg(struct drt_engine *e, uint32_t reg_id)
 
 /* --- bootstrap ----------------------------------------------------------- */
 
+static void solicit(struct drt_engine *e, const struct drt_endpoint *to)
+{
+    if (drt_endpoint_equal(to, &e->cfg.self))
+        return;
+    struct wire_msg m;
+    engine_header(e, &m, WIRE_SOLICIT, 0);
+    uint8_t nonce[16];
+    engine_random_bytes(e, nonce, sizeof(nonce));
+    wire_hash_nonce(nonce, m.u.solicit.hashed_nonce);
+    if (e->nkeys) {
+        m.u.solicit.has_route = true;
+        engine_route_entry(e, e->keys[0].key, &m.u.solicit.route);
+    }
+    engine_request(e, &m, to, PENDING_SOLICIT, NULL, 0, nonce);
+}
+
 static void send_solicits(struct drt_engine *e)
 {
     e->bootstrap_running = true;
-    for (size_t i = 0; i < e->nseeds; i++) {
-        if (drt_endpoint_equal(&e->seeds[i], &e->cfg.self))
-            continue;
-        struct wire_msg m;
-        engine_header(e, &m, WIRE_SOLICIT, 0);
-        uint8_t nonce[16];
-        engine_random_bytes(e, nonce, sizeof(nonce));
-        wire_hash_nonce(nonce, m.u.solicit.hashed_nonce);
-        if (e->nkeys) {
-            m.u.solicit.has_route = true;
-            engine_route_entry(e, e->keys[0].key, &m.u.solicit.route);
-        }
-        engine_request(e, &m, &e->seeds[i], PENDING_SOLICIT, NULL, 0, nonce);
-    }
+    for (size_t i = 0; i < e->nseeds; i++)
+        solicit(e, &e->seeds[i]);
 }
 
 void drt_engine_bootstrap(struct drt_engine *e, const struct drt_endpoint *seeds, size_t n,
@@ -467,8 +471,18 @@ static void maintenance(struct drt_engine *e)
         for (size_t i = 0; i < nl; i++)
             engine_send_inquire(e, &leaf[i], PENDING_INQUIRE_PING, 0, 0);
     }
-    if (e->maintenance_round % 4 == 0)
+    if (e->maintenance_round % 4 == 0) {
         e->publish_due = true;
+        /* Split detection ([MC-DRT] 3.2.6.2.1): a cloud cut in two keeps
+         * working on each side and would never merge back. Asking one of
+         * the bootstrap seeds again now and then brings in entries from
+         * the other side once the network heals; leaf-set spreading does
+         * the rest. */
+        if (e->nseeds) {
+            const struct drt_endpoint *seed = &e->seeds[engine_random32(e) % e->nseeds];
+            solicit(e, seed);
+        }
+    }
     if (e->status == ENGINE_ACTIVE && !engine_cache_has_verified(e) &&
         pending_count_kind(&e->pending, PENDING_INQUIRE_VERIFY) == 0)
         engine_set_status(e, ENGINE_ALONE, 0);

@@ -538,6 +538,51 @@ static void test_crash_20_percent(void **state)
     free(r);
 }
 
+static void test_partition_heals(void **state)
+{
+    (void)state;
+    const size_t nodes = 300, lookups = 300;
+    struct recorder *r = calloc(1, sizeof(*r));
+    struct outcome *o = calloc(lookups, sizeof(*o));
+    assert_non_null(r);
+    assert_non_null(o);
+    r->o = o;
+    struct cluster *c = build_cloud(r, nodes, 25, 0);
+    struct sim *sim = cluster_sim(c);
+    /* Cut the cloud in two for long enough that each side forgets the other. */
+    for (size_t i = 0; i < nodes; i++)
+        assert_int_equal(sim_partition_set(sim, sim_node_find(sim, cluster_endpoint(c, i)),
+                                           (uint32_t)(i % 2)),
+                         SIM_OK);
+    assert_int_equal(cluster_run_for(c, 120000), SIM_OK);
+    sim_partition_heal(sim);
+    /* Split detection runs every fourth maintenance round (60 s); give the
+     * two rings a few rounds to merge. */
+    assert_int_equal(cluster_run_for(c, 240000), SIM_OK);
+    for (size_t i = 0; i < lookups; i++) {
+        size_t from = (size_t)sim_rand_below(sim, nodes);
+        /* A key registered on the other side of the former cut. */
+        size_t want = ((size_t)sim_rand_below(sim, nodes / 2) * 2 + (from % 2 == 0)) % nodes;
+        uint8_t k[32];
+        key_of(want, k);
+        struct drt_engine_search_params p;
+        exact(&p, k);
+        start(r, c, i, from, &p);
+        assert_int_equal(cluster_run_for(c, 20), SIM_OK);
+    }
+    assert_int_equal(cluster_run_for(c, 30000), SIM_OK);
+    size_t found = 0;
+    for (size_t i = 0; i < lookups; i++)
+        found += o[i].done && o[i].hr == S_OK && o[i].results == 1;
+    printf("  after the partition healed: %zu/%zu cross-side lookups found\n", found, lookups);
+    if (found != lookups)
+        printf("  SIM SEED=25\n");
+    assert_int_equal(found, lookups);
+    cluster_destroy(c);
+    free(o);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_iterative),
         cmocka_unit_test(test_unregister),
         cmocka_unit_test(test_crash_20_percent),
+        cmocka_unit_test(test_partition_heals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
