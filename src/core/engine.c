@@ -231,6 +231,7 @@ void drt_engine_bootstrap(struct drt_engine *e, const struct drt_endpoint *seeds
         e->bootstrap_running = false;
         engine_set_status(e, engine_cache_has_verified(e) ? ENGINE_ACTIVE : ENGINE_ALONE, n);
     }
+    engine_run_deferred(e);
 }
 
 /* Called when a SOLICIT expires unanswered. */

@@ -466,6 +466,7 @@ HRESULT drt_engine_search_start(struct drt_engine *e, const struct drt_engine_se
         return E_OUTOFMEMORY;
     *search_id = s->id;
     engine_search_pump(e, s);
+    engine_run_deferred(e);
     return S_OK;
 }
 
@@ -473,12 +474,13 @@ HRESULT drt_engine_search_continue(struct drt_engine *e, uint32_t search_id, uin
 {
     e->now = now;
     struct search *s = engine_search_find(e, search_id);
-    if (!s || s->publish)
+    if (!s || s->publish || s->phase == PHASE_DONE)
         return E_HANDLE;
     if (!s->paused)
         return DRT_E_SEARCH_IN_PROGRESS;
     s->paused = false;
     engine_search_pump(e, s);
+    engine_run_deferred(e);
     return S_OK;
 }
 

@@ -583,6 +583,40 @@ static void test_partition_heals(void **state)
     free(r);
 }
 
+static void test_same_key_in_two_instances(void **state)
+{
+    (void)state;
+    const size_t nodes = 200, lookups = 30;
+    struct recorder *r = calloc(1, sizeof(*r));
+    struct outcome *o = calloc(lookups, sizeof(*o));
+    assert_non_null(r);
+    assert_non_null(o);
+    r->o = o;
+    struct cluster *c = build_cloud(r, nodes, 26, 0);
+    uint8_t k[32];
+    key_of(777777, k);
+    uint32_t reg;
+    assert_int_equal(cluster_register(c, 10, k, (const uint8_t *)"ten", 3, &reg), S_OK);
+    assert_int_equal(cluster_register(c, 20, k, (const uint8_t *)"twenty", 6, &reg), S_OK);
+    assert_int_equal(cluster_run_for(c, 20000), SIM_OK);
+    for (size_t i = 0; i < lookups; i++) {
+        struct drt_engine_search_params p;
+        exact(&p, k);
+        start(r, c, i, 30 + i, &p);
+        assert_int_equal(cluster_run_for(c, 20), SIM_OK);
+    }
+    assert_int_equal(cluster_run_for(c, 20000), SIM_OK);
+    for (size_t i = 0; i < lookups; i++) {
+        assert_int_equal(o[i].hr, S_OK);
+        assert_int_equal(o[i].results, 1); /* one of them, not both */
+        assert_true((o[i].data_len == 3 && memcmp(o[i].data, "ten", 3) == 0) ||
+                    (o[i].data_len == 6 && memcmp(o[i].data, "twenty", 6) == 0));
+    }
+    cluster_destroy(c);
+    free(o);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_unregister),
         cmocka_unit_test(test_crash_20_percent),
         cmocka_unit_test(test_partition_heals),
+        cmocka_unit_test(test_same_key_in_two_instances),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

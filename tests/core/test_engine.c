@@ -1,0 +1,307 @@
+/*
+ * test_engine.c - one engine driven by hand: its status machine, the
+ * registry's return codes, search edge cases, and that it drops malformed,
+ * foreign and unsolicited datagrams. (Many engines together: tests/sim.)
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/engine.h"
+#include "core/wire.h"
+
+static uint64_t counter_random(void *ctx)
+{
+    uint64_t *s = ctx;
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rng_state;
+
+static struct drt_engine *engine(uint16_t port)
+{
+    struct drt_engine_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.version_major = 1;
+    cfg.self.addr[15] = 1;
+    cfg.self.port = port;
+    cfg.random = counter_random;
+    cfg.random_ctx = &rng_state;
+    return drt_engine_create(&cfg, 1000);
+}
+
+static void drain(struct drt_engine *e, size_t *datagrams, enum drt_engine_status *last_status)
+{
+    struct drt_endpoint to;
+    const uint8_t *buf;
+    size_t len;
+    while (drt_engine_next_datagram(e, &to, &buf, &len))
+        if (datagrams)
+            (*datagrams)++;
+    struct drt_engine_event ev;
+    while (drt_engine_next_event(e, &ev))
+        if (ev.type == ENGINE_EV_STATUS && last_status)
+            *last_status = ev.u.status.status;
+}
+
+static void test_create_rejects_bad_config(void **state)
+{
+    (void)state;
+    assert_null(drt_engine_create(NULL, 0));
+    assert_null(engine(80)); /* port below 1024 */
+    struct drt_engine_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.self.port = 3540;
+    assert_null(drt_engine_create(&cfg, 0)); /* no randomness */
+    struct drt_engine *e = engine(3540);
+    assert_non_null(e);
+    assert_int_equal(drt_engine_status(e), ENGINE_BOOTSTRAPPING);
+    drt_engine_destroy(e);
+    drt_engine_destroy(NULL);
+}
+
+static void test_status_machine(void **state)
+{
+    (void)state;
+    struct drt_engine *e = engine(3540);
+    enum drt_engine_status st = ENGINE_BOOTSTRAPPING;
+    /* No seeds: the first node of its cloud is ALONE at once. */
+    drt_engine_bootstrap(e, NULL, 0, 1000);
+    drain(e, NULL, &st);
+    assert_int_equal(st, ENGINE_ALONE);
+    drt_engine_set_network(e, false, 2000);
+    drain(e, NULL, &st);
+    assert_int_equal(st, ENGINE_NO_NETWORK);
+    drt_engine_set_network(e, true, 3000);
+    drain(e, NULL, &st);
+    assert_int_equal(st, ENGINE_ALONE);
+    drt_engine_fault(e, 4000);
+    drain(e, NULL, &st);
+    assert_int_equal(st, ENGINE_FAULTED);
+    /* FAULTED is terminal. */
+    drt_engine_set_network(e, false, 5000);
+    drt_engine_bootstrap(e, NULL, 0, 5000);
+    assert_int_equal(drt_engine_status(e), ENGINE_FAULTED);
+    assert_int_equal(drt_engine_next_deadline(e), UINT64_MAX);
+    drt_engine_destroy(e);
+}
+
+static void test_silent_seeds_mean_alone(void **state)
+{
+    (void)state;
+    struct drt_engine *e = engine(3540);
+    struct drt_endpoint seed = {{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}, 4000};
+    drt_engine_bootstrap(e, &seed, 1, 1000);
+    size_t sent = 0;
+    enum drt_engine_status st = ENGINE_BOOTSTRAPPING;
+    drain(e, &sent, &st);
+    assert_int_equal(sent, 1); /* one SOLICIT */
+    assert_int_equal(st, ENGINE_BOOTSTRAPPING);
+    /* Two retransmissions, then the SOLICIT expires: ALONE. Bounded loop. */
+    for (int i = 0; i < 10 && st == ENGINE_BOOTSTRAPPING; i++) {
+        uint64_t d = drt_engine_next_deadline(e);
+        assert_true(d != UINT64_MAX);
+        drt_engine_timer(e, d);
+        drain(e, &sent, &st);
+    }
+    assert_int_equal(st, ENGINE_ALONE);
+    assert_int_equal(sent, 3);
+    drt_engine_destroy(e);
+}
+
+static void test_registry_codes(void **state)
+{
+    (void)state;
+    struct drt_engine *e = engine(3540);
+    uint8_t k1[32] = {1}, k2[32] = {2};
+    uint32_t r1, r2;
+    uint8_t big[DRT_MAX_PAYLOAD_SIZE + 1] = {0};
+    assert_int_equal(drt_engine_register(e, k1, big, sizeof(big), &r1, 1000), E_INVALIDARG);
+    assert_int_equal(drt_engine_register(e, k1, NULL, 3, &r1, 1000), E_INVALIDARG);
+    assert_int_equal(drt_engine_register(e, k1, big, DRT_MAX_PAYLOAD_SIZE, &r1, 1000), S_OK);
+    assert_int_equal(drt_engine_register(e, k1, big, 1, &r2, 1000), DRT_E_DUPLICATE_KEY);
+    assert_int_equal(drt_engine_register(e, k2, big, 1, &r2, 1000), S_OK);
+    assert_int_not_equal(r1, r2);
+    assert_int_equal(drt_engine_key_count(e), 2);
+    assert_int_equal(drt_engine_update(e, r1, (const uint8_t *)"new", 3, 1000), S_OK);
+    assert_int_equal(drt_engine_update(e, 9999, (const uint8_t *)"new", 3, 1000), E_HANDLE);
+    assert_int_equal(drt_engine_unregister(e, r1, 1000), S_OK);
+    assert_int_equal(drt_engine_unregister(e, r1, 1000), E_HANDLE);
+    /* The key is free again. */
+    assert_int_equal(drt_engine_register(e, k1, big, 1, &r1, 1000), S_OK);
+    drt_engine_unregister_all(e, 1000);
+    assert_int_equal(drt_engine_key_count(e), 0);
+    drt_engine_fault(e, 2000);
+    assert_int_equal(drt_engine_register(e, k1, big, 1, &r1, 2000), DRT_E_FAULTED);
+    drt_engine_destroy(e);
+}
+
+static void test_key_cap(void **state)
+{
+    (void)state;
+    struct drt_engine_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.self.port = 3540;
+    cfg.random = counter_random;
+    cfg.random_ctx = &rng_state;
+    cfg.max_keys = 2;
+    struct drt_engine *e = drt_engine_create(&cfg, 0);
+    assert_non_null(e);
+    uint8_t k[32] = {0};
+    uint32_t id;
+    for (uint8_t i = 0; i < 2; i++) {
+        k[0] = i;
+        assert_int_equal(drt_engine_register(e, k, NULL, 0, &id, 0), S_OK);
+    }
+    k[0] = 9;
+    assert_int_equal(drt_engine_register(e, k, NULL, 0, &id, 0), E_OUTOFMEMORY);
+    drt_engine_destroy(e);
+}
+
+static void test_search_edges(void **state)
+{
+    (void)state;
+    struct drt_engine *e = engine(3540);
+    drt_engine_bootstrap(e, NULL, 0, 1000);
+    drain(e, NULL, NULL);
+    uint8_t k[32] = {7};
+    uint32_t reg;
+    assert_int_equal(drt_engine_register(e, k, (const uint8_t *)"me", 2, &reg, 1000), S_OK);
+    struct drt_engine_search_params p;
+    memset(&p, 0, sizeof(p));
+    memcpy(p.target, k, 32);
+    memcpy(p.min, k, 32);
+    memcpy(p.max, k, 32);
+    p.max_results = 1;
+    uint32_t id;
+    /* Alone and remote-only: nothing to ask, nothing found. */
+    assert_int_equal(drt_engine_search_start(e, &p, &id, 1000), S_OK);
+    struct drt_engine_event ev;
+    bool done = false;
+    while (drt_engine_next_event(e, &ev))
+        if (ev.type == ENGINE_EV_SEARCH_DONE && ev.u.done.search_id == id) {
+            assert_int_equal(ev.u.done.hr, DRT_E_NO_MORE);
+            done = true;
+        }
+    assert_true(done);
+    /* With fAllowCurrentInstanceMatch the local key answers, data included. */
+    p.allow_local = true;
+    assert_int_equal(drt_engine_search_start(e, &p, &id, 1000), S_OK);
+    bool got = false;
+    done = false;
+    while (drt_engine_next_event(e, &ev)) {
+        if (ev.type == ENGINE_EV_RESULT && ev.u.result.search_id == id) {
+            assert_int_equal(ev.u.result.match, DRT_MATCH_EXACT);
+            assert_int_equal(ev.u.result.app_data_len, 2);
+            assert_memory_equal(ev.u.result.app_data, "me", 2);
+            got = true;
+        }
+        if (ev.type == ENGINE_EV_SEARCH_DONE && ev.u.done.search_id == id) {
+            assert_int_equal(ev.u.done.hr, S_OK);
+            done = true;
+        }
+    }
+    assert_true(got && done);
+    assert_int_equal(drt_engine_search_continue(e, id, 1000), E_HANDLE);
+    drt_engine_search_cancel(e, 12345); /* unknown: ignored */
+    drt_engine_fault(e, 2000);
+    assert_int_equal(drt_engine_search_start(e, &p, &id, 2000), DRT_E_FAULTED);
+    drt_engine_destroy(e);
+}
+
+static void test_search_timeout(void **state)
+{
+    (void)state;
+    struct drt_engine *e = engine(3540);
+    /* A peer that never answers: the search hits its timeout first. */
+    uint8_t peer_key[32] = {5};
+    uint8_t msg[256];
+    size_t len;
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.hdr = (struct wire_header){1, 0, WIRE_SOLICIT, 77};
+    m.u.solicit.has_route = true;
+    memcpy(m.u.solicit.route.key, peer_key, 32);
+    m.u.solicit.route.version_major = 1;
+    m.u.solicit.route.port = 4000;
+    m.u.solicit.route.addr_count = 1;
+    m.u.solicit.route.addrs[0][15] = 2;
+    assert_int_equal(wire_encode(&m, msg, sizeof(msg), &len), S_OK);
+    struct drt_endpoint from = {{0}, 4000};
+    from.addr[15] = 2;
+    drt_engine_receive(e, &from, msg, len, 1000); /* learned, pending verification */
+    drain(e, NULL, NULL);
+    struct drt_engine_search_params p;
+    memset(&p, 0, sizeof(p));
+    memset(p.max, 0xff, 32);
+    p.max_results = 1;
+    p.timeout_ms = 300;
+    uint32_t id;
+    assert_int_equal(drt_engine_search_start(e, &p, &id, 1000), S_OK);
+    HRESULT hr = S_FALSE;
+    for (int i = 0; i < 20 && hr == S_FALSE; i++) {
+        uint64_t d = drt_engine_next_deadline(e);
+        drt_engine_timer(e, d);
+        struct drt_engine_event ev;
+        while (drt_engine_next_event(e, &ev))
+            if (ev.type == ENGINE_EV_SEARCH_DONE && ev.u.done.search_id == id)
+                hr = ev.u.done.hr;
+        drain(e, NULL, NULL);
+    }
+    /* Either nothing verified to ask (NO_MORE) or the timeout (TIMEOUT). */
+    assert_true(hr == DRT_E_NO_MORE || hr == DRT_E_TIMEOUT);
+    drt_engine_destroy(e);
+}
+
+static void test_drops_bad_input(void **state)
+{
+    (void)state;
+    struct drt_engine *e = engine(3540);
+    struct drt_endpoint from = {{0}, 4000};
+    from.addr[15] = 2;
+    const uint8_t junk[] = {0x00, 0x10, 0x00, 0x0c, 0x52, 1, 0, 1, 0, 0, 0, 1};
+    drt_engine_receive(e, &from, junk, sizeof(junk), 1000);
+    drt_engine_receive(e, &from, NULL, 0, 1000);
+    /* A well-formed ACK nobody asked for, and one of another application. */
+    uint8_t msg[64];
+    size_t len;
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.hdr = (struct wire_header){1, 0, WIRE_ACK, 5};
+    m.u.ack.acked_id = 1234;
+    assert_int_equal(wire_encode(&m, msg, sizeof(msg), &len), S_OK);
+    drt_engine_receive(e, &from, msg, len, 1000);
+    m.hdr.version_major = 2;
+    assert_int_equal(wire_encode(&m, msg, sizeof(msg), &len), S_OK);
+    drt_engine_receive(e, &from, msg, len, 1000);
+    struct drt_engine_stats st;
+    drt_engine_get_stats(e, &st);
+    assert_int_equal(st.datagrams_received, 4);
+    assert_int_equal(st.dropped_malformed, 2);
+    assert_int_equal(st.dropped_unexpected, 2);
+    size_t sent = 0;
+    drain(e, &sent, NULL);
+    assert_int_equal(sent, 0); /* nothing answered */
+    drt_engine_destroy(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_rejects_bad_config),
+        cmocka_unit_test(test_status_machine),
+        cmocka_unit_test(test_silent_seeds_mean_alone),
+        cmocka_unit_test(test_registry_codes),
+        cmocka_unit_test(test_key_cap),
+        cmocka_unit_test(test_search_edges),
+        cmocka_unit_test(test_search_timeout),
+        cmocka_unit_test(test_drops_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
