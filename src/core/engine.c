@@ -563,15 +563,25 @@ bool drt_engine_next_datagram(struct drt_engine *e, struct drt_endpoint *to, con
     return true;
 }
 
+/* Search paths ride behind the event in the same queue item. */
+_Static_assert(sizeof(struct drt_engine_event) % 8 == 0, "event keeps path entries aligned");
+
 bool drt_engine_next_event(struct drt_engine *e, struct drt_engine_event *ev)
 {
     struct queue_item *it = queue_pop(&e->events);
     if (!it)
         return false;
     memcpy(ev, it->data, sizeof(*ev));
+    size_t extra = it->len - sizeof(*ev);
     if (ev->type == ENGINE_EV_RESULT) {
-        ev->u.result.app_data_len = it->len - sizeof(*ev);
-        ev->u.result.app_data = ev->u.result.app_data_len ? it->data + sizeof(*ev) : NULL;
+        ev->u.result.app_data_len = extra;
+        ev->u.result.app_data = extra ? it->data + sizeof(*ev) : NULL;
+    } else if (ev->type == ENGINE_EV_SEARCH_DONE) {
+        /* queue items are 8-byte aligned and the event's size keeps that */
+        ev->u.done.path_len = extra / sizeof(struct drt_engine_path_entry);
+        ev->u.done.path = extra ? (const struct drt_engine_path_entry *)(const void *)(it->data +
+                                                                                    sizeof(*ev))
+                                : NULL;
     }
     return true;
 }

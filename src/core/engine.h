@@ -64,6 +64,15 @@ struct drt_engine_search_params {
     uint64_t timeout_ms;      /* 0: none */
 };
 
+/* One node a search contacted, for DrtGetSearchPath. */
+struct drt_engine_path_entry {
+    struct drt_endpoint endpoint;
+    uint8_t key[32];
+    uint32_t flags;    /* DRT_ADDRESS_FLAGS: how it answered */
+    uint32_t nearness; /* leading bits its key shares with the target */
+    uint32_t rtt_ms;   /* 0 when it did not answer */
+};
+
 enum drt_engine_event_type {
     ENGINE_EV_STATUS,       /* status changed */
     ENGINE_EV_LEAFSET,      /* a key entered or left a local key's leaf set */
@@ -96,7 +105,11 @@ struct drt_engine_event {
             uint32_t search_id;
             HRESULT hr; /* S_OK, DRT_E_TIMEOUT, DRT_E_NO_MORE (nothing found) */
             uint32_t hops;     /* path length to the best result: referrals followed */
-            uint32_t messages; /* requests sent for it, retransmissions included */
+            uint32_t messages; /* requests sent for it */
+            /* Every node contacted, in the order they were first asked;
+             * valid until the next event call. */
+            const struct drt_engine_path_entry *path;
+            size_t path_len;
         } done;
     } u;
 };

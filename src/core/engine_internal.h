@@ -55,6 +55,7 @@ struct candidate {
     uint32_t flags;   /* DRT_ADDRESS_FLAGS for the search path */
     uint8_t depth;    /* hops from us: 1 for what our cache knew, +1 per referral */
     uint8_t asks;     /* LOOKUPs sent to it */
+    uint16_t order;   /* when first asked (1, 2, ...), 0 = never: the path order */
 };
 
 enum search_phase { PHASE_ROUTE, PHASE_FETCH, PHASE_DONE };
@@ -73,6 +74,7 @@ struct search {
     size_t results;      /* final results reported */
     uint32_t hops;       /* depth of the best result (path length) */
     uint32_t messages;   /* requests sent */
+    uint16_t asked_count; /* candidates asked so far */
 };
 
 struct drt_engine {

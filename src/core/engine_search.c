@@ -129,7 +129,24 @@ static void finish(struct drt_engine *e, struct search *s, HRESULT hr)
     ev.u.done.hr = hr;
     ev.u.done.hops = s->hops;
     ev.u.done.messages = s->messages;
-    engine_emit(e, &ev, NULL, 0);
+    /* The search path: contacted candidates in the order they were asked. */
+    struct drt_engine_path_entry path[ENGINE_MAX_CANDIDATES];
+    size_t n = 0;
+    for (uint16_t want = 1; want <= s->asked_count && n < ENGINE_MAX_CANDIDATES; want++)
+        for (size_t i = 0; i < s->ncand; i++) {
+            const struct candidate *c = &s->cand[i];
+            if (c->order != want)
+                continue;
+            struct drt_engine_path_entry *pe = &path[n++];
+            memset(pe, 0, sizeof(*pe));
+            pe->endpoint = c->peer.ep;
+            memcpy(pe->key, c->peer.key, 32);
+            pe->flags = c->flags;
+            pe->nearness = key256_common_prefix_bits(K(c->peer.key), K(s->p.target));
+            pe->rtt_ms = c->rtt_ms;
+            break;
+        }
+    engine_emit(e, &ev, (const uint8_t *)path, n * sizeof(path[0]));
 }
 
 static void report(struct drt_engine *e, struct search *s, const struct candidate *c,
@@ -296,7 +313,8 @@ static bool ask(struct drt_engine *e, struct search *s, struct candidate *c)
     if (!engine_request(e, &m, &c->peer.ep, PENDING_LOOKUP, c->peer.key, s->id, NULL))
         return false;
     c->state = CAND_ASKED;
-    c->asks++;
+    if (c->asks++ == 0)
+        c->order = ++s->asked_count;
     s->messages++;
     return true;
 }
@@ -348,6 +366,8 @@ static void on_fetch_answer(struct drt_engine *e, struct search *s, struct pendi
     pending_remove(&e->pending, p);
     if (s->fetch_left)
         s->fetch_left--;
+    if (c)
+        c->flags |= DRT_ADDRESS_FLAG_INQUIRE | (ok ? 0 : DRT_ADDRESS_FLAG_REJECTED);
     if (ok) {
         report(e, s, c, match_of(s, c->peer.key), ab->payload.p, ab->payload.len);
         s->results++;
@@ -385,6 +405,8 @@ void engine_search_on_authority(struct drt_engine *e, struct pending *p,
         c->state = CAND_DONE;
         c->rtt_ms = rtt;
         c->flags |= DRT_ADDRESS_FLAG_ACCEPTED;
+        if (ab->flags & WIRE_AUTHORITY_B)
+            c->flags |= DRT_ADDRESS_FLAG_TOO_BUSY;
         engine_cache_verified(e, &asked);
         engine_became_reachable(e);
         engine_leafset_sync(e);
@@ -441,7 +463,7 @@ void engine_search_on_timeout(struct drt_engine *e, struct pending *p)
     struct candidate *c = find_cand(s, key);
     if (c) {
         c->state = CAND_FAILED;
-        c->flags |= DRT_ADDRESS_FLAG_SUSPECT_UNREGISTERED_ID;
+        c->flags |= DRT_ADDRESS_FLAG_UNREACHABLE;
     }
     engine_search_pump(e, s);
 }

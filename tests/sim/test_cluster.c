@@ -29,6 +29,9 @@ struct outcome {
     uint8_t data[64];
     size_t data_len;
     uint32_t hops;
+    size_t path_len;
+    size_t target_node; /* whose key it looks for (run_cloud) */
+    bool path_has_result; /* the result's node is on the path, answered, with nearness 256 */
 };
 
 struct recorder {
@@ -106,6 +109,13 @@ static void on_event(void *ctx, struct cluster *c, size_t node, const struct drt
         o->done = true;
         o->hr = ev->u.done.hr;
         o->hops = ev->u.done.hops;
+        o->path_len = ev->u.done.path_len;
+        for (size_t i = 0; i < ev->u.done.path_len; i++) {
+            const struct drt_engine_path_entry *pe = &ev->u.done.path[i];
+            if (memcmp(pe->key, o->key, 32) == 0 && pe->nearness == 256 &&
+                (pe->flags & DRT_ADDRESS_FLAG_ACCEPTED) && (pe->flags & DRT_ADDRESS_FLAG_INQUIRE))
+                o->path_has_result = true;
+        }
         break;
     }
     }
@@ -183,6 +193,7 @@ static void test_two_nodes(void **state)
     assert_memory_equal(o[0].key, ka, 32);
     assert_int_equal(o[0].data_len, 5);
     assert_memory_equal(o[0].data, "alpha", 5);
+    assert_true(o[0].path_has_result);
     assert_true(o[1].done);
     assert_int_equal(o[1].hr, S_OK);
     assert_memory_equal(o[1].data, "bravo", 5);
@@ -239,13 +250,19 @@ static void run_cloud(size_t nodes, size_t lookups, uint64_t seed, double loss, 
         exact(&p, k);
         p.allow_local = true;
         start(r, c, i, from, &p);
+        o[i].target_node = want;
         assert_int_equal(cluster_run_for(c, 50), SIM_OK);
     }
     assert_int_equal(cluster_run_for(c, 30000), SIM_OK);
     size_t found = 0, hops = 0;
     for (size_t i = 0; i < lookups; i++) {
-        if (o[i].done && o[i].hr == S_OK && o[i].results == 1)
+        if (o[i].done && o[i].hr == S_OK && o[i].results == 1) {
             found++;
+            /* A remote result was contacted: it is on the search path,
+             * accepted, asked for its data, with all 256 bits in common. */
+            if (o[i].node != o[i].target_node)
+                assert_true(o[i].path_has_result);
+        }
         else if (getenv("DRT_SIM_DEBUG"))
             printf("  miss %zu: node %zu done %d hr 0x%08x results %zu hops %u\n", i, o[i].node,
                    o[i].done, (unsigned)o[i].hr, o[i].results, o[i].hops);
