@@ -134,6 +134,13 @@ static void key_of(uint64_t n, uint8_t key[32])
     key[0] = (uint8_t)n;
 }
 
+static const uint8_t *cluster_key_of_node(size_t node)
+{
+    static uint8_t k[32];
+    key_of(node, k);
+    return k;
+}
+
 static struct cluster *make(struct recorder *r, uint64_t seed)
 {
     struct cluster_config cfg;
@@ -332,9 +339,9 @@ static void random_key(struct cluster *c, uint8_t k[32])
         k[i] = (uint8_t)sim_rand_below(cluster_sim(c), 256);
 }
 
-static void nearest_and_range(bool ranges)
+static void nearest_and_range(bool ranges, bool any)
 {
-    const size_t nodes = 300, searches = 60;
+    const size_t nodes = 1000, searches = 60;
     struct recorder *r = calloc(1, sizeof(*r));
     struct outcome *o = calloc(searches, sizeof(*o));
     assert_non_null(r);
@@ -365,7 +372,8 @@ static void nearest_and_range(bool ranges)
                 memset(hi.b, 0xff, 32);
             memcpy(p[i].min, lo.b, 32);
             memcpy(p[i].max, hi.b, 32);
-            p[i].max_results = 5;
+            p[i].max_results = any ? 1 : 5;
+            p[i].any_in_range = any;
         }
         from[i] = (size_t)sim_rand_below(cluster_sim(c), nodes);
         start(r, c, i, from[i], &p[i]);
@@ -375,7 +383,8 @@ static void nearest_and_range(bool ranges)
     for (size_t i = 0; i < searches; i++) {
         /* Without fAllowCurrentInstanceMatch the searcher's own key is no
          * answer. */
-        bool self[300] = {false};
+        static bool self[1000];
+        memset(self, 0, sizeof(self));
         self[from[i]] = true;
         uint8_t want[5][32];
         size_t n = brute_closest(nodes, self, p[i].target, p[i].min, p[i].max, want,
@@ -386,6 +395,14 @@ static void nearest_and_range(bool ranges)
             continue;
         }
         assert_int_equal(o[i].hr, S_OK);
+        if (any) {
+            /* fAnyMatchInRange: one key, any key of the range. */
+            assert_int_equal(o[i].results, 1);
+            assert_true(key256_in_range((const drt_key *)o[i].all[0], (const drt_key *)p[i].min,
+                                        (const drt_key *)p[i].max));
+            assert_false(memcmp(o[i].all[0], cluster_key_of_node(from[i]), 32) == 0);
+            continue;
+        }
         assert_int_equal(o[i].results, n);
         /* Results may arrive in any order; as a set they must be the n best. */
         for (size_t a = 0; a < n; a++) {
@@ -411,13 +428,19 @@ static void nearest_and_range(bool ranges)
 static void test_nearest(void **state)
 {
     (void)state;
-    nearest_and_range(false);
+    nearest_and_range(false, false);
+}
+
+static void test_any_match_in_range(void **state)
+{
+    (void)state;
+    nearest_and_range(true, true);
 }
 
 static void test_range_five_closest(void **state)
 {
     (void)state;
-    nearest_and_range(true);
+    nearest_and_range(true, false);
 }
 
 static void test_iterative(void **state)
@@ -643,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_cloud_1000_loss),
         cmocka_unit_test(test_nearest),
         cmocka_unit_test(test_range_five_closest),
+        cmocka_unit_test(test_any_match_in_range),
         cmocka_unit_test(test_iterative),
         cmocka_unit_test(test_unregister),
         cmocka_unit_test(test_crash_20_percent),
