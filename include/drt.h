@@ -6,11 +6,13 @@
  * the same members in the same order, the same enum values and the same
  * HRESULT codes, so that code written for the Windows DRT compiles unchanged.
  *
- * Two portable additions, both marked below:
+ * Portable additions, each marked below:
  *   - CERT_CONTEXT / PCCERT_CONTEXT carry an OpenSSL certificate, its private
  *     key and its intermediate chain instead of a CryptoAPI certificate;
  *   - DrtEvent* functions stand in for Win32 event objects (the HANDLE hEvent
- *     arguments of DrtOpen and DrtStartSearch).
+ *     arguments of DrtOpen and DrtStartSearch);
+ *   - DrtCreateStaticBootstrapResolver, a bootstrap provider over a fixed
+ *     list of endpoints.
  *
  * Behaviour notes for every function live in docs/API.md.
  */
@@ -344,6 +346,15 @@ void WINAPI DrtDeletePnrpBootstrapResolver(DRT_BOOTSTRAP_PROVIDER *pResolver);
 HRESULT WINAPI DrtCreateDnsBootstrapResolver(USHORT port, PCWSTR pwszAddress,
                                              DRT_BOOTSTRAP_PROVIDER **ppModule);
 void WINAPI DrtDeleteDnsBootstrapResolver(DRT_BOOTSTRAP_PROVIDER *pResolver);
+
+/* Portable (libdrt extension, not in Windows): a resolver that answers
+ * exactly the given endpoints on every resolve, IPv4 ones as IPv4-mapped
+ * IPv6 (::ffff:a.b.c.d). The array is copied. cAddresses may be 0 (the
+ * first node of a cloud); at most 1024; families AF_INET and AF_INET6. */
+HRESULT WINAPI DrtCreateStaticBootstrapResolver(const SOCKADDR_STORAGE *pAddresses,
+                                                ULONG cAddresses,
+                                                DRT_BOOTSTRAP_PROVIDER **ppResolver);
+void WINAPI DrtDeleteStaticBootstrapResolver(DRT_BOOTSTRAP_PROVIDER *pResolver);
 
 HRESULT WINAPI DrtCreateIpv6UdpTransport(DRT_SCOPE scope, ULONG dwScopeId,
                                          ULONG dwLocalityThreshold, USHORT *pwPort,

@@ -1,7 +1,8 @@
 /*
- * drt_providers.c - creation and deletion of the transport, the bootstrap
- * resolvers and the built-in security providers. Validation order:
- * docs/API.md.
+ * drt_providers.c - creation and deletion of the transport, the PNRP
+ * resolver and the derived-key security provider. Validation order:
+ * docs/API.md. The DNS and static resolvers live in bootstrap_*.c, the null
+ * security provider in security_null.c.
  */
 #include <wchar.h>
 
@@ -45,23 +46,6 @@ DRT_EXPORT HRESULT WINAPI DrtDeleteIpv6UdpTransport(HDRT_TRANSPORT hTransport)
     return S_OK;
 }
 
-DRT_EXPORT HRESULT WINAPI DrtCreateDnsBootstrapResolver(USHORT port, PCWSTR pwszAddress,
-                                                        DRT_BOOTSTRAP_PROVIDER **ppModule)
-{
-    if (!ppModule)
-        return E_INVALIDARG;
-    *ppModule = NULL;
-    if (!pwszAddress || !*pwszAddress)
-        return E_INVALIDARG;
-    return E_NOTIMPL;
-}
-
-DRT_EXPORT void WINAPI DrtDeleteDnsBootstrapResolver(DRT_BOOTSTRAP_PROVIDER *pResolver)
-{
-    /* Nothing can have been created yet; NULL is always accepted. */
-    (void)pResolver;
-}
-
 /* PNRP is a Windows service with no counterpart here: after validation this
  * resolver always answers E_NOTIMPL (docs/API.md). */
 DRT_EXPORT HRESULT WINAPI DrtCreatePnrpBootstrapResolver(BOOL fPublish, PCWSTR pwzPeerName,
@@ -84,19 +68,6 @@ DRT_EXPORT HRESULT WINAPI DrtCreatePnrpBootstrapResolver(BOOL fPublish, PCWSTR p
 DRT_EXPORT void WINAPI DrtDeletePnrpBootstrapResolver(DRT_BOOTSTRAP_PROVIDER *pResolver)
 {
     (void)pResolver;
-}
-
-DRT_EXPORT HRESULT WINAPI DrtCreateNullSecurityProvider(DRT_SECURITY_PROVIDER **ppSecurityProvider)
-{
-    if (!ppSecurityProvider)
-        return E_INVALIDARG;
-    *ppSecurityProvider = NULL;
-    return E_NOTIMPL;
-}
-
-DRT_EXPORT void WINAPI DrtDeleteNullSecurityProvider(DRT_SECURITY_PROVIDER *pSecurityProvider)
-{
-    (void)pSecurityProvider;
 }
 
 DRT_EXPORT HRESULT WINAPI DrtCreateDerivedKeySecurityProvider(

@@ -76,12 +76,33 @@ static void test_dns_resolver_rejects_null_arguments(void **state)
     assert_int_equal(DrtCreateDnsBootstrapResolver(3540, L"localhost", NULL), E_INVALIDARG);
 }
 
-static void test_dns_resolver_is_not_implemented_yet(void **state)
+static void test_dns_resolver_with_valid_arguments_creates_a_provider(void **state)
+{
+    DRT_BOOTSTRAP_PROVIDER *p = NULL;
+    assert_int_equal(DrtCreateDnsBootstrapResolver(3540, L"localhost", &p), S_OK);
+    assert_non_null(p);
+    /* DrtOpen requires all seven callbacks (docs/API.md). */
+    assert_non_null(p->Attach);
+    assert_non_null(p->Detach);
+    assert_non_null(p->InitResolve);
+    assert_non_null(p->IssueResolve);
+    assert_non_null(p->EndResolve);
+    assert_non_null(p->Register);
+    assert_non_null(p->Unregister);
+    DrtDeleteDnsBootstrapResolver(p);
+    DrtDeleteDnsBootstrapResolver(NULL);
+}
+
+static void test_dns_resolver_rejects_an_invalid_host_list(void **state)
 {
     DRT_BOOTSTRAP_PROVIDER *p = (DRT_BOOTSTRAP_PROVIDER *)(uintptr_t)1;
-    assert_int_equal(DrtCreateDnsBootstrapResolver(3540, L"localhost", &p), E_NOTIMPL);
+    assert_int_equal(DrtCreateDnsBootstrapResolver(3540, L" ; ", &p), E_INVALIDARG);
     assert_null(p);
-    DrtDeleteDnsBootstrapResolver(NULL);
+}
+
+static void test_static_resolver_rejects_null_out_pointer(void **state)
+{
+    assert_int_equal(DrtCreateStaticBootstrapResolver(NULL, 0, NULL), E_INVALIDARG);
 }
 
 static void test_pnrp_resolver_rejects_bad_names(void **state)
@@ -118,11 +139,16 @@ static void test_null_provider_rejects_null_pointer(void **state)
     assert_int_equal(DrtCreateNullSecurityProvider(NULL), E_INVALIDARG);
 }
 
-static void test_null_provider_is_not_implemented_yet(void **state)
+static void test_null_provider_with_valid_arguments_creates_a_provider(void **state)
 {
-    DRT_SECURITY_PROVIDER *p = (DRT_SECURITY_PROVIDER *)(uintptr_t)1;
-    assert_int_equal(DrtCreateNullSecurityProvider(&p), E_NOTIMPL);
-    assert_null(p);
+    DRT_SECURITY_PROVIDER *p = NULL;
+    assert_int_equal(DrtCreateNullSecurityProvider(&p), S_OK);
+    assert_non_null(p);
+    assert_non_null(p->Attach);
+    assert_non_null(p->SecureAndPackPayload);
+    assert_non_null(p->ValidateAndUnpackPayload);
+    assert_non_null(p->FreeData);
+    DrtDeleteNullSecurityProvider(p);
     DrtDeleteNullSecurityProvider(NULL);
 }
 
@@ -177,11 +203,13 @@ int main(void)
         cmocka_unit_test(test_delete_transport_rejects_invalid_handle),
         cmocka_unit_test(test_delete_transport_still_bound_to_a_drt_fails),
         cmocka_unit_test(test_dns_resolver_rejects_null_arguments),
-        cmocka_unit_test(test_dns_resolver_is_not_implemented_yet),
+        cmocka_unit_test(test_dns_resolver_with_valid_arguments_creates_a_provider),
+        cmocka_unit_test(test_dns_resolver_rejects_an_invalid_host_list),
+        cmocka_unit_test(test_static_resolver_rejects_null_out_pointer),
         cmocka_unit_test(test_pnrp_resolver_rejects_bad_names),
         cmocka_unit_test(test_pnrp_resolver_is_not_available_on_this_platform),
         cmocka_unit_test(test_null_provider_rejects_null_pointer),
-        cmocka_unit_test(test_null_provider_is_not_implemented_yet),
+        cmocka_unit_test(test_null_provider_with_valid_arguments_creates_a_provider),
         cmocka_unit_test(test_derived_key_provider_rejects_missing_root),
         cmocka_unit_test(test_derived_key_provider_rejects_null_out_pointer_and_empty_local),
         cmocka_unit_test(test_derived_key_rejects_bad_arguments),
