@@ -205,6 +205,14 @@ typedef struct _CERT_PUBLIC_KEY_INFO {
 #define INFINITE ((DWORD)0xFFFFFFFF)
 #endif
 
+/* A Win32 error number as an HRESULT (facility 7), as winerror.h does. */
+#ifndef HRESULT_FROM_WIN32
+#define HRESULT_FROM_WIN32(x)                                                                    \
+    ((HRESULT)(x) <= 0 ? ((HRESULT)(x))                                                          \
+                       : ((HRESULT)((((unsigned long)(x)) & 0x0000FFFFul) | (7ul << 16) |        \
+                                    0x80000000ul)))
+#endif
+
 /* Added for <fwpmu.h> (keying engine): WORD, and the Win32 error numbers the
  * WFP functions return as DWORD besides the FWP_E_* codes. */
 #ifndef DRT_WINTYPES_KEYING_DEFINED

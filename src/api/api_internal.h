@@ -2,30 +2,62 @@
  * api_internal.h - the objects behind the DRT API handles.
  *
  * The API layer owns argument validation (in the documented order, see
- * docs/API.md), handles, and the queues callers drain. The protocol itself
- * lives in core/; these objects will hold a core engine once the node runs
- * (docs/ARCHITECTURE.md).
+ * docs/API.md), handles, providers, and the queues callers drain. The
+ * protocol runs in a core engine on the process's loop thread (src/io):
+ * API calls reach it with io_call(), and the engine's events come back on
+ * the loop thread into the queues below, each guarded by its instance's
+ * lock. Status and queues are read by API threads under that lock.
  */
 #ifndef DRT_API_INTERNAL_H
 #define DRT_API_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include <drt.h>
 
 #include "api/handle_table.h"
 
+struct io_socket;
+struct io_node;
+
 struct drt_transport {
     void *handle;
     DRT_SCOPE scope;
     ULONG scope_id;
     USHORT port;
+    struct io_socket *sock;
     void *bound_instance; /* HDRT using it, or NULL */
+};
+
+/* A queued instance event (DRT_EVENT_DATA before serialisation). */
+struct api_event {
+    struct api_event *next;
+    DRT_EVENT_TYPE type;
+    HRESULT hr;
+    DRT_LEAFSET_KEY_CHANGE_TYPE change;
+    DRT_STATUS status;
+    DRT_REGISTRATION_STATE reg_state;
+    BYTE local_key[32];
+    BYTE remote_key[32];
+    ULONG naddrs;
+    SOCKADDR_STORAGE addrs[]; /* status changes: the bootstrap addresses */
+};
+
+/* A queued search result: DRT_SEARCH_RESULT's contents. */
+struct api_result {
+    struct api_result *next;
+    DRT_MATCH_TYPE type;
+    BYTE key[32];
+    ULONG len;
+    BYTE data[];
 };
 
 struct drt_instance {
     void *handle;
+    pthread_mutex_t lock; /* status, events, searches, seeds */
     DRT_STATUS status;
+    bool status_known; /* false until the first status event */
     DRT_SECURITY_MODE security_mode;
     BYTE protocol_major;
     BYTE protocol_minor;
@@ -33,26 +65,53 @@ struct drt_instance {
     HANDLE event;
     PVOID context;
     void *transport; /* HDRT_TRANSPORT */
+    DRT_SECURITY_PROVIDER *security;
+    DRT_BOOTSTRAP_PROVIDER *bootstrap;
+    struct io_node *node; /* loop thread only */
+    bool loop_held;       /* io_loop_acquire() done */
+    struct api_event *ev_head, *ev_tail;
+    struct drt_search **searches; /* open searches, for routing results */
+    size_t nsearches, cap_searches;
+    struct drt_registration **regs; /* live registrations, unregistered on close */
+    size_t nregs, cap_regs;
+    SOCKADDR_STORAGE *seeds; /* bootstrap addresses from the resolver */
+    ULONG nseeds;
 };
 
 struct drt_registration {
     void *handle;
     void *instance; /* HDRT */
+    uint32_t reg_id; /* the engine's */
+    BYTE key[32];
+    PVOID key_context;
 };
 
 struct drt_search {
     void *handle;
     void *instance; /* HDRT */
+    uint32_t engine_id;
     bool iterative;
+    HANDLE event; /* manual reset; reset by the library when drained */
+    PVOID context;
+    /* Guarded by the instance's lock. */
+    struct api_result *head, *tail;
+    bool done;
+    HRESULT final_hr;
+    DRT_ADDRESS *path;
+    ULONG path_len;
 };
 
-/* Creates an instance object from settings that DrtOpen has validated,
- * binding it to its transport. */
+/* Creates an instance bound to its transport, with a running engine. */
 HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID context,
                         struct drt_instance **out);
+/* Stops the engine (after unregistering everything) and frees the object. */
 void instance_destroy(struct drt_instance *inst);
+DRT_STATUS instance_status(struct drt_instance *inst, bool *known);
+/* Runs the bootstrap resolver and starts the engine's bootstrap; returns
+ * how many addresses the resolver gave. */
+ULONG instance_bootstrap(struct drt_instance *inst);
 
-HRESULT transport_create(DRT_SCOPE scope, ULONG scope_id, USHORT port,
+HRESULT transport_create(DRT_SCOPE scope, ULONG scope_id, USHORT *port,
                          struct drt_transport **out);
 void transport_destroy(struct drt_transport *t);
 /* DRT_E_INVALID_TRANSPORT_PROVIDER for a handle that is not a live
@@ -62,7 +121,8 @@ HRESULT transport_check_bindable(HDRT_TRANSPORT h, struct drt_transport **out);
 HRESULT registration_create(struct drt_instance *inst, struct drt_registration **out);
 void registration_destroy(struct drt_registration *reg);
 
-HRESULT search_create(struct drt_instance *inst, bool iterative, struct drt_search **out);
+HRESULT search_create(struct drt_instance *inst, bool iterative, HANDLE event, PVOID context,
+                      struct drt_search **out);
 void search_destroy(struct drt_search *search);
 
 /* The key of a DRT_DATA compared as a 256-bit number (pb[31] most

@@ -1,5 +1,5 @@
 /*
- * drt_providers.c - creation and deletion of the transport, the PNRP
+ * drt_providers.c - creation and deletion of the PNRP
  * resolver and the derived-key security provider. Validation order:
  * docs/API.md. The DNS and static resolvers live in bootstrap_*.c, the null
  * security provider in security_null.c.
@@ -17,33 +17,6 @@
 static bool wstr_longer_than(PCWSTR s, size_t max)
 {
     return wcsnlen(s, max + 1) > max;
-}
-
-DRT_EXPORT HRESULT WINAPI DrtCreateIpv6UdpTransport(DRT_SCOPE scope, ULONG dwScopeId,
-                                                    ULONG dwLocalityThreshold, USHORT *pwPort,
-                                                    HDRT_TRANSPORT *phTransport)
-{
-    if (!pwPort)
-        return DRT_E_INVALID_PORT;
-    if (!phTransport)
-        return DRT_E_INVALID_TRANSPORT_PROVIDER;
-    *phTransport = NULL;
-    /* Site-local scope is deprecated (RFC 3879) and has no addresses to bind. */
-    if (scope != DRT_GLOBAL_SCOPE && scope != DRT_LINK_LOCAL_SCOPE)
-        return DRT_E_INVALID_SCOPE;
-    /* Sockets arrive with the node. */
-    return E_NOTIMPL;
-}
-
-DRT_EXPORT HRESULT WINAPI DrtDeleteIpv6UdpTransport(HDRT_TRANSPORT hTransport)
-{
-    struct drt_transport *t = handle_table_get(hTransport, HANDLE_TYPE_TRANSPORT);
-    if (!t)
-        return DRT_E_INVALID_TRANSPORT_PROVIDER;
-    if (t->bound_instance)
-        return DRT_E_TRANSPORT_STILL_BOUND;
-    transport_destroy(t);
-    return S_OK;
 }
 
 /* PNRP is a Windows service with no counterpart here: after validation this

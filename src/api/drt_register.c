@@ -1,8 +1,14 @@
 /*
  * drt_register.c - DrtRegisterKey, DrtUpdateKey, DrtUnregisterKey.
- * Validation order: docs/API.md.
+ * Validation order: docs/API.md. The security provider approves a key
+ * before the engine takes it; the engine publishes it once ACTIVE.
  */
+#include <string.h>
+
 #include "api/api_internal.h"
+#include "core/engine.h"
+#include "io/io_loop.h"
+#include "io/io_node.h"
 #include "util/export.h"
 
 /* appData must hold 1..DRT_MAX_PAYLOAD_SIZE bytes behind a non-NULL pointer
@@ -10,6 +16,44 @@
 static bool app_data_valid(const DRT_DATA *d)
 {
     return d->cb >= 1 && d->cb <= DRT_MAX_PAYLOAD_SIZE && d->pb != NULL;
+}
+
+struct key_job {
+    struct drt_instance *inst;
+    const BYTE *key;
+    const DRT_DATA *data;
+    uint32_t reg_id;
+    HRESULT hr;
+};
+
+static void do_register(void *arg)
+{
+    struct key_job *j = arg;
+    struct io_node *n = j->inst->node;
+    j->hr = n ? drt_engine_register(n->eng, j->key, j->data->pb, j->data->cb, &j->reg_id,
+                                    io_now_ms())
+              : E_UNEXPECTED;
+    if (n)
+        io_node_flush(n);
+}
+
+static void do_update(void *arg)
+{
+    struct key_job *j = arg;
+    struct io_node *n = j->inst->node;
+    j->hr = n ? drt_engine_update(n->eng, j->reg_id, j->data->pb, j->data->cb, io_now_ms())
+              : E_UNEXPECTED;
+    if (n)
+        io_node_flush(n);
+}
+
+static void do_unregister(void *arg)
+{
+    struct key_job *j = arg;
+    struct io_node *n = j->inst->node;
+    j->hr = n ? drt_engine_unregister(n->eng, j->reg_id, io_now_ms()) : E_UNEXPECTED;
+    if (n)
+        io_node_flush(n);
 }
 
 DRT_EXPORT HRESULT WINAPI DrtRegisterKey(HDRT hDrt, DRT_REGISTRATION *pRegistration,
@@ -26,10 +70,31 @@ DRT_EXPORT HRESULT WINAPI DrtRegisterKey(HDRT hDrt, DRT_REGISTRATION *pRegistrat
         return E_HANDLE;
     if (pRegistration->key.cb != 32)
         return DRT_E_INVALID_KEY_SIZE;
-    if (inst->status == DRT_FAULTED)
+    if (instance_status(inst, NULL) == DRT_FAULTED)
         return DRT_E_FAULTED;
-    /* Security-provider approval and publication arrive with the engine. */
-    return E_NOTIMPL;
+    /* The provider decides whether this node may publish the key. */
+    DRT_SECURITY_PROVIDER *sp = inst->security;
+    HRESULT hr = sp->RegisterKey(sp->pvContext, pRegistration, pvKeyContext);
+    if (FAILED(hr))
+        return hr;
+    struct drt_registration *reg;
+    hr = registration_create(inst, &reg);
+    if (FAILED(hr)) {
+        sp->UnregisterKey(sp->pvContext, &pRegistration->key, pvKeyContext);
+        return hr;
+    }
+    struct key_job job = {inst, pRegistration->key.pb, &pRegistration->appData, 0, S_OK};
+    io_call(do_register, &job);
+    if (FAILED(job.hr)) {
+        registration_destroy(reg);
+        sp->UnregisterKey(sp->pvContext, &pRegistration->key, pvKeyContext);
+        return job.hr;
+    }
+    reg->reg_id = job.reg_id;
+    memcpy(reg->key, pRegistration->key.pb, 32);
+    reg->key_context = pvKeyContext;
+    *phKeyRegistration = reg->handle;
+    return S_OK;
 }
 
 DRT_EXPORT HRESULT WINAPI DrtUpdateKey(HDRT_REGISTRATION_CONTEXT hKeyRegistration,
@@ -37,12 +102,30 @@ DRT_EXPORT HRESULT WINAPI DrtUpdateKey(HDRT_REGISTRATION_CONTEXT hKeyRegistratio
 {
     if (!pAppData || !app_data_valid(pAppData))
         return E_INVALIDARG;
-    if (!handle_table_get(hKeyRegistration, HANDLE_TYPE_REGISTRATION))
+    struct drt_registration *reg = handle_table_get(hKeyRegistration, HANDLE_TYPE_REGISTRATION);
+    if (!reg)
         return E_HANDLE;
-    return E_NOTIMPL;
+    struct drt_instance *inst = handle_table_get(reg->instance, HANDLE_TYPE_INSTANCE);
+    if (!inst)
+        return E_HANDLE;
+    if (instance_status(inst, NULL) == DRT_FAULTED)
+        return DRT_E_FAULTED;
+    struct key_job job = {inst, reg->key, pAppData, reg->reg_id, S_OK};
+    io_call(do_update, &job);
+    return job.hr;
 }
 
 DRT_EXPORT VOID WINAPI DrtUnregisterKey(HDRT_REGISTRATION_CONTEXT hKeyRegistration)
 {
-    registration_destroy(handle_table_get(hKeyRegistration, HANDLE_TYPE_REGISTRATION));
+    struct drt_registration *reg = handle_table_get(hKeyRegistration, HANDLE_TYPE_REGISTRATION);
+    if (!reg)
+        return;
+    struct drt_instance *inst = handle_table_get(reg->instance, HANDLE_TYPE_INSTANCE);
+    if (inst) {
+        struct key_job job = {inst, reg->key, NULL, reg->reg_id, S_OK};
+        io_call(do_unregister, &job);
+        DRT_DATA key = {32, reg->key};
+        inst->security->UnregisterKey(inst->security->pvContext, &key, reg->key_context);
+    }
+    registration_destroy(reg);
 }

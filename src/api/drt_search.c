@@ -2,7 +2,14 @@
  * drt_search.c - DrtStartSearch and the search-context functions.
  * Validation order: docs/API.md.
  */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/api_internal.h"
+#include "core/engine.h"
+#include "io/io_loop.h"
+#include "io/io_node.h"
 #include "util/export.h"
 
 /* A search's [min, max] range: both bounds or neither, 32 bytes each, not
@@ -34,6 +41,50 @@ static HRESULT validate_search_info(const DRT_DATA *target, const DRT_SEARCH_INF
     return validate_range(target, info);
 }
 
+
+struct start_job {
+    struct drt_instance *inst;
+    struct drt_search *search;
+    const struct drt_engine_search_params *params;
+    HRESULT hr;
+};
+
+static void do_start(void *arg)
+{
+    struct start_job *j = arg;
+    struct io_node *n = j->inst->node;
+    if (!n) {
+        j->hr = E_UNEXPECTED;
+        return;
+    }
+    uint32_t id = 0;
+    /* Results of a search that ends at once are delivered by the flush
+     * below, after the id is known. */
+    j->hr = drt_engine_search_start(n->eng, j->params, &id, io_now_ms());
+    j->search->engine_id = id;
+    io_node_flush(n);
+}
+
+static void do_continue(void *arg)
+{
+    struct start_job *j = arg;
+    struct io_node *n = j->inst->node;
+    j->hr = n ? drt_engine_search_continue(n->eng, j->search->engine_id, io_now_ms())
+              : E_UNEXPECTED;
+    if (n)
+        io_node_flush(n);
+}
+
+static void do_cancel(void *arg)
+{
+    struct start_job *j = arg;
+    struct io_node *n = j->inst->node;
+    if (n && j->search->engine_id) {
+        drt_engine_search_cancel(n->eng, j->search->engine_id);
+        io_node_flush(n);
+    }
+}
+
 DRT_EXPORT HRESULT WINAPI DrtStartSearch(HDRT hDrt, DRT_DATA *pKey, const DRT_SEARCH_INFO *pInfo,
                                          ULONG timeout, HANDLE hEvent, const PVOID pvContext,
                                          HDRT_SEARCH_CONTEXT *hSearchContext)
@@ -51,10 +102,43 @@ DRT_EXPORT HRESULT WINAPI DrtStartSearch(HDRT hDrt, DRT_DATA *pKey, const DRT_SE
     HRESULT hr = validate_search_info(pKey, pInfo);
     if (FAILED(hr))
         return hr;
-    if (inst->status == DRT_FAULTED)
+    if (instance_status(inst, NULL) == DRT_FAULTED)
         return DRT_E_FAULTED;
-    /* Lookups arrive with the engine. */
-    return E_NOTIMPL;
+
+    /* Defaults without pInfo (drt-api §13.2-4): exact match, one result,
+     * remote keys only, not iterative. */
+    struct drt_engine_search_params p;
+    memset(&p, 0, sizeof(p));
+    memcpy(p.target, pKey->pb, 32);
+    memcpy(p.min, pKey->pb, 32);
+    memcpy(p.max, pKey->pb, 32);
+    p.max_results = 1;
+    if (pInfo) {
+        if (pInfo->pMinimumKey) {
+            memcpy(p.min, pInfo->pMinimumKey->pb, 32);
+            memcpy(p.max, pInfo->pMaximumKey->pb, 32);
+        }
+        /* An iterative search reports its hops and one final result. */
+        p.max_results = pInfo->fIterative ? 1 : pInfo->cMaxEndpoints;
+        p.iterative = pInfo->fIterative != FALSE;
+        p.allow_local = pInfo->fAllowCurrentInstanceMatch != FALSE;
+        p.any_in_range = pInfo->fAnyMatchInRange != FALSE;
+    }
+    /* timeout is in milliseconds; INFINITE (and 0) mean no deadline. */
+    p.timeout_ms = timeout == INFINITE ? 0 : timeout;
+
+    struct drt_search *search;
+    hr = search_create(inst, p.iterative, hEvent, pvContext, &search);
+    if (FAILED(hr))
+        return hr;
+    struct start_job job = {inst, search, &p, S_OK};
+    io_call(do_start, &job);
+    if (FAILED(job.hr)) {
+        search_destroy(search);
+        return job.hr;
+    }
+    *hSearchContext = search->handle;
+    return S_OK;
 }
 
 DRT_EXPORT HRESULT WINAPI DrtContinueSearch(HDRT_SEARCH_CONTEXT hSearchContext)
@@ -64,18 +148,42 @@ DRT_EXPORT HRESULT WINAPI DrtContinueSearch(HDRT_SEARCH_CONTEXT hSearchContext)
         return E_HANDLE;
     if (!search->iterative)
         return E_UNEXPECTED;
-    return E_NOTIMPL;
-}
-
-/* The instance a search belongs to must still be usable for its results. */
-static HRESULT search_instance_state(const struct drt_search *search)
-{
     struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
     if (!inst)
         return E_UNEXPECTED;
-    if (inst->status == DRT_FAULTED)
-        return DRT_E_FAULTED;
-    return S_OK;
+    struct start_job job = {inst, search, NULL, S_OK};
+    io_call(do_continue, &job);
+    return job.hr;
+}
+
+/* The instance a search belongs to must still be usable for its results. */
+static struct drt_instance *search_instance(const struct drt_search *search, HRESULT *hr)
+{
+    struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
+    if (!inst)
+        *hr = E_UNEXPECTED;
+    else if (instance_status(inst, NULL) == DRT_FAULTED)
+        *hr = DRT_E_FAULTED;
+    else
+        *hr = S_OK;
+    return SUCCEEDED(*hr) ? inst : NULL;
+}
+
+/* Size of a result: the structure, then its key and app data. */
+static ULONG result_size(const struct api_result *r)
+{
+    return (ULONG)(sizeof(DRT_SEARCH_RESULT) + 32 + r->len);
+}
+
+/* With the instance lock held: the answer when no result is queued. The
+ * search event is manual-reset and reset here while more may come. */
+static HRESULT empty_answer(struct drt_search *search)
+{
+    if (!search->done) {
+        DrtEventReset(search->event);
+        return DRT_E_SEARCH_IN_PROGRESS;
+    }
+    return search->final_hr == DRT_E_TIMEOUT ? DRT_E_TIMEOUT : DRT_E_NO_MORE;
 }
 
 DRT_EXPORT HRESULT WINAPI DrtGetSearchResultSize(HDRT_SEARCH_CONTEXT hSearchContext,
@@ -86,10 +194,15 @@ DRT_EXPORT HRESULT WINAPI DrtGetSearchResultSize(HDRT_SEARCH_CONTEXT hSearchCont
     struct drt_search *search = handle_table_get(hSearchContext, HANDLE_TYPE_SEARCH);
     if (!search)
         return E_HANDLE;
-    HRESULT hr = search_instance_state(search);
-    if (FAILED(hr))
+    HRESULT hr;
+    struct drt_instance *inst = search_instance(search, &hr);
+    if (!inst)
         return hr;
-    return E_NOTIMPL;
+    pthread_mutex_lock(&inst->lock);
+    *pulSearchResultSize = search->head ? result_size(search->head) : 0;
+    hr = search->head ? S_OK : empty_answer(search);
+    pthread_mutex_unlock(&inst->lock);
+    return hr;
 }
 
 DRT_EXPORT HRESULT WINAPI DrtGetSearchResult(HDRT_SEARCH_CONTEXT hSearchContext,
@@ -101,10 +214,48 @@ DRT_EXPORT HRESULT WINAPI DrtGetSearchResult(HDRT_SEARCH_CONTEXT hSearchContext,
     struct drt_search *search = handle_table_get(hSearchContext, HANDLE_TYPE_SEARCH);
     if (!search)
         return E_HANDLE;
-    HRESULT hr = search_instance_state(search);
-    if (FAILED(hr))
+    HRESULT hr;
+    struct drt_instance *inst = search_instance(search, &hr);
+    if (!inst)
         return hr;
-    return E_NOTIMPL;
+    pthread_mutex_lock(&inst->lock);
+    struct api_result *r = search->head;
+    if (!r) {
+        hr = empty_answer(search);
+        pthread_mutex_unlock(&inst->lock);
+        return hr;
+    }
+    if (ulSearchResultSize < result_size(r)) {
+        pthread_mutex_unlock(&inst->lock);
+        return DRT_E_INSUFFICIENT_BUFFER;
+    }
+    search->head = r->next;
+    if (!search->head) {
+        search->tail = NULL;
+        if (!search->done)
+            DrtEventReset(search->event);
+    }
+    pthread_mutex_unlock(&inst->lock);
+
+    /* The structure, then the key and the app data its DRT_DATAs point to. */
+    BYTE *tail = (BYTE *)(pSearchResult + 1);
+    memcpy(tail, r->key, 32);
+    if (r->len)
+        memcpy(tail + 32, r->data, r->len);
+    pSearchResult->dwSize = sizeof(DRT_SEARCH_RESULT);
+    pSearchResult->type = r->type;
+    pSearchResult->pvContext = search->context;
+    pSearchResult->registration.key = (DRT_DATA){32, tail};
+    pSearchResult->registration.appData = (DRT_DATA){r->len, r->len ? tail + 32 : NULL};
+    free(r);
+    return S_OK;
+}
+
+/* The path is known once the search ended; before that it is empty. */
+static ULONG path_size(ULONG n)
+{
+    size_t size = offsetof(DRT_ADDRESS_LIST, AddressList) + (size_t)n * sizeof(DRT_ADDRESS);
+    return (ULONG)(size < sizeof(DRT_ADDRESS_LIST) ? sizeof(DRT_ADDRESS_LIST) : size);
 }
 
 DRT_EXPORT HRESULT WINAPI DrtGetSearchPathSize(HDRT_SEARCH_CONTEXT hSearchContext,
@@ -112,9 +263,16 @@ DRT_EXPORT HRESULT WINAPI DrtGetSearchPathSize(HDRT_SEARCH_CONTEXT hSearchContex
 {
     if (!pulSearchPathSize)
         return E_INVALIDARG;
-    if (!handle_table_get(hSearchContext, HANDLE_TYPE_SEARCH))
+    struct drt_search *search = handle_table_get(hSearchContext, HANDLE_TYPE_SEARCH);
+    if (!search)
         return E_HANDLE;
-    return E_NOTIMPL;
+    struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
+    if (!inst)
+        return E_UNEXPECTED;
+    pthread_mutex_lock(&inst->lock);
+    *pulSearchPathSize = path_size(search->path_len);
+    pthread_mutex_unlock(&inst->lock);
+    return S_OK;
 }
 
 DRT_EXPORT HRESULT WINAPI DrtGetSearchPath(HDRT_SEARCH_CONTEXT hSearchContext,
@@ -122,9 +280,24 @@ DRT_EXPORT HRESULT WINAPI DrtGetSearchPath(HDRT_SEARCH_CONTEXT hSearchContext,
 {
     if (!pSearchPath)
         return E_INVALIDARG;
-    if (!handle_table_get(hSearchContext, HANDLE_TYPE_SEARCH))
+    struct drt_search *search = handle_table_get(hSearchContext, HANDLE_TYPE_SEARCH);
+    if (!search)
         return E_HANDLE;
-    return E_NOTIMPL;
+    struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
+    if (!inst)
+        return E_UNEXPECTED;
+    pthread_mutex_lock(&inst->lock);
+    HRESULT hr = S_OK;
+    if (ulSearchPathSize < path_size(search->path_len)) {
+        hr = DRT_E_INSUFFICIENT_BUFFER;
+    } else {
+        pSearchPath->AddressCount = search->path_len;
+        if (search->path_len)
+            memcpy(pSearchPath->AddressList, search->path,
+                   search->path_len * sizeof(DRT_ADDRESS));
+    }
+    pthread_mutex_unlock(&inst->lock);
+    return hr;
 }
 
 DRT_EXPORT HRESULT WINAPI DrtEndSearch(HDRT_SEARCH_CONTEXT hSearchContext)
@@ -133,7 +306,12 @@ DRT_EXPORT HRESULT WINAPI DrtEndSearch(HDRT_SEARCH_CONTEXT hSearchContext)
     if (!search)
         return E_HANDLE;
     /* A search whose instance is gone is still released, so it cannot leak. */
-    HRESULT hr = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE) ? S_OK : E_UNEXPECTED;
+    struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
+    HRESULT hr = inst ? S_OK : E_UNEXPECTED;
+    if (inst) {
+        struct start_job job = {inst, search, NULL, S_OK};
+        io_call(do_cancel, &job);
+    }
     search_destroy(search);
     return hr;
 }

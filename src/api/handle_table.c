@@ -106,3 +106,14 @@ unsigned handle_table_count(enum handle_type type)
     pthread_mutex_unlock(&table_lock);
     return n;
 }
+
+void *handle_table_find(enum handle_type type, bool (*match)(void *obj, void *ctx), void *ctx)
+{
+    void *found = NULL;
+    pthread_mutex_lock(&table_lock);
+    for (unsigned i = 0; i < slot_count && !found; i++)
+        if (slots[i].type == type && match(slots[i].obj, ctx))
+            found = slots[i].obj;
+    pthread_mutex_unlock(&table_lock);
+    return found;
+}

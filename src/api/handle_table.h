@@ -9,6 +9,8 @@
 #ifndef DRT_API_HANDLE_TABLE_H
 #define DRT_API_HANDLE_TABLE_H
 
+#include <stdbool.h>
+
 enum handle_type {
     HANDLE_TYPE_INSTANCE = 1,
     HANDLE_TYPE_REGISTRATION,
@@ -27,5 +29,9 @@ void handle_table_remove(const void *h);
 
 /* Number of live handles of a type (tests use it to detect leaks). */
 unsigned handle_table_count(enum handle_type type);
+
+/* The first live object of type for which match(obj, ctx) is true, or NULL.
+ * match runs under the table's lock and must not call back into it. */
+void *handle_table_find(enum handle_type type, bool (*match)(void *obj, void *ctx), void *ctx);
 
 #endif

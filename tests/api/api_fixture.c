@@ -61,6 +61,11 @@ static VOID no_unpublish(const PVOID ctx) { }
 
 void fixture_init(struct api_fixture *f)
 {
+    fixture_init_scope(f, DRT_GLOBAL_SCOPE);
+}
+
+void fixture_init_scope(struct api_fixture *f, DRT_SCOPE scope)
+{
     memset(f, 0, sizeof(*f));
     f->security = (DRT_SECURITY_PROVIDER){
         .Attach = ok_attach,
@@ -86,7 +91,11 @@ void fixture_init(struct api_fixture *f)
         .Register = ok_publish,
         .Unregister = no_unpublish,
     };
-    assert_int_equal(transport_create(DRT_GLOBAL_SCOPE, 0, 0, &f->transport), S_OK);
+    USHORT port = 0;
+    HDRT_TRANSPORT t;
+    assert_int_equal(DrtCreateIpv6UdpTransport(scope, 0, 300, &port, &t), S_OK);
+    f->transport = handle_table_get(t, HANDLE_TYPE_TRANSPORT);
+    assert_non_null(f->transport);
     f->settings = (DRT_SETTINGS){
         .dwSize = sizeof(DRT_SETTINGS),
         .cbKey = 32,
@@ -108,13 +117,20 @@ void fixture_init(struct api_fixture *f)
 
 void fixture_open(struct api_fixture *f)
 {
-    assert_int_equal(instance_create(&f->settings, NULL, NULL, &f->instance), S_OK);
+    HDRT h = NULL;
+    /* The fixture's resolver finds nobody: the DRT opens ALONE and says a
+     * retry may help. */
+    assert_int_equal(DrtOpen(&f->settings, NULL, NULL, &h), DRT_S_RETRY);
+    f->instance = handle_table_get(h, HANDLE_TYPE_INSTANCE);
+    assert_non_null(f->instance);
 }
 
 void fixture_fini(struct api_fixture *f)
 {
-    instance_destroy(f->instance);
+    if (f->instance)
+        DrtClose(f->instance->handle);
     f->instance = NULL;
-    transport_destroy(f->transport);
+    if (f->transport)
+        assert_int_equal(DrtDeleteIpv6UdpTransport(f->transport->handle), S_OK);
     f->transport = NULL;
 }

@@ -1,8 +1,7 @@
 /*
- * api_fixture.h - objects the API tests need before the node exists:
- * providers whose every callback is present, and instance / transport /
- * registration / search objects made through the same internal
- * constructors DrtOpen and friends use.
+ * api_fixture.h - what the API tests start from: providers whose every
+ * callback is present (the resolver finds nobody), a real transport, and
+ * settings that pass every DrtOpen check.
  */
 #ifndef DRT_TESTS_API_FIXTURE_H
 #define DRT_TESTS_API_FIXTURE_H
@@ -24,7 +23,9 @@ struct api_fixture {
 
 /* Providers, a transport and settings that pass every DrtOpen check. */
 void fixture_init(struct api_fixture *f);
-/* Creates the instance (as DrtOpen will once it attaches providers). */
+/* The same with a transport of the given scope (one per scope may exist). */
+void fixture_init_scope(struct api_fixture *f, DRT_SCOPE scope);
+/* Opens the DRT through DrtOpen (on loopback, finding nobody). */
 void fixture_open(struct api_fixture *f);
 void fixture_fini(struct api_fixture *f);
 

@@ -30,6 +30,12 @@ static int teardown(void **state)
 
 static HDRT not_a_drt = (HDRT)(uintptr_t)0x5a5a5a5a;
 
+static void open_and_close(HDRT *h)
+{
+    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, h), DRT_S_RETRY);
+    DrtClose(*h);
+}
+
 static void test_open_rejects_null_handle_pointer(void **state)
 {
     assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, NULL), E_INVALIDARG);
@@ -75,9 +81,9 @@ static void test_open_accepts_routing_addresses_at_both_bounds(void **state)
     HDRT h;
     /* Valid settings get past validation and stop at the unimplemented attach. */
     fx.settings.ulMaxRoutingAddresses = 1;
-    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), E_NOTIMPL);
+    open_and_close(&h);
     fx.settings.ulMaxRoutingAddresses = 20;
-    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), E_NOTIMPL);
+    open_and_close(&h);
 }
 
 static void test_open_rejects_null_transport(void **state)
@@ -122,7 +128,7 @@ static void test_open_rejects_security_provider_missing_a_callback_its_mode_need
     HDRT h;
     /* Resolve mode never signs: a provider without SignData is fine there... */
     fx.security.SignData = NULL;
-    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), E_NOTIMPL);
+    open_and_close(&h);
     /* ...but membership mode signs every request. */
     fx.settings.eSecurityMode = DRT_SECURE_MEMBERSHIP;
     assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), DRT_E_INVALID_SECURITY_PROVIDER);
@@ -130,7 +136,7 @@ static void test_open_rejects_security_provider_missing_a_callback_its_mode_need
     fixture_init(&fx);
     fx.security.DecryptData = NULL;
     fx.settings.eSecurityMode = DRT_SECURE_MEMBERSHIP;
-    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), E_NOTIMPL);
+    open_and_close(&h);
     fx.settings.eSecurityMode = DRT_SECURE_CONFIDENTIALPAYLOAD;
     assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), DRT_E_INVALID_SECURITY_PROVIDER);
     fixture_fini(&fx);
@@ -175,14 +181,19 @@ static void test_open_rejects_instance_prefix_longer_than_128(void **state)
     fx.settings.pwzDrtInstancePrefix = prefix;
     assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), DRT_E_INVALID_INSTANCE_PREFIX);
     prefix[DRT_MAX_INSTANCE_PREFIX_LEN] = 0; /* exactly 128 is allowed */
-    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), E_NOTIMPL);
+    open_and_close(&h);
 }
 
-static void test_open_with_valid_settings_is_not_implemented_yet(void **state)
+static void test_open_with_valid_settings_opens_alone(void **state)
 {
     HDRT h = not_a_drt;
-    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), E_NOTIMPL);
-    assert_null(h);
+    /* Nobody to bootstrap from: open, ALONE, and DRT_S_RETRY (a success). */
+    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), DRT_S_RETRY);
+    assert_non_null(h);
+    assert_int_equal(handle_table_count(HANDLE_TYPE_INSTANCE), 1);
+    HDRT h2;
+    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h2), DRT_E_TRANSPORTPROVIDER_IN_USE);
+    DrtClose(h);
     assert_int_equal(handle_table_count(HANDLE_TYPE_INSTANCE), 0);
 }
 
@@ -204,7 +215,7 @@ static void test_close_releases_the_transport_for_another_instance(void **state)
     fixture_open(&fx);
     DrtClose(fx.instance->handle);
     fx.instance = NULL;
-    assert_int_equal(DrtOpen(&fx.settings, NULL, NULL, &h), E_NOTIMPL);
+    open_and_close(&h);
 }
 
 static void test_event_data_size_rejects_null_length(void **state)
@@ -226,14 +237,23 @@ static void test_event_data_rejects_invalid_handle(void **state)
     assert_int_equal(DrtGetEventData(not_a_drt, sizeof(ev), &ev), E_HANDLE);
 }
 
-static void test_event_queue_is_not_implemented_yet(void **state)
+static void test_event_queue_reports_alone(void **state)
 {
-    ULONG len;
+    ULONG len = 0;
     DRT_EVENT_DATA ev;
     fixture_open(&fx);
-    assert_int_equal(DrtGetEventDataSize(fx.instance->handle, &len), E_NOTIMPL);
-    assert_int_equal(DrtGetEventData(fx.instance->handle, sizeof(ev), &ev), E_NOTIMPL);
+    /* The first event: bootstrap found nobody, the DRT is ALONE. */
+    assert_int_equal(DrtGetEventDataSize(fx.instance->handle, &len), S_OK);
+    assert_int_equal(len, sizeof(DRT_EVENT_DATA));
     assert_int_equal(DrtGetEventData(fx.instance->handle, sizeof(ev), NULL), E_INVALIDARG);
+    assert_int_equal(DrtGetEventData(fx.instance->handle, len - 1, &ev),
+                     DRT_E_INSUFFICIENT_BUFFER);
+    assert_int_equal(DrtGetEventData(fx.instance->handle, len, &ev), S_OK);
+    assert_int_equal(ev.type, DRT_EVENT_STATUS_CHANGED);
+    assert_int_equal(ev.statusChange.status, DRT_ALONE);
+    assert_int_equal(ev.statusChange.bootstrapAddresses.cntAddress, 0);
+    assert_int_equal(DrtGetEventDataSize(fx.instance->handle, &len), DRT_E_NO_MORE);
+    assert_int_equal(DrtGetEventData(fx.instance->handle, sizeof(ev), &ev), DRT_E_NO_MORE);
 }
 
 static void test_instance_name_size_rejects_null_and_invalid(void **state)
@@ -303,13 +323,13 @@ int main(void)
         T(test_open_rejects_null_bootstrap_provider),
         T(test_open_rejects_bootstrap_provider_with_a_null_member),
         T(test_open_rejects_instance_prefix_longer_than_128),
-        T(test_open_with_valid_settings_is_not_implemented_yet),
+        T(test_open_with_valid_settings_opens_alone),
         T(test_close_ignores_invalid_handles),
         T(test_close_releases_the_transport_for_another_instance),
         T(test_event_data_size_rejects_null_length),
         T(test_event_data_size_rejects_invalid_handle),
         T(test_event_data_rejects_invalid_handle),
-        T(test_event_queue_is_not_implemented_yet),
+        T(test_event_queue_reports_alone),
         T(test_instance_name_size_rejects_null_and_invalid),
         T(test_instance_name_is_built_from_the_prefix),
         T(test_instance_name_rejects_a_buffer_one_byte_short),

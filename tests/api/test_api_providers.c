@@ -10,6 +10,11 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "api/api_fixture.h"
 
 static void test_transport_rejects_null_port_pointer(void **state)
@@ -36,14 +41,44 @@ static void test_transport_rejects_scopes_other_than_global_and_link_local(void 
                          DRT_E_INVALID_SCOPE);
 }
 
-static void test_transport_with_valid_arguments_is_not_implemented_yet(void **state)
+static void test_transport_binds_a_port(void **state)
 {
-    HDRT_TRANSPORT t = (HDRT_TRANSPORT)(uintptr_t)1;
+    HDRT_TRANSPORT t = (HDRT_TRANSPORT)(uintptr_t)1, t2;
     USHORT port = 0;
-    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &port, &t), E_NOTIMPL);
-    assert_null(t);
-    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_LINK_LOCAL_SCOPE, 1, 300, &port, &t),
-                     E_NOTIMPL);
+    /* Port 0 asks for an ephemeral port, written back. */
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &port, &t), S_OK);
+    assert_non_null(t);
+    assert_true(port >= 1024);
+    /* One transport per scope and port in a process... */
+    USHORT same = port;
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &same, &t2),
+                     DRT_E_TRANSPORT_ALREADY_EXISTS_FOR_SCOPE);
+    assert_null(t2);
+    /* ...while another ephemeral port is fine (several nodes per process). */
+    USHORT other = 0;
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &other, &t2), S_OK);
+    assert_int_not_equal(other, port);
+    assert_int_equal(DrtDeleteIpv6UdpTransport(t2), S_OK);
+    /* A port held by a socket outside libdrt: the Win32 WSAEADDRINUSE code. */
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    socklen_t salen = sizeof(sa);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+    USHORT taken = ntohs(sa.sin6_port);
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_LINK_LOCAL_SCOPE, 1, 300, &taken, &t2),
+                     HRESULT_FROM_WIN32(10048L));
+    close(fd);
+    /* Ports below 1024 cannot appear in route entries. */
+    USHORT low = 80;
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_LINK_LOCAL_SCOPE, 1, 300, &low, &t2),
+                     DRT_E_INVALID_PORT);
+    assert_int_equal(DrtDeleteIpv6UdpTransport(t), S_OK);
+    /* Its scope is free again, and so is its port. */
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &same, &t), S_OK);
+    assert_int_equal(same, port);
+    assert_int_equal(DrtDeleteIpv6UdpTransport(t), S_OK);
 }
 
 static void test_delete_transport_rejects_invalid_handle(void **state)
@@ -199,7 +234,7 @@ int main(void)
         cmocka_unit_test(test_transport_rejects_null_port_pointer),
         cmocka_unit_test(test_transport_rejects_null_transport_pointer),
         cmocka_unit_test(test_transport_rejects_scopes_other_than_global_and_link_local),
-        cmocka_unit_test(test_transport_with_valid_arguments_is_not_implemented_yet),
+        cmocka_unit_test(test_transport_binds_a_port),
         cmocka_unit_test(test_delete_transport_rejects_invalid_handle),
         cmocka_unit_test(test_delete_transport_still_bound_to_a_drt_fails),
         cmocka_unit_test(test_dns_resolver_rejects_null_arguments),

@@ -65,9 +65,13 @@ static void test_register_accepts_app_data_of_exactly_5120_bytes(void **state)
 {
     HDRT_REGISTRATION_CONTEXT h;
     fx.registration.appData.cb = DRT_MAX_PAYLOAD_SIZE;
-    /* Past validation, publication is what remains to be built. */
-    assert_int_equal(DrtRegisterKey(drt, &fx.registration, NULL, &h), E_NOTIMPL);
-    assert_null(h);
+    assert_int_equal(DrtRegisterKey(drt, &fx.registration, NULL, &h), S_OK);
+    assert_non_null(h);
+    /* The same key twice in one DRT. */
+    HDRT_REGISTRATION_CONTEXT h2;
+    assert_int_equal(DrtRegisterKey(drt, &fx.registration, NULL, &h2), DRT_E_DUPLICATE_KEY);
+    assert_null(h2);
+    DrtUnregisterKey(h);
 }
 
 static void test_register_rejects_null_app_data_pointer(void **state)
@@ -124,7 +128,9 @@ static void test_register_is_accepted_in_active_alone_and_no_network(void **stat
     const DRT_STATUS ok_states[] = {DRT_ACTIVE, DRT_ALONE, DRT_NO_NETWORK};
     for (size_t i = 0; i < 3; i++) {
         fx.instance->status = ok_states[i];
-        assert_int_equal(DrtRegisterKey(drt, &fx.registration, NULL, &h), E_NOTIMPL);
+        fx.key[0] = (BYTE)(100 + i);
+        assert_int_equal(DrtRegisterKey(drt, &fx.registration, NULL, &h), S_OK);
+        DrtUnregisterKey(h);
     }
 }
 
@@ -157,13 +163,14 @@ static void test_update_rejects_invalid_registration_handle(void **state)
     assert_int_equal(DrtUpdateKey(drt, &d), E_HANDLE); /* a DRT is not a registration */
 }
 
-static void test_update_with_valid_arguments_is_not_implemented_yet(void **state)
+static void test_update_with_valid_arguments_replaces_the_data(void **state)
 {
-    struct drt_registration *reg;
+    HDRT_REGISTRATION_CONTEXT h;
     DRT_DATA d = {DRT_MAX_PAYLOAD_SIZE, fx.data};
-    assert_int_equal(registration_create(fx.instance, &reg), S_OK);
-    assert_int_equal(DrtUpdateKey(reg->handle, &d), E_NOTIMPL);
-    DrtUnregisterKey(reg->handle);
+    assert_int_equal(DrtRegisterKey(drt, &fx.registration, NULL, &h), S_OK);
+    assert_int_equal(DrtUpdateKey(h, &d), S_OK);
+    DrtUnregisterKey(h);
+    assert_int_equal(DrtUpdateKey(h, &d), E_HANDLE);
 }
 
 static void test_unregister_invalidates_the_handle(void **state)
@@ -199,7 +206,7 @@ int main(void)
         T(test_update_rejects_null_app_data),
         T(test_update_rejects_app_data_size_out_of_range),
         T(test_update_rejects_invalid_registration_handle),
-        T(test_update_with_valid_arguments_is_not_implemented_yet),
+        T(test_update_with_valid_arguments_replaces_the_data),
         T(test_unregister_invalidates_the_handle),
     };
     return cmocka_run_group_tests_name("drt_register", tests, NULL, NULL);

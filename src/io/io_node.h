@@ -1,0 +1,67 @@
+/*
+ * io_node.h - a DRT engine on a real UDP socket: the transport's socket
+ * (io_socket) and the engine bound to it (io_node). Everything here runs
+ * on the loop thread (io_loop.h).
+ *
+ * A socket is dual-stack ([::]:port with IPV6_V6ONLY off): IPv4 peers
+ * arrive as ::ffff:a.b.c.d, which is also how the engine writes them in
+ * route entries ([MC-DRT] carries IPv6 only). The node's own advertised
+ * address is the first usable address of the host (global IPv6, else
+ * IPv4, else loopback), or the DRT_ADVERTISE_ADDRESS environment variable
+ * when set (tests and demos on loopback use "::1").
+ */
+#ifndef DRT_IO_NODE_H
+#define DRT_IO_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "core/engine.h"
+
+struct io_node;
+
+struct io_socket {
+    uv_udp_t udp;
+    uint16_t port;
+    uint32_t scope_id; /* for link-local destinations */
+    bool link_local;
+    struct io_node *node; /* the instance bound to it, or NULL */
+    uint8_t rxbuf[65536];
+};
+
+/* Binds [::]:*port (0 = an ephemeral port, written back). Returns 0 or a
+ * negative libuv error (UV_EADDRINUSE, ...). */
+int io_socket_open(bool link_local, uint32_t scope_id, uint16_t *port, struct io_socket **out);
+/* Closes and frees the socket (after libuv's close callback). */
+void io_socket_close(struct io_socket *s);
+
+typedef void (*io_event_fn)(void *ctx, const struct drt_engine_event *ev);
+
+struct io_node {
+    struct drt_engine *eng;
+    struct io_socket *sock;
+    uv_timer_t timer;
+    io_event_fn on_event;
+    void *ctx;
+};
+
+/* An engine on sock with cfg's protocol settings (self and random are
+ * filled in here). NULL on failure. */
+struct io_node *io_node_create(struct io_socket *sock, const struct drt_engine_config *cfg,
+                               io_event_fn on_event, void *ctx);
+/* Stops the node: its engine is destroyed, the socket unbound. */
+void io_node_destroy(struct io_node *n);
+/* After any call into n->eng: send what it queued, hand out its events,
+ * re-arm its timer. */
+void io_node_flush(struct io_node *n);
+/* The loop's clock in milliseconds, refreshed. */
+uint64_t io_now_ms(void);
+
+/* sockaddr <-> endpoint (IPv4 mapped into IPv6). False for other families. */
+bool io_endpoint_from_sockaddr(const struct sockaddr *sa, struct drt_endpoint *ep);
+void io_sockaddr_from_endpoint(const struct drt_endpoint *ep, uint32_t scope_id,
+                               struct sockaddr_in6 *out);
+
+#endif
