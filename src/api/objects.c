@@ -149,7 +149,8 @@ static void on_engine_event(void *ctx, const struct drt_engine_event *ev)
         e->hr = st == DRT_FAULTED ? E_FAIL : S_OK;
         pthread_mutex_lock(&inst->lock);
         e->naddrs = n <= inst->nseeds ? n : inst->nseeds;
-        memcpy(e->addrs, inst->seeds, e->naddrs * sizeof(SOCKADDR_STORAGE));
+        if (e->naddrs)
+            memcpy(e->addrs, inst->seeds, e->naddrs * sizeof(SOCKADDR_STORAGE));
         pthread_mutex_unlock(&inst->lock);
         push_event(inst, e);
         return;
