@@ -23,6 +23,8 @@ static uint32_t take(struct cursor *c, unsigned nbytes)
     return v;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct reasm_config cfg;

@@ -24,6 +24,8 @@ static void check_stable(const struct wire_msg *m)
         abort();
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* A private copy of exactly `size` bytes, so any overread is caught. */

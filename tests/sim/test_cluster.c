@@ -569,6 +569,11 @@ static void test_crash_20_percent(void **state)
     for (size_t i = 0; i < lookups; i++)
         found += o[i].done && o[i].hr == S_OK && o[i].results == 1;
     printf("  after 20%% crashed: %zu/%zu found\n", found, lookups);
+    for (size_t i = 0; i < lookups && getenv("DRT_SIM_DEBUG"); i++)
+        if (!(o[i].done && o[i].hr == S_OK && o[i].results == 1))
+            printf("  miss %zu: node %zu done %d hr 0x%08x results %zu hops %u path %zu\n", i,
+                   o[i].node, o[i].done, (unsigned)o[i].hr, o[i].results, o[i].hops,
+                   o[i].path_len);
     if (found < lookups * 99 / 100)
         printf("  SIM SEED=24\n");
     assert_true(found >= lookups * 99 / 100);
