@@ -4,8 +4,8 @@
  *
  * Status machine ([MC-DRT] 3.1.4, drt-api §7.2):
  *   BOOTSTRAPPING --first verified peer--> ACTIVE
- *   BOOTSTRAPPING --every seed silent---> ALONE (re-bootstraps every
- *                                         bootstrap_retry_ms)
+ *   BOOTSTRAPPING --every seed silent---> ALONE (re-bootstraps after 1 s,
+ *                                         doubling up to bootstrap_retry_ms)
  *   ALONE --a peer verified (ours or one that found us)--> ACTIVE
  *   ACTIVE --no verified peer left after maintenance--> ALONE
  *   any --network down--> NO_NETWORK --network up--> re-bootstrap
@@ -114,6 +114,31 @@ void engine_emit(struct drt_engine *e, const struct drt_engine_event *ev, const 
     (void)queue_push(&e->events, ev, sizeof(*ev), data, len);
 }
 
+/* While ALONE with seeds: try again soon (the others may just be starting),
+ * then less and less often. */
+static void schedule_rebootstrap(struct drt_engine *e)
+{
+    if (!e->nseeds) {
+        e->next_bootstrap = UINT64_MAX;
+        return;
+    }
+    if (e->bootstrap_backoff_ms == 0)
+        e->bootstrap_backoff_ms = 1000;
+    else if (e->bootstrap_backoff_ms < e->cfg.bootstrap_retry_ms)
+        e->bootstrap_backoff_ms *= 2;
+    if (e->bootstrap_backoff_ms > e->cfg.bootstrap_retry_ms)
+        e->bootstrap_backoff_ms = e->cfg.bootstrap_retry_ms;
+    e->next_bootstrap = e->now + e->bootstrap_backoff_ms;
+}
+
+void engine_alone_with_new_key(struct drt_engine *e)
+{
+    /* A node that just registered its first key has something to announce:
+     * SOLICIT the seeds again now, carrying the key's route entry. */
+    if (e->status == ENGINE_ALONE && e->nseeds && e->network_up)
+        e->next_bootstrap = e->now;
+}
+
 void engine_set_status(struct drt_engine *e, enum drt_engine_status s, size_t tried)
 {
     if (e->status == s || e->status == ENGINE_FAULTED)
@@ -126,10 +151,11 @@ void engine_set_status(struct drt_engine *e, enum drt_engine_status s, size_t tr
     engine_emit(e, &ev, NULL, 0);
     if (s == ENGINE_ACTIVE) {
         e->ever_active = true;
+        e->bootstrap_backoff_ms = 0;
         e->next_bootstrap = UINT64_MAX;
         e->publish_due = true;
     } else if (s == ENGINE_ALONE) {
-        e->next_bootstrap = e->nseeds ? e->now + e->cfg.bootstrap_retry_ms : UINT64_MAX;
+        schedule_rebootstrap(e);
     }
     (void)old;
 }
@@ -244,7 +270,7 @@ static void bootstrap_check_done(struct drt_engine *e)
         (e->status == ENGINE_ALONE && !engine_cache_has_verified(e)))
         engine_set_status(e, ENGINE_ALONE, e->nseeds);
     if (e->status == ENGINE_ALONE)
-        e->next_bootstrap = e->nseeds ? e->now + e->cfg.bootstrap_retry_ms : UINT64_MAX;
+        schedule_rebootstrap(e);
 }
 
 void drt_engine_set_network(struct drt_engine *e, bool up, uint64_t now)

@@ -86,6 +86,7 @@ struct drt_engine {
     struct drt_endpoint *seeds;
     size_t nseeds;
     uint64_t next_bootstrap;     /* while ALONE */
+    uint32_t bootstrap_backoff_ms;
     bool bootstrap_running;
     bool ever_active;
 
@@ -129,6 +130,8 @@ void engine_emit(struct drt_engine *e, const struct drt_engine_event *ev, const 
 void engine_rtt_sample(struct drt_engine *e, uint64_t rtt_ms);
 uint32_t engine_rto(const struct drt_engine *e);
 void engine_became_reachable(struct drt_engine *e);
+/* Registration while ALONE: bring the next bootstrap attempt forward. */
+void engine_alone_with_new_key(struct drt_engine *e);
 struct local_key *engine_local_key(struct drt_engine *e, const uint8_t key[32]);
 struct local_key *engine_local_reg(struct drt_engine *e, uint32_t reg_id);
 

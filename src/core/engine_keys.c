@@ -42,6 +42,8 @@ HRESULT drt_engine_register(struct drt_engine *e, const uint8_t key[32], const u
     /* In ALONE and NO_NETWORK the key waits for ACTIVE (drt-api §7.4). */
     if (e->status == ENGINE_ACTIVE)
         engine_publish(e, k);
+    else
+        engine_alone_with_new_key(e);
     engine_leafset_sync(e);
     engine_run_deferred(e);
     return S_OK;

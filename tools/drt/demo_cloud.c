@@ -1,0 +1,352 @@
+/*
+ * demo_cloud.c - the demo's main act: a cloud of real DRT nodes in this
+ * process, on loopback UDP, driven only through the public Windows API
+ * (DrtCreateIpv6UdpTransport, DrtOpen, DrtRegisterKey, DrtStartSearch...).
+ * Every number printed is measured; nothing is scripted.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <drt.h>
+
+#include "demo_cloud.h"
+#include "util/result_text.h"
+
+#define STEP_MS 50u
+#define MAX_STEPS 200u /* 10 s for any one wait */
+
+static const char *const SERVICES[] = {
+    "printer.lobby",  "camera.front-door", "thermostat.hall", "nas.basement",
+    "tv.living-room", "speaker.kitchen",   "lock.garage",     "sensor.garden",
+    "light.attic",    "router.office",     "scanner.desk",    "badge.reader",
+};
+#define NSERVICES (sizeof(SERVICES) / sizeof(SERVICES[0]))
+
+struct demo_node {
+    HDRT_TRANSPORT transport;
+    USHORT port;
+    DRT_SECURITY_PROVIDER *security;
+    DRT_BOOTSTRAP_PROVIDER *bootstrap;
+    HANDLE event;
+    HDRT drt;
+    HDRT_REGISTRATION_CONTEXT reg;
+    DRT_STATUS status;
+    unsigned leaf_changes;
+    BYTE key[32];
+    char data[64];
+    const char *service;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A service name's key: SHA-256 of the name, as an application would. */
+static void key_of(const char *name, BYTE key[32])
+{
+    unsigned int len = 32;
+    EVP_Digest(name, strlen(name), key, &len, EVP_sha256(), NULL);
+}
+
+/* Keys print as numbers: pb[31] first; the first 8 digits are enough. */
+static void short_key(const BYTE key[32], char out[12])
+{
+    snprintf(out, 12, "%02x%02x%02x%02x..", key[31], key[30], key[29], key[28]);
+}
+
+static const char *service_of(const struct demo_node *nodes, unsigned n, const BYTE key[32])
+{
+    for (unsigned i = 0; i < n; i++)
+        if (memcmp(nodes[i].key, key, 32) == 0)
+            return nodes[i].service;
+    return "?";
+}
+
+static void fail(const char *what, HRESULT hr)
+{
+    char text[160];
+    printf("  %s failed: %s\n", what, result_describe(hr, text, sizeof(text)));
+}
+
+static void drain_events(struct demo_node *n, unsigned index, bool verbose)
+{
+    for (unsigned guard = 0; guard < 1000; guard++) {
+        ULONG len = 0;
+        if (DrtGetEventDataSize(n->drt, &len) != S_OK)
+            return;
+        DRT_EVENT_DATA *ev = malloc(len);
+        if (!ev || DrtGetEventData(n->drt, len, ev) != S_OK) {
+            free(ev);
+            return;
+        }
+        if (ev->type == DRT_EVENT_STATUS_CHANGED) {
+            n->status = ev->statusChange.status;
+            if (verbose)
+                printf("  node %u is %s\n", index,
+                       n->status == DRT_ACTIVE ? "ACTIVE"
+                       : n->status == DRT_ALONE ? "ALONE (first node, waiting for others)"
+                                                : "in another state");
+        } else if (ev->type == DRT_EVENT_LEAFSET_KEY_CHANGED) {
+            n->leaf_changes++;
+        }
+        free(ev);
+    }
+}
+
+static bool open_node(struct demo_node *nodes, unsigned i)
+{
+    struct demo_node *n = &nodes[i];
+    n->status = (DRT_STATUS)-1;
+    HRESULT hr = DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport);
+    if (FAILED(hr)) {
+        fail("DrtCreateIpv6UdpTransport", hr);
+        return false;
+    }
+    if (FAILED(hr = DrtCreateNullSecurityProvider(&n->security))) {
+        fail("DrtCreateNullSecurityProvider", hr);
+        return false;
+    }
+    /* Each node bootstraps from the first node, as a DNS name would give. */
+    SOCKADDR_STORAGE seed;
+    memset(&seed, 0, sizeof(seed));
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&seed;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_addr = in6addr_loopback;
+    s6->sin6_port = htons(nodes[0].port);
+    if (FAILED(hr = DrtCreateStaticBootstrapResolver(&seed, i == 0 ? 0 : 1, &n->bootstrap))) {
+        fail("DrtCreateStaticBootstrapResolver", hr);
+        return false;
+    }
+    n->event = DrtEventCreate(FALSE, FALSE);
+    DRT_SETTINGS s = {
+        .dwSize = sizeof(DRT_SETTINGS),
+        .cbKey = 32,
+        .bProtocolMajorVersion = 1,
+        .bProtocolMinorVersion = 0,
+        .ulMaxRoutingAddresses = 4,
+        .pwzDrtInstancePrefix = L"Demo",
+        .hTransport = n->transport,
+        .pSecurityProvider = n->security,
+        .pBootstrapProvider = n->bootstrap,
+        .eSecurityMode = DRT_SECURE_RESOLVE,
+    };
+    hr = DrtOpen(&s, n->event, NULL, &n->drt);
+    if (FAILED(hr)) {
+        fail("DrtOpen", hr);
+        return false;
+    }
+    return true;
+}
+
+static void close_node(struct demo_node *n)
+{
+    if (n->drt)
+        DrtClose(n->drt);
+    if (n->transport)
+        DrtDeleteIpv6UdpTransport(n->transport);
+    DrtDeleteStaticBootstrapResolver(n->bootstrap);
+    DrtDeleteNullSecurityProvider(n->security);
+    if (n->event)
+        DrtEventClose(n->event);
+}
+
+struct found {
+    HRESULT end;
+    unsigned count;
+    BYTE keys[8][32];
+    char data[8][64];
+    ULONG path;
+    double ms;
+};
+
+static struct found run_search(struct demo_node *from, const BYTE target[32],
+                               const DRT_SEARCH_INFO *info)
+{
+    struct found f;
+    memset(&f, 0, sizeof(f));
+    HANDLE ev = DrtEventCreate(TRUE, FALSE);
+    DRT_DATA key = {32, (BYTE *)target};
+    HDRT_SEARCH_CONTEXT s;
+    double t0 = now_ms();
+    f.end = DrtStartSearch(from->drt, &key, info, 5000, ev, NULL, &s);
+    if (FAILED(f.end)) {
+        DrtEventClose(ev);
+        return f;
+    }
+    for (unsigned step = 0; step < MAX_STEPS; step++) {
+        DrtEventWait(ev, STEP_MS);
+        ULONG size = 0;
+        HRESULT hr = DrtGetSearchResultSize(s, &size);
+        if (hr == DRT_E_SEARCH_IN_PROGRESS)
+            continue;
+        if (hr != S_OK) {
+            f.end = hr;
+            break;
+        }
+        DRT_SEARCH_RESULT *r = malloc(size);
+        if (!r || DrtGetSearchResult(s, size, r) != S_OK) {
+            free(r);
+            break;
+        }
+        if (f.count < 8) {
+            memcpy(f.keys[f.count], r->registration.key.pb, 32);
+            size_t len = r->registration.appData.cb < 63 ? r->registration.appData.cb : 63;
+            memcpy(f.data[f.count], r->registration.appData.pb, len);
+            f.data[f.count][len] = 0;
+        }
+        f.count++;
+        free(r);
+    }
+    f.ms = now_ms() - t0;
+    ULONG psize = 0;
+    if (DrtGetSearchPathSize(s, &psize) == S_OK) {
+        DRT_ADDRESS_LIST *path = malloc(psize);
+        if (path && DrtGetSearchPath(s, psize, path) == S_OK)
+            f.path = path->AddressCount;
+        free(path);
+    }
+    DrtEndSearch(s);
+    DrtEventClose(ev);
+    return f;
+}
+
+int demo_cloud(unsigned count)
+{
+    if (count < 2)
+        count = 2;
+    if (count > NSERVICES)
+        count = NSERVICES;
+    struct demo_node nodes[NSERVICES];
+    memset(nodes, 0, sizeof(nodes));
+    /* Route entries must name an address the others reach: loopback here. */
+    setenv("DRT_ADVERTISE_ADDRESS", "::1", 0);
+
+    printf("\n== a DRT cloud of %u nodes on loopback ([::1], real UDP), public API only\n", count);
+    int rc = 1;
+    for (unsigned i = 0; i < count; i++)
+        if (!open_node(nodes, i))
+            goto out;
+    printf("  %u nodes opened on ports", count);
+    for (unsigned i = 0; i < count; i++)
+        printf(" %u", nodes[i].port);
+    printf("\n");
+
+    /* Each node publishes one service: key = SHA-256(name), data = where. */
+    for (unsigned i = 0; i < count; i++) {
+        struct demo_node *n = &nodes[i];
+        n->service = SERVICES[i];
+        key_of(n->service, n->key);
+        snprintf(n->data, sizeof(n->data), "[::1]:%u/%s", 8000 + i, n->service);
+        DRT_REGISTRATION reg = {{32, n->key}, {(ULONG)strlen(n->data) + 1, (BYTE *)n->data}};
+        HRESULT hr = DrtRegisterKey(n->drt, &reg, NULL, &n->reg);
+        if (FAILED(hr)) {
+            fail("DrtRegisterKey", hr);
+            goto out;
+        }
+    }
+    double t0 = now_ms();
+    unsigned active = 0;
+    for (unsigned step = 0; step < MAX_STEPS && active < count; step++) {
+        active = 0;
+        for (unsigned i = 0; i < count; i++) {
+            drain_events(&nodes[i], i, false);
+            active += nodes[i].status == DRT_ACTIVE;
+        }
+        if (active < count)
+            DrtEventWait(nodes[0].event, STEP_MS);
+    }
+    printf("  %u of %u nodes ACTIVE after %.0f ms; each registered one service\n", active, count,
+           now_ms() - t0);
+    if (active < count)
+        goto out;
+
+    printf("\n  exact searches (DrtStartSearch, min = max = key):\n");
+    printf("  %-7s %-20s %-12s %-34s %-5s %s\n", "from", "service", "key", "app data found",
+           "path", "time");
+    unsigned ok = 0, tried = 0;
+    for (unsigned i = 0; i < count; i++) {
+        unsigned from = (i * 3 + 1) % count, want = i;
+        if (from == want)
+            from = (from + 1) % count;
+        struct found f = run_search(&nodes[from], nodes[want].key, NULL);
+        char sk[12];
+        short_key(nodes[want].key, sk);
+        bool good = f.count == 1 && strcmp(f.data[0], nodes[want].data) == 0;
+        tried++;
+        ok += good;
+        printf("  node %-2u %-20s %-12s %-34s %-5lu %.1f ms\n", from, nodes[want].service, sk,
+               f.count ? f.data[0] : "(not found)", (unsigned long)f.path, f.ms);
+    }
+    printf("  %u of %u exact searches found their key\n", ok, tried);
+
+    /* Nearest: a key that nobody registered; the closest one answers. */
+    BYTE target[32], lo[32], hi[32];
+    key_of("who-is-closest?", target);
+    memset(lo, 0, 32);
+    memset(hi, 0xff, 32);
+    DRT_DATA dlo = {32, lo}, dhi = {32, hi};
+    DRT_SEARCH_INFO nearest = {.dwSize = sizeof(nearest), .cMaxEndpoints = 1,
+                               .pMinimumKey = &dlo, .pMaximumKey = &dhi};
+    struct found f = run_search(&nodes[count - 1], target, &nearest);
+    char sk[12], tk[12];
+    short_key(target, tk);
+    printf("\n  nearest search for %s (nobody's key): ", tk);
+    if (f.count) {
+        short_key(f.keys[0], sk);
+        printf("%s (%s), %.1f ms\n", service_of(nodes, count, f.keys[0]), sk, f.ms);
+    } else {
+        printf("nothing found\n");
+    }
+
+    /* Range: the 3 keys closest to the middle of the ring, within its middle half. */
+    BYTE mid[32], rlo[32], rhi[32];
+    memset(mid, 0, 32);
+    mid[31] = 0x80;
+    memset(rlo, 0, 32);
+    rlo[31] = 0x40;
+    memset(rhi, 0xff, 32);
+    rhi[31] = 0xbf;
+    DRT_DATA drlo = {32, rlo}, drhi = {32, rhi};
+    DRT_SEARCH_INFO range = {.dwSize = sizeof(range), .cMaxEndpoints = 3,
+                             .pMinimumKey = &drlo, .pMaximumKey = &drhi};
+    f = run_search(&nodes[0], mid, &range);
+    printf("  range search, keys 40000000..bfffffff.. nearest to 80000000..: %u found:", f.count);
+    for (unsigned i = 0; i < f.count && i < 8; i++) {
+        short_key(f.keys[i], sk);
+        printf(" %s (%s)", service_of(nodes, count, f.keys[i]), sk);
+    }
+    printf("\n");
+
+    /* Unregister one service: it disappears from the cloud. */
+    struct demo_node *gone = &nodes[count / 2];
+    DrtUnregisterKey(gone->reg);
+    gone->reg = NULL;
+    unsigned remaining = 1;
+    for (unsigned tries = 0; tries < 20 && remaining; tries++)
+        remaining = run_search(&nodes[0], gone->key, NULL).count;
+    printf("\n  node %u unregistered %s; a search for it now finds %s\n", count / 2, gone->service,
+           remaining ? "it still (unexpected)" : "nothing (DRT_E_NO_MORE)");
+
+    unsigned leaf = 0;
+    for (unsigned i = 0; i < count; i++) {
+        drain_events(&nodes[i], i, false);
+        leaf += nodes[i].leaf_changes;
+    }
+    printf("  leaf-set events seen by the nodes: %u\n", leaf);
+    rc = ok == tried && f.count > 0 && remaining == 0 ? 0 : 1;
+    printf("  demo cloud: %s\n", rc == 0 ? "every search answered as expected" : "SOME SEARCHES FAILED");
+out:
+    for (unsigned i = count; i-- > 0;)
+        close_node(&nodes[i]);
+    printf("  all nodes closed (their keys were unregistered first)\n");
+    return rc;
+}
