@@ -98,16 +98,28 @@ void engine_cache_forget_endpoint(struct drt_engine *e, const struct drt_endpoin
     route_cache_remove_endpoint(e->cache, ep);
 }
 
+/* The route cache answers in route_cache_entry; the engine wants peers.
+ * Every query below goes through here with at most ROUTE_CACHE_QUERY_MAX. */
+static size_t to_peers(const struct route_cache_entry *in, size_t got, struct engine_peer *out)
+{
+    for (size_t i = 0; i < got; i++)
+        to_peer(&in[i], &out[i]);
+    return got;
+}
+
+static size_t query_cap(size_t n)
+{
+    return n > ROUTE_CACHE_QUERY_MAX ? ROUTE_CACHE_QUERY_MAX : n;
+}
+
 size_t engine_cache_closest(struct drt_engine *e, const uint8_t target[32], struct engine_peer *out,
                             size_t n)
 {
     struct route_cache_entry tmp[ROUTE_CACHE_QUERY_MAX];
-    if (n > ROUTE_CACHE_QUERY_MAX)
-        n = ROUTE_CACHE_QUERY_MAX;
-    size_t got = route_cache_next_hops(e->cache, (const drt_key *)target, 0, NULL, NULL, tmp, n);
-    for (size_t i = 0; i < got; i++)
-        to_peer(&tmp[i], &out[i]);
-    return got;
+    return to_peers(tmp,
+                    route_cache_next_hops(e->cache, (const drt_key *)target, 0, NULL, NULL, tmp,
+                                          query_cap(n)),
+                    out);
 }
 
 struct exclusion {
@@ -141,23 +153,13 @@ bool engine_cache_best_unvisited(struct drt_engine *e, const uint8_t target[32],
 size_t engine_cache_spread(struct drt_engine *e, struct engine_peer *out, size_t n)
 {
     struct route_cache_entry tmp[ROUTE_CACHE_QUERY_MAX];
-    if (n > ROUTE_CACHE_QUERY_MAX)
-        n = ROUTE_CACHE_QUERY_MAX;
-    size_t got = route_cache_pick_spread(e->cache, tmp, n);
-    for (size_t i = 0; i < got; i++)
-        to_peer(&tmp[i], &out[i]);
-    return got;
+    return to_peers(tmp, route_cache_pick_spread(e->cache, tmp, query_cap(n)), out);
 }
 
 size_t engine_cache_unverified(struct drt_engine *e, struct engine_peer *out, size_t n)
 {
     struct route_cache_entry tmp[ROUTE_CACHE_QUERY_MAX];
-    if (n > ROUTE_CACHE_QUERY_MAX)
-        n = ROUTE_CACHE_QUERY_MAX;
-    size_t got = route_cache_pending(e->cache, tmp, n);
-    for (size_t i = 0; i < got; i++)
-        to_peer(&tmp[i], &out[i]);
-    return got;
+    return to_peers(tmp, route_cache_pending(e->cache, tmp, query_cap(n)), out);
 }
 
 bool engine_cache_has_verified(struct drt_engine *e)
