@@ -337,6 +337,7 @@ struct bootstrap_job {
     struct drt_endpoint *seeds;
     size_t n;
     bool fault;
+    struct drt_endpoint self; /* out: where this node is reached */
 };
 
 static void start_bootstrap(void *arg)
@@ -349,6 +350,7 @@ static void start_bootstrap(void *arg)
         drt_engine_fault(node->eng, io_now_ms());
     else
         drt_engine_bootstrap(node->eng, j->seeds, j->n, io_now_ms());
+    j->self = *drt_engine_self(node->eng);
     io_node_flush(node);
 }
 
@@ -390,9 +392,15 @@ ULONG instance_bootstrap(struct drt_instance *inst)
         if (io_endpoint_from_sockaddr((const struct sockaddr *)&inst->seeds[i], &seeds[k]))
             k++;
     pthread_mutex_unlock(&inst->lock);
-    struct bootstrap_job job = {inst, seeds, k, fatal != FALSE};
+    struct bootstrap_job job = {inst, seeds, k, fatal != FALSE, {{0}, 0}};
     io_call(start_bootstrap, &job);
     free(seeds);
+    /* Hand our endpoint to the bootstrap mechanism, for providers that can
+     * publish it (a DNS resolver cannot; its Register does nothing). */
+    struct sockaddr_in6 me;
+    io_sockaddr_from_endpoint(&job.self, 0, &me);
+    SOCKET_ADDRESS_LIST list = {1, {{(LPSOCKADDR)&me, sizeof(me)}}};
+    (void)bp->Register(bp->pvContext, &list);
     pthread_cond_destroy(&w.cond);
     pthread_mutex_destroy(&w.lock);
     return (ULONG)k;

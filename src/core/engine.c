@@ -107,6 +107,11 @@ enum drt_engine_status drt_engine_status(const struct drt_engine *e)
     return e->status;
 }
 
+const struct drt_endpoint *drt_engine_self(const struct drt_engine *e)
+{
+    return &e->cfg.self;
+}
+
 void engine_emit(struct drt_engine *e, const struct drt_engine_event *ev, const uint8_t *data,
                  size_t len)
 {

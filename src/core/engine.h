@@ -141,6 +141,8 @@ void drt_engine_set_network(struct drt_engine *e, bool up, uint64_t now);
 void drt_engine_fault(struct drt_engine *e, uint64_t now);
 
 enum drt_engine_status drt_engine_status(const struct drt_engine *e);
+/* The endpoint this node puts in its route entries. */
+const struct drt_endpoint *drt_engine_self(const struct drt_engine *e);
 
 /* Registration. S_OK, DRT_E_DUPLICATE_KEY, DRT_E_FAULTED, E_OUTOFMEMORY
  * (the max_keys cap), E_INVALIDARG (data NULL with len > 0 or len >
