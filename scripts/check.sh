@@ -2,6 +2,7 @@
 # check.sh - everything CI runs, in order:
 #   1. a -Werror build from scratch and the whole ctest suite;
 #   2. the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   2b. the threaded tests under ThreadSanitizer;
 #   3. every libFuzzer target for FUZZ_SECONDS (default 60) each, with clang.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,6 +24,16 @@ cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDRT_WERROR=ON \
 cmake --build build/asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build/asan --output-on-failure -j "$JOBS"
+
+step "ThreadSanitizer: the tests that run threads (loop thread, events, providers)"
+rm -rf build/tsan
+cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DDRT_WERROR=ON -DDRT_SANITIZE=thread \
+    -DDRT_BUILD_TOOLS=OFF >/dev/null
+TSAN_TESTS="test_event test_api_loopback test_api_custom_providers test_fwpm_engine"
+# shellcheck disable=SC2086
+cmake --build build/tsan -j "$JOBS" --target $TSAN_TESTS
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j "$JOBS" \
+    -R "^($(echo $TSAN_TESTS | tr ' ' '|'))\$"
 
 if [ "$FUZZ_SECONDS" -gt 0 ] && command -v clang >/dev/null 2>&1; then
     step "fuzz targets, ${FUZZ_SECONDS}s each"
