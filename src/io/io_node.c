@@ -173,6 +173,40 @@ static void pick_self(struct drt_endpoint *self)
     uv_free_interface_addresses(ifs, n);
 }
 
+#define NETCHECK_MS 5000u
+
+/* Loopback is always there; any other address must be on an interface. */
+static bool address_present(const struct drt_endpoint *self)
+{
+    struct in6_addr a;
+    memcpy(&a, self->addr, 16);
+    if (IN6_IS_ADDR_LOOPBACK(&a) || (IN6_IS_ADDR_V4MAPPED(&a) && self->addr[12] == 127))
+        return true;
+    uv_interface_address_t *ifs;
+    int n;
+    if (uv_interface_addresses(&ifs, &n) != 0)
+        return true; /* cannot tell: do not declare the network gone */
+    bool found = false;
+    for (int i = 0; i < n && !found; i++) {
+        if (ifs[i].address.address6.sin6_family == AF_INET6)
+            found = memcmp(&ifs[i].address.address6.sin6_addr, self->addr, 16) == 0;
+        else if (ifs[i].address.address4.sin_family == AF_INET)
+            found = IN6_IS_ADDR_V4MAPPED(&a) &&
+                    memcmp(&ifs[i].address.address4.sin_addr, self->addr + 12, 4) == 0;
+    }
+    uv_free_interface_addresses(ifs, n);
+    return found;
+}
+
+static void on_netcheck(uv_timer_t *t)
+{
+    struct io_node *n = t->data;
+    if (!n->eng)
+        return;
+    drt_engine_set_network(n->eng, address_present(drt_engine_self(n->eng)), io_now_ms());
+    io_node_flush(n);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     struct io_node *n = t->data;
@@ -198,6 +232,12 @@ struct io_node *io_node_create(struct io_socket *sock, const struct drt_engine_c
         return NULL;
     }
     n->timer.data = n;
+    n->open_handles = 1;
+    if (uv_timer_init(io_loop(), &n->netcheck) == 0) {
+        n->netcheck.data = n;
+        n->open_handles++;
+        uv_timer_start(&n->netcheck, on_netcheck, NETCHECK_MS, NETCHECK_MS);
+    }
     n->sock = sock;
     n->on_event = on_event;
     n->ctx = ctx;
@@ -207,7 +247,9 @@ struct io_node *io_node_create(struct io_socket *sock, const struct drt_engine_c
 
 static void free_node(uv_handle_t *h)
 {
-    free(h->data);
+    struct io_node *n = h->data;
+    if (--n->open_handles == 0)
+        free(n);
 }
 
 void io_node_destroy(struct io_node *n)
@@ -219,6 +261,10 @@ void io_node_destroy(struct io_node *n)
     drt_engine_destroy(n->eng);
     n->eng = NULL;
     uv_timer_stop(&n->timer);
+    if (n->open_handles == 2) {
+        uv_timer_stop(&n->netcheck);
+        uv_close((uv_handle_t *)&n->netcheck, free_node);
+    }
     uv_close((uv_handle_t *)&n->timer, free_node);
 }
 

@@ -8,7 +8,10 @@
  * route entries ([MC-DRT] carries IPv6 only). The node's own advertised
  * address is the first usable address of the host (global IPv6, else
  * IPv4, else loopback), or the DRT_ADVERTISE_ADDRESS environment variable
- * when set (tests and demos on loopback use "::1").
+ * when set (tests and demos on loopback use "::1"). Every few seconds the
+ * node checks that this address is still assigned to an interface: when it
+ * is gone the engine goes NO_NETWORK, and when it returns the engine
+ * bootstraps again.
  */
 #ifndef DRT_IO_NODE_H
 #define DRT_IO_NODE_H
@@ -43,6 +46,8 @@ struct io_node {
     struct drt_engine *eng;
     struct io_socket *sock;
     uv_timer_t timer;
+    uv_timer_t netcheck; /* is our address still on an interface? */
+    int open_handles;    /* freed when both timers are closed */
     io_event_fn on_event;
     void *ctx;
 };

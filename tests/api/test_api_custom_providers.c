@@ -422,6 +422,36 @@ static void test_sdk_sample_call_sequence(void **state)
     unsetenv("DRT_ADVERTISE_ADDRESS");
 }
 
+/* A node whose address is on no interface notices within one check period
+ * (5 s) that it has no usable network: NO_NETWORK, and registration is still
+ * accepted (published once the network returns). */
+static void test_address_gone_means_no_network(void **state)
+{
+    (void)state;
+    setenv("DRT_ADVERTISE_ADDRESS", "2001:db8::7", 1);
+    struct custom_boot boot;
+    boot_init(&boot);
+    DRT_SECURITY_PROVIDER *sp;
+    assert_int_equal(DrtCreateNullSecurityProvider(&sp), S_OK);
+    HDRT_TRANSPORT t;
+    USHORT port = 0;
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &port, &t), S_OK);
+    HANDLE ev = DrtEventCreate(FALSE, FALSE);
+    DRT_SETTINGS s = settings(t, sp, &boot.vt, DRT_SECURE_RESOLVE);
+    HDRT d;
+    assert_int_equal(DrtOpen(&s, ev, NULL, &d), DRT_S_RETRY);
+    assert_int_equal(wait_status(d, ev, DRT_NO_NETWORK, NULL), DRT_NO_NETWORK);
+    BYTE key[32] = {9}, data[1] = {1};
+    DRT_REGISTRATION reg = {{32, key}, {1, data}};
+    HDRT_REGISTRATION_CONTEXT r;
+    assert_int_equal(DrtRegisterKey(d, &reg, NULL, &r), S_OK);
+    DrtClose(d);
+    assert_int_equal(DrtDeleteIpv6UdpTransport(t), S_OK);
+    DrtDeleteNullSecurityProvider(sp);
+    DrtEventClose(ev);
+    unsetenv("DRT_ADVERTISE_ADDRESS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_resolver_answering_from_its_own_thread),
         cmocka_unit_test(test_fatal_bootstrap_error_faults_the_drt),
         cmocka_unit_test(test_sdk_sample_call_sequence),
+        cmocka_unit_test(test_address_gone_means_no_network),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
