@@ -17,6 +17,7 @@
 #include <drt.h>
 
 #include "api/handle_table.h"
+#include "core/engine.h"
 
 struct io_socket;
 struct io_node;
@@ -76,6 +77,11 @@ struct drt_instance {
     size_t nregs, cap_regs;
     SOCKADDR_STORAGE *seeds; /* bootstrap addresses from the resolver */
     ULONG nseeds;
+    /* The security provider as the engine calls it (loop thread only). */
+    struct drt_engine_security sec_ops;
+    SOCKADDR_STORAGE self;  /* this node's endpoint, for SecureAndPackPayload */
+    void *to_free[8];       /* provider buffers handed to the engine */
+    size_t nfree;
 };
 
 struct drt_registration {
@@ -100,6 +106,9 @@ struct drt_search {
     DRT_ADDRESS *path;
     ULONG path_len;
 };
+
+/* Points inst->sec_ops at inst->security (security_adapter.c). */
+void security_adapter_init(struct drt_instance *inst);
 
 /* Creates an instance bound to its transport, with a running engine. */
 HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID context,

@@ -188,6 +188,9 @@ static void create_node(void *arg)
     struct create_job *j = arg;
     j->inst->node = io_node_create(j->t->sock, &j->cfg, on_engine_event, j->inst);
     j->ok = j->inst->node != NULL;
+    if (j->ok)
+        io_sockaddr_from_endpoint(drt_engine_self(j->inst->node->eng), 0,
+                                  (struct sockaddr_in6 *)&j->inst->self);
 }
 
 static void destroy_node(void *arg)
@@ -239,6 +242,8 @@ HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID contex
     struct create_job job = {inst, t, {0}, false};
     job.cfg.version_major = settings->bProtocolMajorVersion;
     job.cfg.version_minor = settings->bProtocolMinorVersion;
+    security_adapter_init(inst);
+    job.cfg.security = &inst->sec_ops;
     io_call(create_node, &job);
     if (!job.ok) {
         instance_destroy(inst);

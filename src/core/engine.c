@@ -355,9 +355,10 @@ static void on_inquire_answer(struct drt_engine *e, struct pending *p,
     }
     if (p->kind == PENDING_INQUIRE_VERIFY) {
         /* The CPA must name the key and carry our nonce. */
-        uint8_t want[49];
-        size_t n = engine_null_cpa(p->key, p->nonce, want);
-        if (!ab->cpa.p || ab->cpa.len != n || memcmp(ab->cpa.p, want, n) != 0) {
+        struct drt_engine_blob payload;
+        bool ok = engine_validate(e, p->key, p->nonce, ab, &payload);
+        engine_proof_done(e);
+        if (!ok) {
             e->stats.dropped_unexpected++;
             return;
         }

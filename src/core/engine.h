@@ -28,12 +28,45 @@
 
 typedef uint64_t (*drt_random_fn)(void *ctx);
 
+/* What an AUTHORITY carries to prove a key: the CPA (certified address,
+ * binding key and nonce), the application payload as the provider protects
+ * it, and the optional certificate chain and classifier. */
+struct drt_engine_blob {
+    const uint8_t *p;
+    size_t len;
+};
+
+struct drt_engine_proof {
+    struct drt_engine_blob cpa;
+    struct drt_engine_blob payload;
+    struct drt_engine_blob cert_chain;
+    struct drt_engine_blob classifier;
+};
+
+/*
+ * The security provider as the engine sees it (the API layer adapts a
+ * DRT_SECURITY_PROVIDER to this). With none configured the engine uses the
+ * null scheme of docs/PROTOCOL.md itself. Every call runs on the engine's
+ * thread; what pack and validate return stays valid until done().
+ */
+struct drt_engine_security {
+    /* Proof for local registration reg_id answering an INQUIRE's nonce. */
+    HRESULT (*pack)(void *ctx, uint32_t reg_id, const uint8_t key[32], const uint8_t nonce[16],
+                    const uint8_t *data, size_t len, struct drt_engine_proof *out);
+    /* Checks that in proves `key` for our `nonce`; gives the payload. */
+    HRESULT (*validate)(void *ctx, const uint8_t key[32], const uint8_t nonce[16],
+                        const struct drt_engine_proof *in, struct drt_engine_blob *payload);
+    void (*done)(void *ctx);
+    void *ctx;
+};
+
 struct drt_engine_config {
     uint8_t version_major; /* DRT_SETTINGS.bProtocolMajorVersion */
     uint8_t version_minor;
     struct drt_endpoint self; /* where peers reach this node */
     drt_random_fn random;     /* required */
     void *random_ctx;
+    const struct drt_engine_security *security; /* NULL: the null scheme */
     /* 0 selects the default of each. */
     uint32_t max_cache_entries; /* route cache cap (default 1024) */
     uint32_t parallelism;       /* LOOKUPs in flight per search (default 3) */

@@ -114,6 +114,8 @@ struct drt_engine {
     uint32_t srtt_ms, rttvar_ms;
 
     struct drt_engine_stats stats;
+    uint8_t proof_cpa[49];   /* the null scheme's CPA being sent */
+    bool proof_pending;      /* the provider holds buffers until done() */
     uint8_t scratch[WIRE_SPLIT_MAX + 64];
     uint8_t scratch2[WIRE_SPLIT_MAX + 64];
 };
@@ -154,6 +156,16 @@ void engine_send_flood(struct drt_engine *e, const struct drt_endpoint *to,
                        const struct wire_blob *revoke, const struct wire_endpoints *flooded);
 /* The CPA the null security provider puts in AUTHORITY: 0 | key | nonce. */
 size_t engine_null_cpa(const uint8_t key[32], const uint8_t nonce[16], uint8_t out[49]);
+
+/* engine_proof.c: proofs through the configured security provider, or the
+ * null scheme. engine_pack fills ab's proof fields for a local key
+ * (nothing on failure); engine_validate checks an AUTHORITY_BUFFER and
+ * gives its payload. Call engine_proof_done after using either's output. */
+bool engine_pack(struct drt_engine *e, const struct local_key *k, const uint8_t nonce[16],
+                 uint16_t inquire_flags, struct wire_authority_buffer *ab);
+bool engine_validate(struct drt_engine *e, const uint8_t key[32], const uint8_t nonce[16],
+                     const struct wire_authority_buffer *ab, struct drt_engine_blob *payload);
+void engine_proof_done(struct drt_engine *e);
 void engine_retransmit_due(struct drt_engine *e);
 
 /* engine_serve.c */

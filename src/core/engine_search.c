@@ -359,19 +359,19 @@ static void on_fetch_answer(struct drt_engine *e, struct search *s, struct pendi
                             const struct wire_authority_buffer *ab)
 {
     struct candidate *c = find_cand(s, p->key);
-    uint8_t want[49];
-    size_t n = engine_null_cpa(p->key, p->nonce, want);
-    bool ok = c && !(ab->flags & WIRE_AUTHORITY_N) && ab->cpa.p && ab->cpa.len == n &&
-              memcmp(ab->cpa.p, want, n) == 0;
+    struct drt_engine_blob payload = {NULL, 0};
+    bool ok = c && !(ab->flags & WIRE_AUTHORITY_N) &&
+              engine_validate(e, p->key, p->nonce, ab, &payload);
     pending_remove(&e->pending, p);
     if (s->fetch_left)
         s->fetch_left--;
     if (c)
         c->flags |= DRT_ADDRESS_FLAG_INQUIRE | (ok ? 0 : DRT_ADDRESS_FLAG_REJECTED);
     if (ok) {
-        report(e, s, c, match_of(s, c->peer.key), ab->payload.p, ab->payload.len);
+        report(e, s, c, match_of(s, c->peer.key), payload.p, payload.len);
         s->results++;
     }
+    engine_proof_done(e);
     if (s->fetch_left == 0)
         finish(e, s, s->results ? S_OK : DRT_E_NO_MORE);
 }

@@ -136,18 +136,18 @@ void engine_on_inquire(struct drt_engine *e, const struct drt_endpoint *from,
     struct wire_authority_buffer ab;
     memset(&ab, 0, sizeof(ab));
     struct local_key *k = engine_local_key(e, q->validate_key);
-    uint8_t cpa[49];
-    if (!k) {
+    static const uint8_t no_nonce[16];
+    /* A key we hold but cannot prove (the provider refused) is answered as
+     * one we do not hold. */
+    if (!k || !engine_pack(e, k, q->has_nonce ? q->nonce : no_nonce, q->flags, &ab)) {
+        memset(&ab, 0, sizeof(ab));
         ab.flags = WIRE_AUTHORITY_N;
     } else {
-        if (q->flags & WIRE_INQUIRE_A)
-            ab.cpa = (struct wire_blob){cpa, engine_null_cpa(k->key, q->nonce, cpa)};
-        if ((q->flags & WIRE_INQUIRE_X) && k->len)
-            ab.payload = (struct wire_blob){k->data, k->len};
         ab.has_route = true;
         engine_route_entry(e, k->key, &ab.route);
     }
     engine_send_authority(e, from, m->hdr.message_id, &ab);
+    engine_proof_done(e);
 }
 
 void engine_on_lookup(struct drt_engine *e, const struct drt_endpoint *from,

@@ -160,6 +160,47 @@ static HRESULT sec_unregister(const PVOID ctx, const DRT_DATA *k, PVOID kc)
     return S_OK;
 }
 
+/* Proofs go through the inner (null) provider, but the payload travels
+ * "protected" (XOR 0x5A), so only a node that unpacks it through this
+ * provider gets the application's bytes back. */
+static int packs, validations;
+
+static HRESULT sec_pack(const PVOID ctx, PVOID kc, BYTE major, BYTE minor, DWORD flags,
+                        const DRT_DATA *key, const DRT_DATA *payload,
+                        const SOCKET_ADDRESS_LIST *addrs, const DRT_DATA *nonce, DRT_DATA *cpa,
+                        DRT_DATA *classifier, DRT_DATA *secured, DRT_DATA *chain)
+{
+    struct custom_sec *s = ctx;
+    HRESULT hr = s->inner->SecureAndPackPayload(s->inner->pvContext, kc, major, minor, flags, key,
+                                                payload, addrs, nonce, cpa, classifier, secured,
+                                                chain);
+    for (ULONG i = 0; SUCCEEDED(hr) && i < secured->cb; i++)
+        secured->pb[i] ^= 0x5A;
+    packs++;
+    return hr;
+}
+
+static HRESULT sec_validate(const PVOID ctx, DRT_DATA *cpa, DRT_DATA *chain, DRT_DATA *cls,
+                            DRT_DATA *nonce, DRT_DATA *secured, BYTE *major, BYTE *minor,
+                            DRT_DATA *key, DRT_DATA *payload, CERT_PUBLIC_KEY_INFO **pk,
+                            SOCKET_ADDRESS_LIST **al, DWORD *flags)
+{
+    struct custom_sec *s = ctx;
+    HRESULT hr = s->inner->ValidateAndUnpackPayload(s->inner->pvContext, cpa, chain, cls, nonce,
+                                                    secured, major, minor, key, payload, pk, al,
+                                                    flags);
+    for (ULONG i = 0; SUCCEEDED(hr) && i < payload->cb; i++)
+        payload->pb[i] ^= 0x5A;
+    validations++;
+    return hr;
+}
+
+static void sec_free(const PVOID ctx, PVOID p)
+{
+    struct custom_sec *s = ctx;
+    s->inner->FreeData(s->inner->pvContext, p);
+}
+
 static void sec_init(struct custom_sec *s)
 {
     memset(s, 0, sizeof(*s));
@@ -170,6 +211,9 @@ static void sec_init(struct custom_sec *s)
     s->vt.Detach = sec_detach;
     s->vt.RegisterKey = sec_register;
     s->vt.UnregisterKey = sec_unregister;
+    s->vt.SecureAndPackPayload = sec_pack;
+    s->vt.ValidateAndUnpackPayload = sec_validate;
+    s->vt.FreeData = sec_free;
     memset(s->refused, 0xEE, 32);
 }
 
@@ -281,9 +325,10 @@ static void test_resolver_answering_from_its_own_thread(void **state)
     boot_init(&ba);
     boot_init(&bb);
     bb.answer_on_thread = true;
-    DRT_SECURITY_PROVIDER *sa, *sb;
-    assert_int_equal(DrtCreateNullSecurityProvider(&sa), S_OK);
-    assert_int_equal(DrtCreateNullSecurityProvider(&sb), S_OK);
+    struct custom_sec csa, csb;
+    sec_init(&csa);
+    sec_init(&csb);
+    DRT_SECURITY_PROVIDER *sa = &csa.vt, *sb = &csb.vt;
     HDRT_TRANSPORT ta, tb;
     USHORT pa = 0, pb = 0;
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &pa, &ta), S_OK);
@@ -302,13 +347,42 @@ static void test_resolver_answering_from_its_own_thread(void **state)
     assert_int_equal(DrtOpen(&s, eb, NULL, &b), S_OK);
     assert_int_equal(wait_status(b, eb, DRT_ACTIVE, NULL), DRT_ACTIVE);
     assert_true(ba.registered >= 1); /* DrtOpen handed A's endpoints to its provider */
+
+    /* B finds A's key: A proved it through its provider's SecureAndPack,
+     * B checked and unpacked it through ValidateAndUnpack (the XOR). */
+    int packs_before = packs, validations_before = validations;
+    HANDLE sev = DrtEventCreate(TRUE, FALSE);
+    DRT_DATA target = {32, ka};
+    HDRT_SEARCH_CONTEXT sc;
+    assert_int_equal(DrtStartSearch(b, &target, NULL, 5000, sev, NULL, &sc), S_OK);
+    HRESULT hr = DRT_E_SEARCH_IN_PROGRESS;
+    bool got = false;
+    for (unsigned step = 0; step < 200 && hr != DRT_E_NO_MORE; step++) {
+        DrtEventWait(sev, 50);
+        ULONG size;
+        hr = DrtGetSearchResultSize(sc, &size);
+        if (hr != S_OK)
+            continue;
+        DRT_SEARCH_RESULT *res = malloc(size);
+        assert_non_null(res);
+        assert_int_equal(DrtGetSearchResult(sc, size, res), S_OK);
+        assert_int_equal(res->registration.appData.cb, sizeof(data));
+        assert_memory_equal(res->registration.appData.pb, data, sizeof(data));
+        got = true;
+        free(res);
+    }
+    assert_true(got);
+    assert_true(packs > packs_before);
+    assert_true(validations > validations_before);
+    DrtEndSearch(sc);
+    DrtEventClose(sev);
     DrtClose(b);
     DrtClose(a);
     assert_int_equal(ba.registered, 0);
     assert_int_equal(DrtDeleteIpv6UdpTransport(ta), S_OK);
     assert_int_equal(DrtDeleteIpv6UdpTransport(tb), S_OK);
-    DrtDeleteNullSecurityProvider(sa);
-    DrtDeleteNullSecurityProvider(sb);
+    DrtDeleteNullSecurityProvider(csa.inner);
+    DrtDeleteNullSecurityProvider(csb.inner);
     DrtEventClose(ea);
     DrtEventClose(eb);
     unsetenv("DRT_ADVERTISE_ADDRESS");
