@@ -24,5 +24,9 @@ int cmd_sim(int argc, char **argv);
 void usage_sim(void);
 int cmd_demo(int argc, char **argv);
 void usage_demo(void);
+int cmd_node(int argc, char **argv);
+void usage_node(void);
+int cmd_search(int argc, char **argv);
+void usage_search(void);
 
 #endif

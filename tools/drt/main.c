@@ -7,6 +7,9 @@
 static const struct cli_command commands[] = {
     {"demo", "run a local demo of what libdrt does", cmd_demo, usage_demo},
     {"explain", "name an HRESULT code in words", cmd_explain, usage_explain},
+    {"node", "run one DRT node on UDP until Ctrl-C, registering keys", cmd_node, usage_node},
+    {"search", "find a key (exact, nearest, range) from a resolve-only node", cmd_search,
+     usage_search},
     {"sim", "run a simulated cloud of N nodes and measure lookups", cmd_sim, usage_sim},
     {"version", "print the library version", cmd_version, usage_version},
 };
