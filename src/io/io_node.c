@@ -56,16 +56,18 @@ static void alloc_rx(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)s->rxbuf, sizeof(s->rxbuf));
 }
 
+/* With recvmmsg each datagram arrives in its own chunk of rxbuf
+ * (UV_UDP_MMSG_CHUNK), then one call with nread 0 says the batch is done;
+ * rxbuf belongs to the socket, so there is nothing to free. */
 static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
                     unsigned flags)
 {
-    (void)buf;
     struct io_socket *s = h->data;
     struct drt_endpoint ep;
     if (n <= 0 || !from || (flags & UV_UDP_PARTIAL) || !s->node ||
         !io_endpoint_from_sockaddr(from, &ep))
         return;
-    drt_engine_receive(s->node->eng, &ep, s->rxbuf, (size_t)n, io_now_ms());
+    drt_engine_receive(s->node->eng, &ep, (const uint8_t *)buf->base, (size_t)n, io_now_ms());
     io_node_flush(s->node);
 }
 
@@ -74,7 +76,7 @@ int io_socket_open(bool link_local, uint32_t scope_id, uint16_t *port, struct io
     struct io_socket *s = calloc(1, sizeof(*s));
     if (!s)
         return UV_ENOMEM;
-    int rc = uv_udp_init(io_loop(), &s->udp);
+    int rc = uv_udp_init_ex(io_loop(), &s->udp, AF_INET6 | UV_UDP_RECVMMSG);
     if (rc) {
         free(s);
         return rc;

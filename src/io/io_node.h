@@ -25,13 +25,17 @@
 
 struct io_node;
 
+#define IO_RECV_BATCH 4
+
 struct io_socket {
     uv_udp_t udp;
     uint16_t port;
     uint32_t scope_id; /* for link-local destinations */
     bool link_local;
     struct io_node *node; /* the instance bound to it, or NULL */
-    uint8_t rxbuf[65536];
+    /* Room for IO_RECV_BATCH datagrams of the largest UDP size: libuv then
+     * reads them with one recvmmsg() where the platform has it. */
+    uint8_t rxbuf[IO_RECV_BATCH * 65536];
 };
 
 /* Binds [::]:*port (0 = an ephemeral port, written back). Returns 0 or a
