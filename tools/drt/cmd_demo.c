@@ -20,13 +20,14 @@
 
 void usage_demo(void)
 {
-    printf("usage: drt demo [--nodes N]\n\n"
+    printf("usage: drt demo [--nodes N] [--json]\n\n"
            "Starts N DRT nodes (default 8, 2..12) in this process on loopback UDP,\n"
            "each publishing a service key through the Windows API, runs exact,\n"
            "nearest and range searches between them and prints what was found,\n"
            "the search path length and the time. Then shows the parts underneath:\n"
            "key arithmetic, the [MC-DRT] codec, fragmentation, key managers, and\n"
-           "the API's argument checks.\n");
+           "the API's argument checks. --json: the cloud's results only, one JSON\n"
+           "object per line.\n");
 }
 
 static void section(const char *title)
@@ -258,8 +259,11 @@ static void demo_api_checks(void)
 int cmd_demo(int argc, char **argv)
 {
     unsigned nodes = 8;
+    bool json = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--nodes") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (strcmp(argv[i], "--nodes") == 0 && i + 1 < argc) {
             nodes = (unsigned)strtoul(argv[++i], NULL, 10);
             if (nodes < 2 || nodes > 12) {
                 fprintf(stderr, "drt demo: --nodes takes 2..12\n");
@@ -271,8 +275,10 @@ int cmd_demo(int argc, char **argv)
             return 2;
         }
     }
+    if (json)
+        return demo_cloud(nodes, true); /* the cloud only, as JSON lines */
     printf("libdrt %s demo\n", DrtLibraryVersion());
-    int rc = demo_cloud(nodes);
+    int rc = demo_cloud(nodes, false);
     printf("\n---- under the hood ----\n");
     demo_key_ring();
     demo_wire_lookup();

@@ -43,6 +43,24 @@ struct demo_node {
     const char *service;
 };
 
+/* --json: one JSON object per line instead of the table. */
+static bool json;
+
+/* Writes s as a JSON string (the demo's texts are ASCII; others escaped). */
+static void jstr(const char *str)
+{
+    putchar('"');
+    for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            printf("\\%c", *c);
+        else if (*c < 0x20 || *c > 0x7e)
+            printf("\\u%04x", *c);
+        else
+            putchar(*c);
+    }
+    putchar('"');
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -74,7 +92,14 @@ static const char *service_of(const struct demo_node *nodes, unsigned n, const B
 static void fail(const char *what, HRESULT hr)
 {
     char text[160];
-    printf("  %s failed: %s\n", what, result_describe(hr, text, sizeof(text)));
+    result_describe(hr, text, sizeof(text));
+    if (json) {
+        printf("{\"event\":\"error\",\"call\":\"%s\",\"result\":", what);
+        jstr(text);
+        printf("}\n");
+    } else {
+        printf("  %s failed: %s\n", what, text);
+    }
 }
 
 static void drain_events(struct demo_node *n, unsigned index, bool verbose)
@@ -219,8 +244,9 @@ static struct found run_search(struct demo_node *from, const BYTE target[32],
     return f;
 }
 
-int demo_cloud(unsigned count)
+int demo_cloud(unsigned count, bool as_json)
 {
+    json = as_json;
     if (count < 2)
         count = 2;
     if (count > NSERVICES)
@@ -230,15 +256,18 @@ int demo_cloud(unsigned count)
     /* Route entries must name an address the others reach: loopback here. */
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 0);
 
-    printf("\n== a DRT cloud of %u nodes on loopback ([::1], real UDP), public API only\n", count);
+    if (!json)
+        printf("\n== a DRT cloud of %u nodes on loopback ([::1], real UDP), public API only\n",
+               count);
     int rc = 1;
     for (unsigned i = 0; i < count; i++)
         if (!open_node(nodes, i))
             goto out;
-    printf("  %u nodes opened on ports", count);
+    printf(json ? "{\"event\":\"opened\",\"nodes\":%u,\"ports\":[" : "  %u nodes opened on ports",
+           count);
     for (unsigned i = 0; i < count; i++)
-        printf(" %u", nodes[i].port);
-    printf("\n");
+        printf("%s%u", json ? (i ? "," : "") : " ", nodes[i].port);
+    printf(json ? "]}\n" : "\n");
 
     /* Each node publishes one service: key = SHA-256(name), data = where. */
     for (unsigned i = 0; i < count; i++) {
@@ -264,14 +293,17 @@ int demo_cloud(unsigned count)
         if (active < count)
             DrtEventWait(nodes[0].event, STEP_MS);
     }
-    printf("  %u of %u nodes ACTIVE after %.0f ms; each registered one service\n", active, count,
-           now_ms() - t0);
+    printf(json ? "{\"event\":\"active\",\"active\":%u,\"nodes\":%u,\"ms\":%.0f}\n"
+                : "  %u of %u nodes ACTIVE after %.0f ms; each registered one service\n",
+           active, count, now_ms() - t0);
     if (active < count)
         goto out;
 
-    printf("\n  exact searches (DrtStartSearch, min = max = key):\n");
-    printf("  %-7s %-20s %-12s %-34s %-5s %s\n", "from", "service", "key", "app data found",
-           "path", "time");
+    if (!json) {
+        printf("\n  exact searches (DrtStartSearch, min = max = key):\n");
+        printf("  %-7s %-20s %-12s %-34s %-5s %s\n", "from", "service", "key", "app data found",
+               "path", "time");
+    }
     unsigned ok = 0, tried = 0;
     for (unsigned i = 0; i < count; i++) {
         unsigned from = (i * 3 + 1) % count, want = i;
@@ -283,10 +315,19 @@ int demo_cloud(unsigned count)
         bool good = f.count == 1 && strcmp(f.data[0], nodes[want].data) == 0;
         tried++;
         ok += good;
-        printf("  node %-2u %-20s %-12s %-34s %-5lu %.1f ms\n", from, nodes[want].service, sk,
-               f.count ? f.data[0] : "(not found)", (unsigned long)f.path, f.ms);
+        if (json) {
+            printf("{\"event\":\"exact\",\"from\":%u,\"service\":", from);
+            jstr(nodes[want].service);
+            printf(",\"key\":\"%s\",\"found\":%s,\"data\":", sk, good ? "true" : "false");
+            jstr(f.count ? f.data[0] : "");
+            printf(",\"path\":%lu,\"ms\":%.2f}\n", (unsigned long)f.path, f.ms);
+        } else {
+            printf("  node %-2u %-20s %-12s %-34s %-5lu %.1f ms\n", from, nodes[want].service, sk,
+                   f.count ? f.data[0] : "(not found)", (unsigned long)f.path, f.ms);
+        }
     }
-    printf("  %u of %u exact searches found their key\n", ok, tried);
+    if (!json)
+        printf("  %u of %u exact searches found their key\n", ok, tried);
 
     /* Nearest: a key that nobody registered; the closest one answers. */
     BYTE target[32], lo[32], hi[32];
@@ -299,12 +340,17 @@ int demo_cloud(unsigned count)
     struct found f = run_search(&nodes[count - 1], target, &nearest);
     char sk[12], tk[12];
     short_key(target, tk);
-    printf("\n  nearest search for %s (nobody's key): ", tk);
-    if (f.count) {
+    if (f.count)
         short_key(f.keys[0], sk);
-        printf("%s (%s), %.1f ms\n", service_of(nodes, count, f.keys[0]), sk, f.ms);
+    if (json) {
+        printf("{\"event\":\"nearest\",\"target\":\"%s\",\"found\":", tk);
+        jstr(f.count ? service_of(nodes, count, f.keys[0]) : "");
+        printf(",\"ms\":%.2f}\n", f.ms);
+    } else if (f.count) {
+        printf("\n  nearest search for %s (nobody's key): %s (%s), %.1f ms\n", tk,
+               service_of(nodes, count, f.keys[0]), sk, f.ms);
     } else {
-        printf("nothing found\n");
+        printf("\n  nearest search for %s (nobody's key): nothing found\n", tk);
     }
 
     /* Range: the 3 keys closest to the middle of the ring, within its middle half. */
@@ -319,12 +365,21 @@ int demo_cloud(unsigned count)
     DRT_SEARCH_INFO range = {.dwSize = sizeof(range), .cMaxEndpoints = 3,
                              .pMinimumKey = &drlo, .pMaximumKey = &drhi};
     f = run_search(&nodes[0], mid, &range);
-    printf("  range search, keys 40000000..bfffffff.. nearest to 80000000..: %u found:", f.count);
+    if (json)
+        printf("{\"event\":\"range\",\"found\":[");
+    else
+        printf("  range search, keys 40000000..bfffffff.. nearest to 80000000..: %u found:",
+               f.count);
     for (unsigned i = 0; i < f.count && i < 8; i++) {
         short_key(f.keys[i], sk);
-        printf(" %s (%s)", service_of(nodes, count, f.keys[i]), sk);
+        if (json) {
+            printf(i ? "," : "");
+            jstr(service_of(nodes, count, f.keys[i]));
+        } else {
+            printf(" %s (%s)", service_of(nodes, count, f.keys[i]), sk);
+        }
     }
-    printf("\n");
+    printf(json ? "]}\n" : "\n");
 
     /* Unregister one service: it disappears from the cloud. */
     struct demo_node *gone = &nodes[count / 2];
@@ -333,20 +388,34 @@ int demo_cloud(unsigned count)
     unsigned remaining = 1;
     for (unsigned tries = 0; tries < 20 && remaining; tries++)
         remaining = run_search(&nodes[0], gone->key, NULL).count;
-    printf("\n  node %u unregistered %s; a search for it now finds %s\n", count / 2, gone->service,
-           remaining ? "it still (unexpected)" : "nothing (DRT_E_NO_MORE)");
+    if (json) {
+        printf("{\"event\":\"unregistered\",\"service\":");
+        jstr(gone->service);
+        printf(",\"still_found\":%s}\n", remaining ? "true" : "false");
+    } else {
+        printf("\n  node %u unregistered %s; a search for it now finds %s\n", count / 2,
+               gone->service, remaining ? "it still (unexpected)" : "nothing (DRT_E_NO_MORE)");
+    }
 
     unsigned leaf = 0;
     for (unsigned i = 0; i < count; i++) {
         drain_events(&nodes[i], i, false);
         leaf += nodes[i].leaf_changes;
     }
-    printf("  leaf-set events seen by the nodes: %u\n", leaf);
     rc = ok == tried && f.count > 0 && remaining == 0 ? 0 : 1;
-    printf("  demo cloud: %s\n", rc == 0 ? "every search answered as expected" : "SOME SEARCHES FAILED");
+    if (json) {
+        printf("{\"event\":\"summary\",\"exact_found\":%u,\"exact_tried\":%u,"
+               "\"leaf_events\":%u,\"ok\":%s}\n",
+               ok, tried, leaf, rc == 0 ? "true" : "false");
+    } else {
+        printf("  leaf-set events seen by the nodes: %u\n", leaf);
+        printf("  demo cloud: %s\n",
+               rc == 0 ? "every search answered as expected" : "SOME SEARCHES FAILED");
+    }
 out:
     for (unsigned i = count; i-- > 0;)
         close_node(&nodes[i]);
-    printf("  all nodes closed (their keys were unregistered first)\n");
+    if (!json)
+        printf("  all nodes closed (their keys were unregistered first)\n");
     return rc;
 }
