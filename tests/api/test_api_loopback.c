@@ -1,5 +1,5 @@
 /*
- * test_api_loopback.c - real DRT nodes over real UDP on loopback, through
+ * test_api_loopback.c - real DRT nodes (5, and 50) over real UDP on loopback, through
  * the public API only: several instances in one process find each other's
  * keys (exact and nearest), report status and leaf-set events, give a
  * search path, and forget an unregistered key. Once on ::1 and once on
@@ -21,7 +21,8 @@
 
 #include <drt.h>
 
-#define NODES 5
+#define MAX_NODES 50
+static int NODES = 5;
 #define WAIT_STEP_MS 50u
 #define WAIT_STEPS 200u /* every wait below is bounded by 10 s */
 
@@ -39,7 +40,7 @@ struct node {
     unsigned leaf_added, leaf_deleted;
 };
 
-static struct node nodes[NODES];
+static struct node nodes[MAX_NODES];
 static const char *loopback;
 
 static void key_for(int i, BYTE key[32])
@@ -47,6 +48,7 @@ static void key_for(int i, BYTE key[32])
     for (int b = 0; b < 32; b++)
         key[b] = (BYTE)(i * 37 + b * 11 + 5);
     key[31] = (BYTE)(0x20 + i * 0x30); /* spread over the ring */
+    key[30] = (BYTE)(i * 7);
 }
 
 static void address_of(const struct node *n, SOCKADDR_STORAGE *out)
@@ -97,11 +99,13 @@ static void open_node(int i)
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
                      S_OK);
     assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
-    /* Bootstrap from every node opened before this one. */
-    SOCKADDR_STORAGE seeds[NODES];
-    for (int j = 0; j < i; j++)
-        address_of(&nodes[j], &seeds[j]);
-    assert_int_equal(DrtCreateStaticBootstrapResolver(seeds, (ULONG)i, &n->bootstrap), S_OK);
+    /* Bootstrap from (up to three of) the nodes opened before this one. */
+    SOCKADDR_STORAGE seeds[3];
+    int nseeds = 0;
+    for (int j = i - 1; j >= 0 && nseeds < 3; j--)
+        address_of(&nodes[j], &seeds[nseeds++]);
+    assert_int_equal(DrtCreateStaticBootstrapResolver(seeds, (ULONG)nseeds, &n->bootstrap),
+                     S_OK);
     n->event = DrtEventCreate(FALSE, FALSE);
     DRT_SETTINGS s = {
         .dwSize = sizeof(DRT_SETTINGS),
@@ -196,8 +200,9 @@ static struct search_outcome search(struct node *from, const BYTE target[32],
     return out;
 }
 
-static void run_cloud(const char *addr)
+static void run_cloud(const char *addr, int count)
 {
+    NODES = count;
     loopback = addr;
     setenv("DRT_ADVERTISE_ADDRESS", addr, 1);
     for (int i = 0; i < NODES; i++)
@@ -210,10 +215,11 @@ static void run_cloud(const char *addr)
     }
     assert_true(active);
 
-    /* Every node finds every other node's key, data included. */
+    /* Every node finds every other node's key, data included (in a large
+     * cloud: every key from one node, and one key from every node). */
     for (int i = 0; i < NODES; i++)
         for (int j = 0; j < NODES; j++) {
-            if (i == j)
+            if (i == j || (NODES > 10 && i != 0 && j != (i * 7 + 3) % NODES))
                 continue;
             struct search_outcome o = search(&nodes[i], nodes[j].key, NULL);
             assert_int_equal(o.results, 1);
@@ -236,7 +242,7 @@ static void run_cloud(const char *addr)
     assert_int_equal(near.results, 1);
     assert_memory_equal(near.key, nodes[2].key, 32);
 
-    /* Leaf sets formed: with 5 nodes every node has the others. */
+    /* Leaf sets formed on every node. */
     for (int i = 0; i < NODES; i++) {
         drain_events(&nodes[i]);
         assert_true(nodes[i].leaf_added >= 1);
@@ -259,13 +265,19 @@ static void run_cloud(const char *addr)
 static void test_cloud_on_ipv6_loopback(void **state)
 {
     (void)state;
-    run_cloud("::1");
+    run_cloud("::1", 5);
 }
 
 static void test_cloud_on_ipv4_loopback(void **state)
 {
     (void)state;
-    run_cloud("127.0.0.1");
+    run_cloud("127.0.0.1", 5);
+}
+
+static void test_cloud_of_50_nodes(void **state)
+{
+    (void)state;
+    run_cloud("::1", 50);
 }
 
 int main(void)
@@ -273,6 +285,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cloud_on_ipv6_loopback),
         cmocka_unit_test(test_cloud_on_ipv4_loopback),
+        cmocka_unit_test(test_cloud_of_50_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
