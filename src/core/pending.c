@@ -45,7 +45,7 @@ struct pending *pending_match(struct pending_table *t, uint32_t msg_id,
                               const struct drt_endpoint *from)
 {
     for (size_t i = 0; i < t->count; i++)
-        if (t->items[i].msg_id == msg_id && drt_endpoint_equal(&t->items[i].peer, from))
+        if (t->items[i].msg_id == msg_id && t->items[i].peer.port == from->port)
             return &t->items[i];
     return NULL;
 }

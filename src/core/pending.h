@@ -4,9 +4,12 @@
  * Every request ([MC-DRT] SOLICIT, REQUEST, INQUIRE, LOOKUP) gets a random
  * MessageID and an entry here holding its bytes for retransmission. An
  * answer (ADVERTISE, ACK, AUTHORITY) is only accepted when its Acked
- * MessageID is here AND it comes from the endpoint the request went to:
- * that pairing is the return-routability proof the engine builds on, and
- * the first filter against forged answers. Retransmission: every rto_ms,
+ * MessageID is here AND it comes from the port the request went to: the
+ * random 32-bit id is the return-routability proof the engine builds on,
+ * and the first filter against forged answers. The address may differ: a
+ * host with several addresses on one link (an IPv6 link-local and its
+ * configured one, privacy addresses) answers from the one its kernel
+ * picks, not necessarily the one we wrote to. Retransmission: every rto_ms,
  * at most `retries` more times ([MC-DRT] 3.1.2: 1 s, 2 retries); then the
  * entry expires and its owner is told.
  */
@@ -57,7 +60,7 @@ void pending_free(struct pending_table *t);
  * or out of memory. The returned pointer is valid until the next add or
  * remove. */
 struct pending *pending_add(struct pending_table *t, const struct pending *p);
-/* The entry for an answer: same id and sent to `from`. */
+/* The entry for an answer: same id, and sent to `from`'s port. */
 struct pending *pending_match(struct pending_table *t, uint32_t msg_id,
                               const struct drt_endpoint *from);
 bool pending_id_in_use(const struct pending_table *t, uint32_t msg_id);

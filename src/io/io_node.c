@@ -2,6 +2,7 @@
 #include "io/io_node.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -133,6 +134,32 @@ static uint64_t crypto_random(void *ctx)
     return v;
 }
 
+/* A link-local transport advertises an fe80:: address of its interface
+ * (the one of scope_id, or the first that has one, whose index it then
+ * takes as its scope id for sending to fe80:: peers). */
+static bool pick_link_local(struct io_socket *sock, struct drt_endpoint *self)
+{
+    uv_interface_address_t *ifs;
+    int n;
+    if (uv_interface_addresses(&ifs, &n) != 0)
+        return false;
+    bool found = false;
+    for (int i = 0; i < n && !found; i++) {
+        const struct sockaddr_in6 *a = &ifs[i].address.address6;
+        if (ifs[i].is_internal || a->sin6_family != AF_INET6 ||
+            !IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr))
+            continue;
+        unsigned index = if_nametoindex(ifs[i].name);
+        if (sock->scope_id && index != sock->scope_id)
+            continue;
+        memcpy(self->addr, &a->sin6_addr, 16);
+        sock->scope_id = index;
+        found = true;
+    }
+    uv_free_interface_addresses(ifs, n);
+    return found;
+}
+
 /* The first usable address of the host, by preference. */
 static void pick_self(struct drt_endpoint *self)
 {
@@ -224,6 +251,8 @@ struct io_node *io_node_create(struct io_socket *sock, const struct drt_engine_c
         return NULL;
     struct drt_engine_config ec = *cfg;
     pick_self(&ec.self);
+    if (sock->link_local && !getenv("DRT_ADVERTISE_ADDRESS"))
+        pick_link_local(sock, &ec.self);
     ec.self.port = sock->port;
     ec.random = crypto_random;
     ec.random_ctx = NULL;

@@ -7,7 +7,8 @@
  * arrive as ::ffff:a.b.c.d, which is also how the engine writes them in
  * route entries ([MC-DRT] carries IPv6 only). The node's own advertised
  * address is the first usable address of the host (global IPv6, else
- * IPv4, else loopback), or the DRT_ADVERTISE_ADDRESS environment variable
+ * IPv4, else loopback; for a link-local transport an fe80:: address of its
+ * interface), or the DRT_ADVERTISE_ADDRESS environment variable
  * when set (tests and demos on loopback use "::1"). Every few seconds the
  * node checks that this address is still assigned to an interface: when it
  * is gone the engine goes NO_NETWORK, and when it returns the engine

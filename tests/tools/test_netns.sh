@@ -63,6 +63,10 @@ for i in 1 2 3; do
     ip -n "${P}sw" link set "v$i" master br0 up
     ip -n "${P}h$i" link set lo up
     ip -n "${P}h$i" addr add "10.77.0.$i/24" dev eth0
+    # Link-local IPv6 without duplicate-address detection, so it is usable
+    # at once.
+    ip netns exec "${P}h$i" sysctl -qw net.ipv6.conf.eth0.accept_dad=0 2>/dev/null
+    ip -n "${P}h$i" addr add "fe80::$i/64" dev eth0 nodad
     ip -n "${P}h$i" link set eth0 up
 done
 
@@ -90,6 +94,20 @@ for k in host1 host2 host3; do
     search 2 "$k" || fail "host 2 could not find $k"
     grep -q "on-host-${k#host}" "$TMP/s_2_$k" || fail "host 2 found $k without its data"
 done
+
+echo "== link-local scope: fe80:: addresses on eth0"
+LLSEED="[fe80::1%eth0]:5000"
+ip netns exec "${P}h1" "$DRT" node --link-local eth0 --port 5000 --register ll1=link-one \
+    --exit-after 60 >"$TMP/ll1" 2>&1 &
+PIDS="$PIDS $!"
+wait_for "$TMP/ll1" "UDP port" 10 || fail "link-local node on host 1 did not start"
+ip netns exec "${P}h2" "$DRT" node --link-local eth0 --port 5000 --bootstrap "$LLSEED" \
+    --register ll2=link-two --exit-after 60 >"$TMP/ll2" 2>&1 &
+PIDS="$PIDS $!"
+wait_for "$TMP/ll2" "status ACTIVE" 20 || fail "link-local node on host 2 never became ACTIVE"
+ip netns exec "${P}h3" "$DRT" search ll2 --link-local eth0 --bootstrap "$LLSEED" \
+    --timeout 5000 >"$TMP/s_ll" 2>&1 || fail "host 3 could not find ll2 over link-local"
+grep -q "link-two" "$TMP/s_ll" || fail "host 3 found ll2 without its data"
 
 echo "== cutting host 3 off"
 ip -n "${P}sw" link set v3 down

@@ -22,7 +22,8 @@ void usage_node(void)
 {
     printf("usage: drt node [--port N] [--bootstrap HOST[:PORT][;HOST[:PORT]...]]\n"
            "                [--register KEY[=DATA]]... [--data-file PATH]\n"
-           "                [--advertise ADDR] [--exit-after SECONDS] [--json]\n\n"
+           "                [--advertise ADDR] [--link-local IF] [--exit-after SECONDS]\n"
+           "                [--json]\n\n"
            "Opens one DRT node on UDP and keeps it running until Ctrl-C (SIGINT or\n"
            "SIGTERM): then it unregisters its keys, closes and exits 0.\n"
            "  --port N          UDP port (default 0: an ephemeral port, printed)\n"
@@ -33,6 +34,7 @@ void usage_node(void)
            "                    most significant first) or a name hashed with SHA-256\n"
            "  --data-file PATH  app data of the preceding --register, from a file\n"
            "                    (1..5120 bytes)\n"
+           "  --link-local IF   a link-local transport on interface IF (fe80:: addresses)\n"
            "  --advertise ADDR  the address put in route entries (DRT_ADVERTISE_ADDRESS),\n"
            "                    e.g. ::1 or 127.0.0.1 for a cloud on loopback\n"
            "  --exit-after S    shut down cleanly after S seconds\n"
@@ -152,6 +154,9 @@ static int parse_args(int argc, char **argv, struct node_opts *o)
             o->bootstrap = val;
         } else if (strcmp(opt, "--advertise") == 0) {
             o->advertise = val;
+        } else if (strcmp(opt, "--link-local") == 0) {
+            if (!tool_set_link_local(val))
+                rc = usage_error("--link-local: no interface named '%s'", val);
         } else if (strcmp(opt, "--exit-after") == 0) {
             if (!tool_parse_ulong(val, 1, 86400UL * 365, &o->exit_after))
                 rc = usage_error("--exit-after needs a number of seconds, not '%s'", val);

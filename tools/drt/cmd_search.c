@@ -27,7 +27,8 @@ void usage_search(void)
 {
     printf("usage: drt search KEY [--nearest | --min HEX --max HEX] [--count N]\n"
            "                  [--iterative] [--path] [--timeout MS]\n"
-           "                  --bootstrap HOST:PORT [--advertise ADDR] [--json]\n\n"
+           "                  --bootstrap HOST:PORT [--advertise ADDR] [--link-local IF]\n"
+           "                  [--json]\n\n"
            "Opens a node that registers nothing, bootstraps from the given seed(s)\n"
            "(';'-separated), waits until it is ACTIVE and searches for KEY.\n"
            "KEY is 64 hex digits (the key as a number, most significant first) or a\n"
@@ -43,6 +44,8 @@ void usage_search(void)
            "                   answered, leading bits shared with KEY, round trip\n"
            "  --timeout MS     bounds the wait for ACTIVE and the search (default 5000)\n"
            "  --advertise ADDR the address put in route entries, e.g. ::1 on loopback\n"
+           "  --link-local IF  a link-local transport on interface IF (fe80:: seeds\n"
+           "                   are written [fe80::1%%IF]:PORT)\n"
            "  --json           one JSON object per line instead of text\n"
            "Exit: 0 when at least one result was found, 1 when there is none\n"
            "(DRT_E_NO_MORE), 2 on usage errors and every other failure.\n");
@@ -151,6 +154,9 @@ static int parse_args(int argc, char **argv, struct search_opts *o)
                 o->bootstrap = val;
             } else if (strcmp(opt, "--advertise") == 0) {
                 o->advertise = val;
+            } else if (strcmp(opt, "--link-local") == 0) {
+                if (!tool_set_link_local(val))
+                    return usage_error("--link-local: no interface named '%s'", val);
             } else {
                 return usage_error("unknown option '%s'", opt);
             }

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <stdint.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,12 +92,22 @@ static HRESULT make_bootstrap(struct tool_node *n, const char *bootstrap, USHORT
     return hr;
 }
 
+static unsigned link_local_index; /* 0: global scope */
+
+bool tool_set_link_local(const char *ifname)
+{
+    link_local_index = if_nametoindex(ifname);
+    return link_local_index != 0;
+}
+
 HRESULT tool_node_open(struct tool_node *n, USHORT port, const char *bootstrap,
                        USHORT default_port, const char **failed)
 {
     memset(n, 0, sizeof(*n));
     n->port = port;
-    HRESULT hr = DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport);
+    HRESULT hr = DrtCreateIpv6UdpTransport(link_local_index ? DRT_LINK_LOCAL_SCOPE
+                                                            : DRT_GLOBAL_SCOPE,
+                                           link_local_index, 300, &n->port, &n->transport);
     if (FAILED(hr)) {
         *failed = "DrtCreateIpv6UdpTransport";
         goto fail;

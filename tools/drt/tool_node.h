@@ -36,6 +36,10 @@ bool tool_parse_ulong(const char *text, unsigned long min, unsigned long max,
  * false (nothing set) unless addr is an IPv6 or IPv4 literal. */
 bool tool_set_advertise(const char *addr);
 
+/* Makes the next tool_node_open use a link-local transport on interface
+ * ifname; false when there is no such interface. */
+bool tool_set_link_local(const char *ifname);
+
 /* Opens a transport on port (0 = ephemeral), the null security provider,
  * a bootstrap resolver and the DRT. bootstrap NULL makes a first node (no
  * seeds); otherwise it is a DNS host list, hosts without ":PORT" using
