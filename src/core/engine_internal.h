@@ -55,6 +55,8 @@ struct candidate {
     uint32_t flags;   /* DRT_ADDRESS_FLAGS for the search path */
     uint8_t depth;    /* hops from us: 1 for what our cache knew, +1 per referral */
     uint8_t asks;     /* LOOKUPs sent to it */
+    bool has_via;     /* learned from another candidate's answer */
+    uint8_t via[32];  /* that candidate's key */
     uint16_t order;   /* when first asked (1, 2, ...), 0 = never: the path order */
 };
 

@@ -355,6 +355,19 @@ static struct candidate *find_cand(struct search *s, const uint8_t key[32])
     return NULL;
 }
 
+/* A candidate failed (no answer, or not holding its key): the node that
+ * named it may know the next best one, which it could not name while the
+ * failed one looked better. Ask it again, with the failed node now on the
+ * flagged path; at most three times per node. */
+static void reask_referrer(struct search *s, const struct candidate *failed)
+{
+    if (!failed->has_via)
+        return;
+    struct candidate *ref = find_cand(s, failed->via);
+    if (ref && ref->state == CAND_DONE && !ref->local && ref->asks < 3)
+        ref->state = CAND_NEW;
+}
+
 static void on_fetch_answer(struct drt_engine *e, struct search *s, struct pending *p,
                             const struct wire_authority_buffer *ab)
 {
@@ -399,6 +412,7 @@ void engine_search_on_authority(struct drt_engine *e, struct pending *p,
         /* That node no longer holds the key we were told about. */
         c->state = CAND_FAILED;
         c->flags |= DRT_ADDRESS_FLAG_BAD_VALIDATE_ID;
+        reask_referrer(s, c);
         engine_cache_forget_key(e, asked.key);
         engine_leafset_sync(e);
     } else {
@@ -422,8 +436,11 @@ void engine_search_on_authority(struct drt_engine *e, struct pending *p,
         if (!mine) {
             engine_cache_offer(e, &next, false);
             nc = add_candidate(s, &next, false);
-            if (nc)
+            if (nc) {
                 nc->depth = (uint8_t)(c->depth < 250 ? c->depth + 1 : 250);
+                nc->has_via = true;
+                memcpy(nc->via, c->peer.key, 32);
+            }
         }
         if (nc && s->p.iterative && !s->publish) {
             report(e, s, nc, DRT_MATCH_INTERMEDIATE, NULL, 0);
@@ -464,6 +481,7 @@ void engine_search_on_timeout(struct drt_engine *e, struct pending *p)
     if (c) {
         c->state = CAND_FAILED;
         c->flags |= DRT_ADDRESS_FLAG_UNREACHABLE;
+        reask_referrer(s, c);
     }
     engine_search_pump(e, s);
 }
