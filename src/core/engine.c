@@ -23,6 +23,18 @@
 #define DEFAULT_MAINTENANCE_MS 15000u
 #define DEFAULT_BOOTSTRAP_RETRY_MS 30000u
 #define MAX_PENDING 512u
+/* Far above what one engine call produces (at most a status change, 64
+ * leaf-set changes and a few results per search): only an owner that
+ * stops draining reaches it. */
+#define DEFAULT_MAX_EVENTS 1024u
+/* Request rates: a busy peer searching through us sends a few requests per
+ * search, and the simulator's clouds (tests/sim) stay well under these;
+ * docs/RELIABILITY.md gives the figures. */
+#define DEFAULT_RATE_SOURCES 256u
+#define DEFAULT_RATE_PER_SOURCE 100u
+#define DEFAULT_BURST_PER_SOURCE 200u
+#define DEFAULT_RATE_GLOBAL 2000u
+#define DEFAULT_BURST_GLOBAL 4000u
 
 uint32_t engine_random32(struct drt_engine *e)
 {
@@ -54,6 +66,18 @@ static void apply_defaults(struct drt_engine_config *c)
         c->maintenance_ms = DEFAULT_MAINTENANCE_MS;
     if (!c->bootstrap_retry_ms)
         c->bootstrap_retry_ms = DEFAULT_BOOTSTRAP_RETRY_MS;
+    if (!c->max_events)
+        c->max_events = DEFAULT_MAX_EVENTS;
+    if (!c->rate_sources)
+        c->rate_sources = DEFAULT_RATE_SOURCES;
+    if (!c->rate_per_source)
+        c->rate_per_source = DEFAULT_RATE_PER_SOURCE;
+    if (!c->burst_per_source)
+        c->burst_per_source = DEFAULT_BURST_PER_SOURCE;
+    if (!c->rate_global)
+        c->rate_global = DEFAULT_RATE_GLOBAL;
+    if (!c->burst_global)
+        c->burst_global = DEFAULT_BURST_GLOBAL;
 }
 
 struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64_t now)
@@ -78,7 +102,10 @@ struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64
     queue_init(&e->events);
     e->reasm = reasm_create(NULL);
     e->searches = calloc(e->cfg.max_searches, sizeof(*e->searches));
-    if (!e->reasm || !e->searches || !engine_cache_create(e)) {
+    struct ratelimit_config rc = {e->cfg.rate_sources, e->cfg.rate_per_source,
+                                  e->cfg.burst_per_source, e->cfg.random(e->cfg.random_ctx)};
+    e->rate = ratelimit_create(&rc);
+    if (!e->reasm || !e->searches || !e->rate || !engine_cache_create(e)) {
         drt_engine_destroy(e);
         return NULL;
     }
@@ -96,6 +123,7 @@ void drt_engine_destroy(struct drt_engine *e)
     engine_cache_destroy(e);
     pending_free(&e->pending);
     reasm_destroy(e->reasm);
+    ratelimit_destroy(e->rate);
     queue_clear(&e->out);
     queue_clear(&e->events);
     free(e->seeds);
@@ -115,8 +143,14 @@ const struct drt_endpoint *drt_engine_self(const struct drt_engine *e)
 void engine_emit(struct drt_engine *e, const struct drt_engine_event *ev, const uint8_t *data,
                  size_t len)
 {
-    /* An event that cannot be queued is lost; the engine itself is fine. */
-    (void)queue_push(&e->events, ev, sizeof(*ev), data, len);
+    /* An owner that stops draining must not grow us without bound: the
+     * oldest event goes (newer status and results matter more), counted.
+     * An event that cannot be queued for lack of memory is lost the same
+     * way; the engine itself is fine. */
+    if (e->events.count >= e->cfg.max_events && queue_drop_oldest(&e->events))
+        e->stats.events_dropped++;
+    if (!queue_push(&e->events, ev, sizeof(*ev), data, len))
+        e->stats.events_dropped++;
 }
 
 /* While ALONE with seeds: try again soon (the others may just be starting),
@@ -314,6 +348,7 @@ static void on_advertise(struct drt_engine *e, const struct drt_endpoint *from,
         e->stats.dropped_unexpected++;
         return;
     }
+    ratelimit_mark_proven(e->rate, from);
     uint8_t nonce[16];
     memcpy(nonce, p->nonce, sizeof(nonce));
     pending_remove(&e->pending, p);
@@ -337,6 +372,7 @@ static void on_ack(struct drt_engine *e, const struct drt_endpoint *from, const 
         e->stats.dropped_unexpected++;
         return;
     }
+    ratelimit_mark_proven(e->rate, from);
     if (p->kind == PENDING_REQUEST)
         pending_remove(&e->pending, p);
 }
@@ -379,6 +415,7 @@ static void on_authority(struct drt_engine *e, const struct drt_endpoint *from,
         e->stats.dropped_unexpected++;
         return;
     }
+    ratelimit_mark_proven(e->rate, from);
     struct reasm_key rk;
     const uint8_t *buf = NULL;
     size_t len = 0;
@@ -401,6 +438,15 @@ static void on_authority(struct drt_engine *e, const struct drt_endpoint *from,
     reasm_release(e->reasm);
 }
 
+/* The messages a node answers or acts on for anyone: what a flood can
+ * make it do, so what the rate limits admit. Answers only count when they
+ * match a request of ours (pending.h). */
+static bool is_request(uint8_t type)
+{
+    return type == WIRE_SOLICIT || type == WIRE_REQUEST || type == WIRE_FLOOD ||
+           type == WIRE_INQUIRE || type == WIRE_LOOKUP;
+}
+
 void drt_engine_receive(struct drt_engine *e, const struct drt_endpoint *from, const uint8_t *buf,
                         size_t len, uint64_t now)
 {
@@ -420,6 +466,8 @@ void drt_engine_receive(struct drt_engine *e, const struct drt_endpoint *from, c
         e->stats.dropped_unexpected++;
         return;
     }
+    if (is_request(m.hdr.type) && !engine_admit_request(e, from))
+        return;
     switch (m.hdr.type) {
     case WIRE_SOLICIT:
         engine_on_solicit(e, from, &m);
@@ -624,7 +672,11 @@ void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *s
     st->cache_entries = engine_cache_count(e);
     st->memory_bytes = sizeof(*e) + engine_cache_memory(e) +
                        e->pending.cap * sizeof(struct pending) +
-                       e->nsearches * sizeof(struct search) + e->out.bytes + e->events.bytes;
+                       e->nsearches * sizeof(struct search) + e->out.bytes + e->events.bytes +
+                       ratelimit_memory(e->rate);
+    st->events_queued = e->events.count;
+    st->rate_sources = ratelimit_sources(e->rate);
+    st->rate_sources_evicted = ratelimit_evictions(e->rate);
     for (size_t i = 0; i < e->nkeys; i++)
         st->memory_bytes += sizeof(struct local_key) + e->keys[i].len;
 }

@@ -74,6 +74,14 @@ struct drt_engine_config {
     uint32_t max_keys;          /* local registrations (default 256) */
     uint32_t maintenance_ms;    /* maintenance period (default 15000) */
     uint32_t bootstrap_retry_ms; /* re-bootstrap period while ALONE (default 30000) */
+    /* Caps against floods and owners that stop draining; what happens at
+     * each is in docs/RELIABILITY.md. */
+    uint32_t max_events;         /* events queued for the owner (default 1024) */
+    uint32_t rate_sources;       /* sources with their own request bucket (default 256) */
+    uint32_t rate_per_source;    /* requests per second per source (default 100) */
+    uint32_t burst_per_source;   /* requests at once per source (default 200) */
+    uint32_t rate_global;        /* requests per second from unproven sources (default 2000) */
+    uint32_t burst_global;       /* requests at once from unproven sources (default 4000) */
 };
 
 /* The instance's status as DRT_STATUS, plus the state before the first
@@ -206,7 +214,14 @@ bool drt_engine_next_event(struct drt_engine *e, struct drt_engine_event *ev);
 struct drt_engine_stats {
     uint64_t datagrams_sent, bytes_sent, datagrams_received, bytes_received;
     uint64_t dropped_malformed, dropped_unexpected;
+    /* Requests (SOLICIT, REQUEST, FLOOD, INQUIRE, LOOKUP) admitted, and
+     * those dropped unanswered: over their source's rate, over the global
+     * budget. */
+    uint64_t requests_admitted, dropped_rate_source, dropped_rate_global;
+    uint64_t rate_sources_evicted; /* sources that lost their bucket's slot */
+    uint64_t events_dropped;       /* oldest events dropped at max_events */
     size_t cache_entries, memory_bytes;
+    size_t events_queued, rate_sources; /* now */
 };
 void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *st);
 

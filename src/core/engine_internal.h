@@ -14,6 +14,7 @@
 #include "core/engine.h"
 #include "core/pending.h"
 #include "core/queue.h"
+#include "core/ratelimit.h"
 #include "core/reassembly.h"
 #include "core/wire.h"
 
@@ -111,6 +112,9 @@ struct drt_engine {
     struct queue out;
     struct queue events;
 
+    struct ratelimit *rate;      /* per-source request buckets */
+    struct token_bucket rate_global;
+
     uint64_t next_maintenance;
     unsigned maintenance_round;
     uint32_t srtt_ms, rttvar_ms;
@@ -171,6 +175,9 @@ void engine_proof_done(struct drt_engine *e);
 void engine_retransmit_due(struct drt_engine *e);
 
 /* engine_serve.c */
+/* Whether a request from `from` is answered: within its source's rate and,
+ * for a source that never answered us, the global budget (counted when not). */
+bool engine_admit_request(struct drt_engine *e, const struct drt_endpoint *from);
 void engine_on_solicit(struct drt_engine *e, const struct drt_endpoint *from,
                        const struct wire_msg *m);
 void engine_on_request(struct drt_engine *e, const struct drt_endpoint *from,

@@ -1,7 +1,8 @@
 /*
  * engine_serve.c - answering other nodes: SOLICIT -> ADVERTISE, REQUEST ->
  * ACK + FLOODs, FLOOD (route entries and revocations), INQUIRE ->
- * AUTHORITY, LOOKUP -> AUTHORITY naming the best next hop.
+ * AUTHORITY, LOOKUP -> AUTHORITY naming the best next hop; and before
+ * any of that, whether a request is answered at all (the rate limits).
  */
 #include <string.h>
 
@@ -13,6 +14,28 @@ static void peer_from_entry(const struct wire_route_entry *re, struct engine_pee
     memcpy(p->key, re->key, 32);
     memcpy(p->ep.addr, re->addrs[0], 16);
     p->ep.port = re->port;
+}
+
+bool engine_admit_request(struct drt_engine *e, const struct drt_endpoint *from)
+{
+    switch (ratelimit_check(e->rate, from, e->now)) {
+    case RATELIMIT_DENY:
+        e->stats.dropped_rate_source++;
+        return false;
+    case RATELIMIT_ALLOW_PROVEN:
+        /* Peers that answered us are the cloud: a flood from strangers,
+         * however many, must not use up their share. */
+        break;
+    case RATELIMIT_ALLOW:
+        if (!token_bucket_take(&e->rate_global, e->cfg.rate_global, e->cfg.burst_global,
+                               e->now)) {
+            e->stats.dropped_rate_global++;
+            return false;
+        }
+        break;
+    }
+    e->stats.requests_admitted++;
+    return true;
 }
 
 void engine_learn(struct drt_engine *e, const struct wire_route_entry *re)

@@ -55,3 +55,17 @@ struct queue_item *queue_pop(struct queue *q)
     q->bytes -= q->loan->len;
     return q->loan;
 }
+
+bool queue_drop_oldest(struct queue *q)
+{
+    struct queue_item *it = q->head;
+    if (!it)
+        return false;
+    q->head = it->next;
+    if (!q->head)
+        q->tail = NULL;
+    q->count--;
+    q->bytes -= it->len;
+    free(it);
+    return true;
+}

@@ -34,5 +34,7 @@ bool queue_push(struct queue *q, const void *head, size_t head_len, const void *
                 size_t len);
 /* The oldest item, or NULL; valid until the next pop or clear. */
 struct queue_item *queue_pop(struct queue *q);
+/* Frees the oldest item (not the one on loan); false when empty. */
+bool queue_drop_oldest(struct queue *q);
 
 #endif

@@ -291,6 +291,151 @@ static void test_drops_bad_input(void **state)
     drt_engine_destroy(e);
 }
 
+/* --- caps (docs/RELIABILITY.md) ------------------------------------------ */
+
+static struct drt_engine *capped_engine(uint32_t per_source, uint32_t global, uint32_t max_events)
+{
+    struct drt_engine_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.version_major = 1;
+    cfg.self.addr[15] = 1;
+    cfg.self.port = 3540;
+    cfg.random = counter_random;
+    cfg.random_ctx = &rng_state;
+    cfg.rate_per_source = per_source;
+    cfg.burst_per_source = per_source;
+    cfg.rate_global = global;
+    cfg.burst_global = global;
+    cfg.max_events = max_events;
+    return drt_engine_create(&cfg, 1000);
+}
+
+static struct drt_endpoint stranger(uint16_t n)
+{
+    struct drt_endpoint ep = {{0xfd}, (uint16_t)(5000 + n)};
+    ep.addr[15] = 2;
+    return ep;
+}
+
+static size_t solicit_from(struct drt_engine *e, const struct drt_endpoint *from, unsigned count,
+                           uint64_t now)
+{
+    struct wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.hdr = (struct wire_header){1, 0, WIRE_SOLICIT, 77};
+    uint8_t buf[256];
+    size_t len;
+    assert_int_equal(wire_encode(&m, buf, sizeof(buf), &len), S_OK);
+    for (unsigned i = 0; i < count; i++)
+        drt_engine_receive(e, from, buf, len, now);
+    size_t sent = 0;
+    drain(e, &sent, NULL);
+    return sent;
+}
+
+static void test_requests_over_a_source_rate_are_dropped_unanswered(void **state)
+{
+    (void)state;
+    struct drt_engine *e = capped_engine(5, 1000, 0);
+    struct drt_endpoint a = stranger(1), b = stranger(2);
+    assert_int_equal(solicit_from(e, &a, 20, 1000), 5);
+    /* Another source is not held back by the first one's flood. */
+    assert_int_equal(solicit_from(e, &b, 2, 1000), 2);
+    /* Five a second: after 400 ms, two more. */
+    assert_int_equal(solicit_from(e, &a, 20, 1400), 2);
+    struct drt_engine_stats st;
+    drt_engine_get_stats(e, &st);
+    assert_int_equal(st.requests_admitted, 9);
+    assert_int_equal(st.dropped_rate_source, 33);
+    assert_int_equal(st.dropped_rate_global, 0);
+    assert_int_equal(st.rate_sources, 2);
+    drt_engine_destroy(e);
+}
+
+static void test_global_budget_drops_strangers_beyond_it(void **state)
+{
+    (void)state;
+    struct drt_engine *e = capped_engine(100, 10, 0);
+    size_t answered = 0;
+    for (uint16_t i = 0; i < 30; i++) {
+        struct drt_endpoint s = stranger(i);
+        answered += solicit_from(e, &s, 1, 1000);
+    }
+    assert_int_equal(answered, 10);
+    struct drt_engine_stats st;
+    drt_engine_get_stats(e, &st);
+    assert_int_equal(st.dropped_rate_global, 20);
+    assert_int_equal(st.dropped_rate_source, 0);
+    /* Ten a second: a second later there is room again. */
+    struct drt_endpoint s = stranger(99);
+    assert_int_equal(solicit_from(e, &s, 1, 2000), 1);
+    drt_engine_destroy(e);
+}
+
+static void test_peer_that_answered_us_is_outside_the_global_budget(void **state)
+{
+    (void)state;
+    struct drt_engine *e = capped_engine(100, 3, 0);
+    struct drt_endpoint seed = stranger(500);
+    drt_engine_bootstrap(e, &seed, 1, 1000);
+    /* The seed answers our SOLICIT: it proves it receives at its endpoint. */
+    struct drt_endpoint to;
+    const uint8_t *buf;
+    size_t len;
+    assert_true(drt_engine_next_datagram(e, &to, &buf, &len));
+    struct wire_msg sol;
+    assert_int_equal(wire_decode(buf, len, &sol), S_OK);
+    assert_int_equal(sol.hdr.type, WIRE_SOLICIT);
+    struct wire_msg adv;
+    memset(&adv, 0, sizeof(adv));
+    adv.hdr = (struct wire_header){1, 0, WIRE_ADVERTISE, 78};
+    adv.u.advertise.acked_id = sol.hdr.message_id;
+    memcpy(adv.u.advertise.hashed_nonce, sol.u.solicit.hashed_nonce, WIRE_HASHED_NONCE_SIZE);
+    uint8_t out[256];
+    size_t n;
+    assert_int_equal(wire_encode(&adv, out, sizeof(out), &n), S_OK);
+    drt_engine_receive(e, &seed, out, n, 1000);
+    drain(e, NULL, NULL);
+    /* Strangers use up the global budget... */
+    for (uint16_t i = 0; i < 10; i++) {
+        struct drt_endpoint s = stranger(i);
+        solicit_from(e, &s, 1, 1000);
+    }
+    struct drt_engine_stats st;
+    drt_engine_get_stats(e, &st);
+    assert_int_equal(st.dropped_rate_global, 7);
+    /* ...and the seed is still answered, within its own rate. */
+    assert_int_equal(solicit_from(e, &seed, 5, 1000), 5);
+    drt_engine_destroy(e);
+}
+
+static void test_event_queue_drops_the_oldest_beyond_its_cap(void **state)
+{
+    (void)state;
+    struct drt_engine *e = capped_engine(0, 0, 4);
+    drt_engine_bootstrap(e, NULL, 0, 1000); /* a status event */
+    struct drt_engine_search_params p;
+    memset(&p, 0, sizeof(p));
+    p.max_results = 1;
+    uint32_t last = 0;
+    /* Alone, each search ends at once: one done event each, undrained. */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(drt_engine_search_start(e, &p, &last, 1000), S_OK);
+    struct drt_engine_stats st;
+    drt_engine_get_stats(e, &st);
+    assert_int_equal(st.events_queued, 4);
+    assert_int_equal(st.events_dropped, 7);
+    /* The four newest are left, in order. */
+    struct drt_engine_event ev;
+    for (uint32_t id = last - 3; id <= last; id++) {
+        assert_true(drt_engine_next_event(e, &ev));
+        assert_int_equal(ev.type, ENGINE_EV_SEARCH_DONE);
+        assert_int_equal(ev.u.done.search_id, id);
+    }
+    assert_false(drt_engine_next_event(e, &ev));
+    drt_engine_destroy(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +447,10 @@ int main(void)
         cmocka_unit_test(test_search_edges),
         cmocka_unit_test(test_search_timeout),
         cmocka_unit_test(test_drops_bad_input),
+        cmocka_unit_test(test_requests_over_a_source_rate_are_dropped_unanswered),
+        cmocka_unit_test(test_global_budget_drops_strangers_beyond_it),
+        cmocka_unit_test(test_peer_that_answered_us_is_outside_the_global_budget),
+        cmocka_unit_test(test_event_queue_drops_the_oldest_beyond_its_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
