@@ -54,6 +54,12 @@ struct api_result {
     BYTE data[];
 };
 
+/* Caps on what waits for the application (docs/RELIABILITY.md): an
+ * application that stops calling DrtGetEventData or DrtGetSearchResult
+ * loses the oldest entries, counted, instead of growing the process. */
+#define API_DEFAULT_MAX_EVENTS 1024u  /* DRT_EVENT_DATA queued per instance */
+#define API_DEFAULT_MAX_RESULTS 1024u /* results queued per search */
+
 struct drt_instance {
     void *handle;
     pthread_mutex_t lock; /* status, events, searches, seeds */
@@ -71,6 +77,10 @@ struct drt_instance {
     struct io_node *node; /* loop thread only */
     bool loop_held;       /* io_loop_acquire() done */
     struct api_event *ev_head, *ev_tail;
+    size_t nevents, max_events;
+    uint64_t events_dropped;  /* oldest DRT_EVENT_DATA dropped at max_events */
+    size_t max_results;       /* per search */
+    uint64_t results_dropped; /* oldest results dropped, over all its searches */
     struct drt_search **searches; /* open searches, for routing results */
     size_t nsearches, cap_searches;
     struct drt_registration **regs; /* live registrations, unregistered on close */
@@ -101,6 +111,7 @@ struct drt_search {
     PVOID context;
     /* Guarded by the instance's lock. */
     struct api_result *head, *tail;
+    size_t nresults;
     bool done;
     HRESULT final_hr;
     DRT_ADDRESS *path;
@@ -116,6 +127,15 @@ HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID contex
 /* Stops the engine (after unregistering everything) and frees the object. */
 void instance_destroy(struct drt_instance *inst);
 DRT_STATUS instance_status(struct drt_instance *inst, bool *known);
+
+/* What an instance dropped and holds: its engine's counters, and the
+ * API's own queues. For tests and diagnostics (not a Windows call). */
+struct instance_stats {
+    struct drt_engine_stats engine;
+    uint64_t events_dropped, results_dropped;
+    size_t events_queued;
+};
+void instance_get_stats(struct drt_instance *inst, struct instance_stats *out);
 /* Runs the bootstrap resolver and starts the engine's bootstrap; returns
  * how many addresses the resolver gave. */
 ULONG instance_bootstrap(struct drt_instance *inst);

@@ -180,6 +180,7 @@ DRT_EXPORT HRESULT WINAPI DrtGetEventData(HDRT hDrt, ULONG ulEventDataLen,
     inst->ev_head = ev->next;
     if (!inst->ev_head)
         inst->ev_tail = NULL;
+    inst->nevents--;
     pthread_mutex_unlock(&inst->lock);
 
     /* The structure, then its variable parts right behind it. */

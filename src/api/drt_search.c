@@ -230,6 +230,7 @@ DRT_EXPORT HRESULT WINAPI DrtGetSearchResult(HDRT_SEARCH_CONTEXT hSearchContext,
         return DRT_E_INSUFFICIENT_BUFFER;
     }
     search->head = r->next;
+    search->nresults--;
     if (!search->head) {
         search->tail = NULL;
         if (!search->done)

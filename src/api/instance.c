@@ -39,6 +39,17 @@ static wchar_t *make_instance_name(PCWSTR prefix)
 static void push_event(struct drt_instance *inst, struct api_event *ev)
 {
     pthread_mutex_lock(&inst->lock);
+    /* Newer events say more about the DRT now than older ones. */
+    if (inst->nevents >= inst->max_events && inst->ev_head) {
+        struct api_event *old = inst->ev_head;
+        inst->ev_head = old->next;
+        if (!inst->ev_head)
+            inst->ev_tail = NULL;
+        inst->nevents--;
+        inst->events_dropped++;
+        free(old);
+    }
+    inst->nevents++;
     if (inst->ev_tail)
         inst->ev_tail->next = ev;
     else
@@ -77,7 +88,17 @@ static void on_result(struct drt_instance *inst, const struct drt_engine_event *
         memcpy(r->data, ev->u.result.app_data, len);
     pthread_mutex_lock(&inst->lock);
     struct drt_search *s = search_by_engine_id(inst, ev->u.result.search_id);
+    if (s && s->nresults >= inst->max_results && s->head) {
+        struct api_result *old = s->head;
+        s->head = old->next;
+        if (!s->head)
+            s->tail = NULL;
+        s->nresults--;
+        inst->results_dropped++;
+        free(old);
+    }
     if (s) {
+        s->nresults++;
         if (s->tail)
             s->tail->next = r;
         else
@@ -220,6 +241,8 @@ HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID contex
         return E_OUTOFMEMORY;
     }
     inst->loop_held = true;
+    inst->max_events = API_DEFAULT_MAX_EVENTS;
+    inst->max_results = API_DEFAULT_MAX_RESULTS;
     inst->status = DRT_ALONE;
     inst->security_mode = settings->eSecurityMode;
     inst->protocol_major = settings->bProtocolMajorVersion;
@@ -253,6 +276,30 @@ DRT_STATUS instance_status(struct drt_instance *inst, bool *known)
         *known = inst->status_known;
     pthread_mutex_unlock(&inst->lock);
     return st;
+}
+
+struct stats_job {
+    struct drt_instance *inst;
+    struct instance_stats *out;
+};
+
+static void read_engine_stats(void *arg)
+{
+    struct stats_job *j = arg;
+    if (j->inst->node && j->inst->node->eng)
+        drt_engine_get_stats(j->inst->node->eng, &j->out->engine);
+}
+
+void instance_get_stats(struct drt_instance *inst, struct instance_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct stats_job job = {inst, out};
+    io_call(read_engine_stats, &job);
+    pthread_mutex_lock(&inst->lock);
+    out->events_dropped = inst->events_dropped;
+    out->results_dropped = inst->results_dropped;
+    out->events_queued = inst->nevents;
+    pthread_mutex_unlock(&inst->lock);
 }
 
 void instance_destroy(struct drt_instance *inst)

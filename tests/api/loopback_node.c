@@ -1,0 +1,103 @@
+/* loopback_node.c - real nodes on ::1 for tests (loopback_node.h). */
+#include "api/loopback_node.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "api/api_internal.h"
+#include "api/handle_table.h"
+
+void lb_open(struct lb_node *n, const struct lb_node *seed)
+{
+    memset(n, 0, sizeof(*n));
+    n->status = (DRT_STATUS)-1;
+    setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
+                     S_OK);
+    assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
+    SOCKADDR_STORAGE addr;
+    memset(&addr, 0, sizeof(addr));
+    if (seed) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&addr;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(seed->port);
+        s6->sin6_addr = in6addr_loopback;
+    }
+    assert_int_equal(DrtCreateStaticBootstrapResolver(&addr, seed ? 1 : 0, &n->bootstrap), S_OK);
+    n->event = DrtEventCreate(FALSE, FALSE);
+    DRT_SETTINGS s = {
+        .dwSize = sizeof(DRT_SETTINGS),
+        .cbKey = 32,
+        .bProtocolMajorVersion = 6,
+        .bProtocolMinorVersion = 0x65,
+        .ulMaxRoutingAddresses = 4,
+        .pwzDrtInstancePrefix = L"Test",
+        .hTransport = n->transport,
+        .pSecurityProvider = n->security,
+        .pBootstrapProvider = n->bootstrap,
+        .eSecurityMode = DRT_SECURE_RESOLVE,
+    };
+    HRESULT hr = DrtOpen(&s, n->event, NULL, &n->drt);
+    assert_int_equal(hr, seed ? S_OK : DRT_S_RETRY);
+}
+
+void lb_register(struct lb_node *n, const BYTE key[32], const char *data,
+                 HDRT_REGISTRATION_CONTEXT *reg)
+{
+    DRT_REGISTRATION r = {{32, (BYTE *)key}, {(ULONG)strlen(data), (BYTE *)data}};
+    assert_int_equal(DrtRegisterKey(n->drt, &r, NULL, reg), S_OK);
+}
+
+unsigned lb_drain(struct lb_node *n)
+{
+    unsigned got = 0;
+    for (; got < 100000; got++) {
+        ULONG len = 0;
+        if (DrtGetEventDataSize(n->drt, &len) != S_OK)
+            break;
+        DRT_EVENT_DATA *ev = malloc(len);
+        assert_non_null(ev);
+        assert_int_equal(DrtGetEventData(n->drt, len, ev), S_OK);
+        if (ev->type == DRT_EVENT_STATUS_CHANGED)
+            n->status = ev->statusChange.status;
+        free(ev);
+    }
+    n->events += got;
+    return got;
+}
+
+bool lb_wait_active(struct lb_node *n, unsigned ms)
+{
+    for (unsigned waited = 0; waited <= ms; waited += 50) {
+        lb_drain(n);
+        if (n->status == DRT_ACTIVE)
+            return true;
+        DrtEventWait(n->event, 50);
+    }
+    return false;
+}
+
+void lb_close(struct lb_node *n)
+{
+    DrtClose(n->drt);
+    assert_int_equal(DrtDeleteIpv6UdpTransport(n->transport), S_OK);
+    DrtDeleteStaticBootstrapResolver(n->bootstrap);
+    DrtDeleteNullSecurityProvider(n->security);
+    DrtEventClose(n->event);
+}
+
+struct drt_instance *lb_instance(const struct lb_node *n)
+{
+    struct drt_instance *inst = handle_table_get(n->drt, HANDLE_TYPE_INSTANCE);
+    assert_non_null(inst);
+    return inst;
+}
