@@ -1,8 +1,8 @@
 /*
- * drt_providers.c - creation and deletion of the PNRP
- * resolver and the derived-key security provider. Validation order:
- * docs/API.md. The DNS and static resolvers live in bootstrap_*.c, the null
- * security provider in security_null.c.
+ * drt_providers.c - creation and deletion of the PNRP resolver. Validation
+ * order: docs/API.md. The DNS and static resolvers live in bootstrap_*.c,
+ * the null security provider in security_null.c, the derived-key one in
+ * security_derived.c.
  */
 #include <wchar.h>
 
@@ -41,30 +41,4 @@ DRT_EXPORT HRESULT WINAPI DrtCreatePnrpBootstrapResolver(BOOL fPublish, PCWSTR p
 DRT_EXPORT void WINAPI DrtDeletePnrpBootstrapResolver(DRT_BOOTSTRAP_PROVIDER *pResolver)
 {
     (void)pResolver;
-}
-
-DRT_EXPORT HRESULT WINAPI DrtCreateDerivedKeySecurityProvider(
-    PCCERT_CONTEXT pRootCert, PCCERT_CONTEXT pLocalCert,
-    DRT_SECURITY_PROVIDER **ppSecurityProvider)
-{
-    if (!ppSecurityProvider)
-        return E_INVALIDARG;
-    *ppSecurityProvider = NULL;
-    if (!pRootCert || !pRootCert->pCert)
-        return E_INVALIDARG;
-    if (pLocalCert && !pLocalCert->pCert)
-        return E_INVALIDARG;
-    return E_NOTIMPL;
-}
-
-DRT_EXPORT HRESULT WINAPI DrtCreateDerivedKey(PCCERT_CONTEXT pLocalCert, DRT_DATA *pKey)
-{
-    if (!pLocalCert || !pLocalCert->pCert || !pKey || !pKey->pb || pKey->cb != 32)
-        return E_INVALIDARG;
-    return E_NOTIMPL;
-}
-
-DRT_EXPORT void WINAPI DrtDeleteDerivedKeySecurityProvider(DRT_SECURITY_PROVIDER *pSecurityProvider)
-{
-    (void)pSecurityProvider;
 }

@@ -188,8 +188,8 @@ static HRESULT check(X509_STORE *store, const uint8_t *p, const struct sec_parse
     uint8_t hash[SEC_HASH_LEN], derived[SEC_KEY_LEN];
     if (memcmp(pr->rec.nonce, nonce ? nonce : no_nonce, SEC_NONCE_LEN) != 0)
         return DRT_E_INVALID_MESSAGE;
-    if (FAILED(sec_payload_hash(payload, payload_len, hash)) ||
-        memcmp(hash, pr->rec.payload_hash, SEC_HASH_LEN) != 0)
+    if (payload && (FAILED(sec_payload_hash(payload, payload_len, hash)) ||
+                    memcmp(hash, pr->rec.payload_hash, SEC_HASH_LEN) != 0))
         return DRT_E_INVALID_MESSAGE;
     if (FAILED(sec_derive_key(leaf, derived)) || memcmp(derived, pr->rec.key, SEC_KEY_LEN) != 0)
         return DRT_E_INVALID_MESSAGE;
@@ -206,7 +206,7 @@ HRESULT sec_record_verify(X509_STORE *store, const uint8_t *p, size_t len,
     if (leaf)
         *leaf = NULL;
     if (payload_len && !payload)
-        return DRT_E_INVALID_MESSAGE;
+        return E_INVALIDARG;
     struct sec_parsed_record pr;
     HRESULT hr = sec_record_parse(p, len, &pr);
     if (FAILED(hr))

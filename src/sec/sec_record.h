@@ -83,7 +83,9 @@ HRESULT sec_record_parse(const uint8_t *p, size_t len, struct sec_parsed_record 
 /* Parses and checks a record received in answer to nonce (NULL: the
  * all-zero nonce of a revocation) for the given payload: nonce, payload
  * hash, the key's derivation from the leaf, the signature with the leaf's
- * key, the chain to the store's root. On success *rec holds the statement
+ * key, the chain to the store's root. payload NULL means none was received
+ * (the requester did not ask for it) and the hash is not checked; an empty
+ * payload that was received is a non-NULL pointer with payload_len 0. On success *rec holds the statement
  * and *leaf (when not NULL) the signer's certificate, the caller's to
  * X509_free. DRT_E_INVALID_CERT_CHAIN when only the chain fails,
  * DRT_E_INVALID_MESSAGE for everything else, E_OUTOFMEMORY. */

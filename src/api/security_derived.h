@@ -1,0 +1,28 @@
+/*
+ * security_derived.h - what the derived-key provider (security_derived.c)
+ * needs beside the cryptography of src/sec: conversions between the
+ * Windows-shaped types of the provider interface and the record's
+ * statement. Every block handed out is one malloc, as FreeData frees it
+ * with free().
+ */
+#ifndef DRT_API_SECURITY_DERIVED_H
+#define DRT_API_SECURITY_DERIVED_H
+
+#include <drt.h>
+
+#include "sec/sec_record.h"
+
+/* The record's addresses from SecureAndPackPayload's list (NULL: none).
+ * E_INVALIDARG for more than SEC_RECORD_MAX_ADDRS or an address that is
+ * neither a whole sockaddr_in nor a whole sockaddr_in6. */
+HRESULT derived_addresses_in(const SOCKET_ADDRESS_LIST *list, struct sec_record *rec);
+
+/* A SOCKET_ADDRESS_LIST of the record's addresses, in one block. */
+HRESULT derived_addresses_out(const struct sec_record *rec, SOCKET_ADDRESS_LIST **out);
+
+/* The signer's public key as CERT_PUBLIC_KEY_INFO, in one block: the
+ * algorithm's dotted OID, its DER parameters (empty when it has none) and
+ * the key's bits as in the certificate. */
+HRESULT derived_public_key_out(X509 *leaf, CERT_PUBLIC_KEY_INFO **out);
+
+#endif
