@@ -59,6 +59,8 @@ struct api_result {
  * loses the oldest entries, counted, instead of growing the process. */
 #define API_DEFAULT_MAX_EVENTS 1024u  /* DRT_EVENT_DATA queued per instance */
 #define API_DEFAULT_MAX_RESULTS 1024u /* results queued per search */
+/* Receive buffer an instance asks for on its transport's socket. */
+#define API_SOCKET_RCVBUF (1 << 20)
 
 struct drt_instance {
     void *handle;

@@ -200,6 +200,14 @@ static void create_node(void *arg)
     struct create_job *j = arg;
     j->inst->node = io_node_create(j->t->sock, &j->cfg, on_engine_event, j->inst);
     j->ok = j->inst->node != NULL;
+    /* The kernel's default (about 200 KiB) holds a millisecond or two of a
+     * flood: any pause of the loop thread then drops datagrams at random,
+     * the cloud's with the attacker's, before the rate limits can tell
+     * them apart. A bigger buffer lets the engine do the dropping. The
+     * kernel clips the request to net.core.rmem_max. */
+    int rcvbuf = API_SOCKET_RCVBUF;
+    if (j->ok)
+        (void)uv_recv_buffer_size((uv_handle_t *)&j->t->sock->udp, &rcvbuf);
     if (j->ok)
         io_sockaddr_from_endpoint(drt_engine_self(j->inst->node->eng), 0,
                                   (struct sockaddr_in6 *)&j->inst->self);
