@@ -220,6 +220,7 @@ struct drt_engine_stats {
     uint64_t requests_admitted, dropped_rate_source, dropped_rate_global;
     uint64_t rate_sources_evicted; /* sources that lost their bucket's slot */
     uint64_t events_dropped;       /* oldest events dropped at max_events */
+    uint64_t proofs_rejected;      /* answers whose proof did not check out */
     size_t cache_entries, memory_bytes;
     size_t events_queued, rate_sources; /* now */
 };

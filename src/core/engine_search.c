@@ -373,13 +373,25 @@ static void on_fetch_answer(struct drt_engine *e, struct search *s, struct pendi
 {
     struct candidate *c = find_cand(s, p->key);
     struct drt_engine_blob payload = {NULL, 0};
-    bool ok = c && !(ab->flags & WIRE_AUTHORITY_N) &&
-              engine_validate(e, p->key, p->nonce, ab, &payload);
+    bool refused = ab->flags & WIRE_AUTHORITY_N;
+    bool ok = c && !refused && engine_validate(e, p->key, p->nonce, ab, &payload);
+    if (c && !ok && !refused) {
+        /* A proof that does not check out was forged or damaged on the
+         * way; the owner's own answer may still come. Keep the request:
+         * its retransmissions and timeout bound the wait. */
+        e->stats.proofs_rejected++;
+        c->flags |= DRT_ADDRESS_FLAG_INQUIRE | DRT_ADDRESS_FLAG_REJECTED;
+        engine_proof_done(e);
+        return;
+    }
     pending_remove(&e->pending, p);
     if (s->fetch_left)
         s->fetch_left--;
-    if (c)
-        c->flags |= DRT_ADDRESS_FLAG_INQUIRE | (ok ? 0 : DRT_ADDRESS_FLAG_REJECTED);
+    if (c) {
+        c->flags |= DRT_ADDRESS_FLAG_INQUIRE | DRT_ADDRESS_FLAG_REJECTED;
+        if (ok) /* the genuine answer came after a bad one */
+            c->flags &= ~(uint32_t)DRT_ADDRESS_FLAG_REJECTED;
+    }
     if (ok) {
         report(e, s, c, match_of(s, c->peer.key), payload.p, payload.len);
         s->results++;

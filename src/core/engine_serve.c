@@ -206,8 +206,13 @@ void engine_on_lookup(struct drt_engine *e, const struct drt_endpoint *from,
             have = true;
         }
     }
+    /* The target itself, when we know it, is the answer even if its node
+     * is on the path: the path names endpoints, and a node the resolver
+     * knows under one key may hold the target as another. */
     struct engine_peer near;
-    if (engine_cache_best_unvisited(e, l->target_key, &l->path, from, &near) &&
+    bool exact = engine_cache_find(e, l->target_key, &near) &&
+                 !drt_endpoint_equal(&near.ep, from);
+    if ((exact || engine_cache_best_unvisited(e, l->target_key, &l->path, from, &near)) &&
         (!have || key256_closer(target, (const drt_key *)near.key, (const drt_key *)best.key) < 0)) {
         best = near;
         have = true;

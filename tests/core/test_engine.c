@@ -4,6 +4,7 @@
  * foreign and unsolicited datagrams. (Many engines together: tests/sim.)
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -436,9 +437,152 @@ static void test_event_queue_drops_the_oldest_beyond_its_cap(void **state)
     drt_engine_destroy(e);
 }
 
+/* --- two engines by hand, with a forger on the wire ----------------------- */
+
+struct duo {
+    struct drt_engine *a, *b; /* a searches, b owns the key */
+    uint64_t now;
+    bool forge;       /* send a bad copy of b's proof to a first */
+    bool drop_genuine; /* and lose the real one */
+    unsigned forged;
+    struct drt_engine_event done;
+    size_t results;
+    uint32_t owner_flags;
+};
+
+/* When buf is b's answer with a proof (an AUTHORITY whose buffer carries a
+ * CPA), the offset of the proof's last byte; 0 otherwise. */
+static size_t proof_offset(const uint8_t *buf, size_t len)
+{
+    struct wire_msg m;
+    struct wire_authority_buffer ab;
+    if (FAILED(wire_decode(buf, len, &m)) || m.hdr.type != WIRE_AUTHORITY ||
+        m.u.authority.offset != 0 || m.u.authority.fragment.len != m.u.authority.size ||
+        FAILED(wire_decode_authority_buffer(m.u.authority.fragment.p,
+                                            m.u.authority.fragment.len, &ab)) ||
+        !ab.cpa.p)
+        return 0;
+    return (size_t)(ab.cpa.p + ab.cpa.len - 1 - buf);
+}
+
+static void duo_events(struct duo *d, struct drt_engine *e)
+{
+    struct drt_engine_event ev;
+    while (drt_engine_next_event(e, &ev)) {
+        if (e != d->a)
+            continue;
+        if (ev.type == ENGINE_EV_RESULT)
+            d->results++;
+        if (ev.type == ENGINE_EV_SEARCH_DONE) {
+            d->done = ev;
+            for (size_t i = 0; i < ev.u.done.path_len; i++)
+                if (ev.u.done.path[i].nearness == 256)
+                    d->owner_flags = ev.u.done.path[i].flags;
+        }
+    }
+}
+
+/* Moves datagrams both ways, then time, for at most `ms` virtual ms. */
+static void duo_run(struct duo *d, uint64_t ms)
+{
+    for (uint64_t end = d->now + ms; d->now < end;) {
+        bool moved = false;
+        struct drt_engine *from[2] = {d->a, d->b}, *to[2] = {d->b, d->a};
+        for (int i = 0; i < 2; i++) {
+            struct drt_endpoint dst;
+            const uint8_t *buf;
+            size_t len;
+            while (drt_engine_next_datagram(from[i], &dst, &buf, &len)) {
+                uint8_t copy[2048];
+                assert_true(len <= sizeof(copy));
+                memcpy(copy, buf, len);
+                size_t at = from[i] == d->b && d->forge ? proof_offset(copy, len) : 0;
+                if (at) {
+                    copy[at] ^= 0x01;
+                    d->forged++;
+                    drt_engine_receive(to[i], drt_engine_self(from[i]), copy, len, d->now);
+                    copy[at] ^= 0x01;
+                    if (d->drop_genuine)
+                        continue;
+                }
+                drt_engine_receive(to[i], drt_engine_self(from[i]), copy, len, d->now);
+                moved = true;
+            }
+            duo_events(d, from[i]);
+        }
+        if (!moved) {
+            d->now += 10;
+            drt_engine_timer(d->a, d->now);
+            drt_engine_timer(d->b, d->now);
+        }
+    }
+}
+
+static void duo_search(bool drop_genuine, struct duo *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->a = engine(4001);
+    d->b = engine(4002);
+    assert_true(d->a && d->b);
+    d->now = 1000;
+    uint8_t ka[32] = {0xa0}, kb[32] = {0xb0};
+    uint32_t reg;
+    assert_int_equal(drt_engine_register(d->b, kb, (const uint8_t *)"bee", 3, &reg, d->now), S_OK);
+    assert_int_equal(drt_engine_register(d->a, ka, NULL, 0, &reg, d->now), S_OK);
+    drt_engine_bootstrap(d->b, NULL, 0, d->now);
+    drt_engine_bootstrap(d->a, drt_engine_self(d->b), 1, d->now);
+    duo_run(d, 5000);
+    assert_int_equal(drt_engine_status(d->a), ENGINE_ACTIVE);
+    d->forge = true;
+    d->drop_genuine = drop_genuine;
+    struct drt_engine_search_params p;
+    memset(&p, 0, sizeof(p));
+    memcpy(p.target, kb, 32);
+    memcpy(p.min, kb, 32);
+    memcpy(p.max, kb, 32);
+    p.max_results = 1;
+    p.timeout_ms = 30000;
+    uint32_t id;
+    assert_int_equal(drt_engine_search_start(d->a, &p, &id, d->now), S_OK);
+    duo_run(d, 40000);
+}
+
+static void test_a_forged_proof_does_not_end_the_wait_for_the_real_one(void **state)
+{
+    (void)state;
+    struct duo d;
+    duo_search(false, &d);
+    assert_true(d.forged >= 1);
+    assert_int_equal(d.done.u.done.hr, S_OK);
+    assert_int_equal(d.results, 1);
+    struct drt_engine_stats st;
+    drt_engine_get_stats(d.a, &st);
+    assert_int_equal(st.proofs_rejected, d.forged);
+    /* The owner answered with a good proof in the end. */
+    assert_true(d.owner_flags & DRT_ADDRESS_FLAG_INQUIRE);
+    assert_false(d.owner_flags & DRT_ADDRESS_FLAG_REJECTED);
+    drt_engine_destroy(d.a);
+    drt_engine_destroy(d.b);
+}
+
+static void test_only_forged_proofs_mean_no_result_and_a_rejected_node(void **state)
+{
+    (void)state;
+    struct duo d;
+    duo_search(true, &d);
+    assert_true(d.forged >= 2); /* the request was retransmitted meanwhile */
+    assert_int_equal(d.results, 0);
+    assert_int_equal(d.done.u.done.hr, DRT_E_NO_MORE);
+    assert_true(d.owner_flags & DRT_ADDRESS_FLAG_REJECTED);
+    drt_engine_destroy(d.a);
+    drt_engine_destroy(d.b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_forged_proof_does_not_end_the_wait_for_the_real_one),
+        cmocka_unit_test(test_only_forged_proofs_mean_no_result_and_a_rejected_node),
         cmocka_unit_test(test_create_rejects_bad_config),
         cmocka_unit_test(test_status_machine),
         cmocka_unit_test(test_silent_seeds_mean_alone),

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "core/engine_internal.h"
 #include "sim/cluster.h"
 #include "util/key256.h"
 
@@ -662,6 +663,152 @@ static void test_same_key_in_two_instances(void **state)
     free(r);
 }
 
+/* Several keys per node, as an application with many names has: a search
+ * for one key must not miss it because the resolver already knows its
+ * node under another key (the flagged path names endpoints, not keys). */
+static void test_many_keys_per_node(void **state)
+{
+    (void)state;
+    const size_t nodes = 16, per_node = 8, lookups = 400;
+    struct recorder *r = calloc(1, sizeof(*r));
+    struct outcome *o = calloc(lookups, sizeof(*o));
+    assert_non_null(r);
+    assert_non_null(o);
+    r->o = o;
+    struct cluster *c = build_cloud(r, nodes, 27, 0);
+    for (size_t n = 0; n < nodes; n++)
+        for (size_t j = 1; j < per_node; j++) {
+            uint8_t k[32];
+            key_of(1000 + n * per_node + j, k);
+            uint32_t reg;
+            assert_int_equal(cluster_register(c, n, k, (const uint8_t *)"extra", 5, &reg), S_OK);
+        }
+    assert_int_equal(cluster_run_for(c, 70000), SIM_OK);
+    struct sim *sim = cluster_sim(c);
+    for (size_t i = 0; i < lookups; i++) {
+        size_t owner = (size_t)sim_rand_below(sim, nodes);
+        size_t j = 1 + (size_t)sim_rand_below(sim, per_node - 1);
+        size_t from = (owner + 1 + (size_t)sim_rand_below(sim, nodes - 1)) % nodes;
+        uint8_t k[32];
+        key_of(1000 + owner * per_node + j, k);
+        struct drt_engine_search_params p;
+        exact(&p, k);
+        start(r, c, i, from, &p);
+        assert_int_equal(cluster_run_for(c, 20), SIM_OK);
+    }
+    assert_int_equal(cluster_run_for(c, 30000), SIM_OK);
+    size_t found = 0;
+    for (size_t i = 0; i < lookups; i++)
+        found += o[i].done && o[i].hr == S_OK && o[i].results == 1 && o[i].data_len == 5;
+    printf("  %zu nodes with %zu keys each: %zu/%zu found\n", nodes, per_node, found, lookups);
+    assert_int_equal(found, lookups);
+    cluster_destroy(c);
+    free(o);
+    free(r);
+}
+
+/* A cut where every node's bootstrap seed is on its own side, so asking
+ * the seeds again (split detection) cannot merge the two rings, and
+ * searches on both sides while it lasts, so entries pointing across are
+ * used, time out and are forgotten. What merges the rings is what the
+ * cut left behind: entries nobody used meanwhile, which the publication
+ * walks go through once the network is back. */
+static void test_partition_heals_without_seeds(void **state)
+{
+    (void)state;
+    const size_t nodes = 200, lookups = 200, warm = 1800;
+    struct recorder *r = calloc(1, sizeof(*r));
+    struct outcome *o = calloc(lookups + warm, sizeof(*o));
+    uint32_t *group = calloc(nodes, sizeof(*group));
+    assert_true(r && o && group);
+    r->o = o;
+    struct cluster_config cfg;
+    cluster_config_default(&cfg);
+    cfg.sim.seed = 28;
+    cfg.on_event = on_event;
+    cfg.event_ctx = r;
+    cfg.engine.max_cache_entries = 256;
+    cfg.seeds_per_join = 1;
+    struct cluster *c = cluster_create(&cfg);
+    assert_non_null(c);
+    struct sim *sim = cluster_sim(c);
+    size_t side1 = 0;
+    for (size_t i = 0; i < nodes; i++) {
+        assert_int_equal(cluster_add_node(c), i);
+        uint8_t k[32];
+        key_of(i, k);
+        uint32_t reg;
+        assert_int_equal(cluster_register(c, i, k, (const uint8_t *)"k", 1, &reg), S_OK);
+        assert_int_equal(cluster_run_for(c, 200), SIM_OK);
+        /* Its side: its seed's, except for a few that start a subtree of
+         * their own on side 1. */
+        if (i > 0) {
+            const struct drt_endpoint *seed = &cluster_engine(c, i)->seeds[0];
+            size_t s = 0;
+            while (s < i && !drt_endpoint_equal(cluster_endpoint(c, s), seed))
+                s++;
+            assert_true(s < i);
+            group[i] = (i % 8 == 3) ? 1 : group[s];
+        }
+        side1 += group[i];
+    }
+    printf("  %zu nodes on side 1, %zu on side 0, every seed on its node's side\n", side1,
+           nodes - side1);
+    assert_true(side1 >= 30 && nodes - side1 >= 30);
+    assert_int_equal(cluster_run_for(c, 60000), SIM_OK);
+    for (size_t i = 0; i < nodes; i++)
+        assert_int_equal(
+            sim_partition_set(sim, sim_node_find(sim, cluster_endpoint(c, i)), group[i]), SIM_OK);
+    /* Searches on both sides meanwhile: entries that point across the cut
+     * get used, time out and are forgotten, until neither side knows the
+     * other. */
+    for (size_t i = 0; i < warm; i++) {
+        uint8_t k[32];
+        key_of((size_t)sim_rand_below(sim, nodes), k);
+        struct drt_engine_search_params p;
+        exact(&p, k);
+        start(r, c, lookups + i, (size_t)sim_rand_below(sim, nodes), &p);
+        assert_int_equal(cluster_run_for(c, 100), SIM_OK);
+    }
+    size_t across = 0;
+    for (size_t i = 0; i < nodes; i++) {
+        struct drt_engine *e = cluster_engine(c, i);
+        for (size_t j = 0; j < nodes; j++) {
+            uint8_t k[32];
+            key_of(j, k);
+            struct engine_peer peer;
+            across += group[j] != group[i] && engine_cache_find(e, k, &peer);
+        }
+    }
+    printf("  verified entries pointing across the cut after it: %zu\n", across);
+    sim_partition_heal(sim);
+    assert_int_equal(cluster_run_for(c, 240000), SIM_OK);
+    size_t n = 0;
+    for (size_t i = 0; i < lookups * 4 && n < lookups; i++) {
+        size_t from = (size_t)sim_rand_below(sim, nodes);
+        size_t want = (size_t)sim_rand_below(sim, nodes);
+        if (group[from] == group[want])
+            continue;
+        uint8_t k[32];
+        key_of(want, k);
+        struct drt_engine_search_params p;
+        exact(&p, k);
+        start(r, c, n++, from, &p);
+        assert_int_equal(cluster_run_for(c, 20), SIM_OK);
+    }
+    assert_int_equal(cluster_run_for(c, 30000), SIM_OK);
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++)
+        found += o[i].done && o[i].hr == S_OK && o[i].results == 1;
+    printf("  after the cut healed: %zu/%zu cross-side lookups found\n", found, n);
+    assert_true(n >= lookups / 2);
+    assert_int_equal(found, n);
+    cluster_destroy(c);
+    free(group);
+    free(o);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -676,7 +823,9 @@ int main(void)
         cmocka_unit_test(test_unregister),
         cmocka_unit_test(test_crash_20_percent),
         cmocka_unit_test(test_partition_heals),
+        cmocka_unit_test(test_partition_heals_without_seeds),
         cmocka_unit_test(test_same_key_in_two_instances),
+        cmocka_unit_test(test_many_keys_per_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
