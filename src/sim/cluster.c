@@ -13,6 +13,7 @@ struct cnode {
     struct drt_endpoint ep;
     struct drt_engine *eng;
     uint64_t rng; /* splitmix64 state */
+    uint64_t clock_offset_ms; /* the node's clock runs this far ahead (jumps) */
     bool alive;
 };
 
@@ -83,6 +84,12 @@ uint64_t cluster_now_ms(const struct cluster *c)
     return sim_now(c->sim) / 1000;
 }
 
+/* The node's own clock: the simulator's plus any forward jumps. */
+static uint64_t node_ms(const struct cnode *n)
+{
+    return sim_now(n->c->sim) / 1000 + n->clock_offset_ms;
+}
+
 /* Sends what the engine queued, reports its events, re-arms its timer. */
 static void flush(struct cnode *n)
 {
@@ -98,7 +105,10 @@ static void flush(struct cnode *n)
         if (n->c->cfg.on_event)
             n->c->cfg.on_event(n->c->cfg.event_ctx, n->c, n->index, &ev);
     uint64_t d = drt_engine_next_deadline(n->eng);
-    sim_node_set_deadline(n->c->sim, n->id, d == UINT64_MAX ? SIM_TIME_NEVER : d * 1000);
+    uint64_t when = SIM_TIME_NEVER;
+    if (d != UINT64_MAX)
+        when = d > n->clock_offset_ms ? (d - n->clock_offset_ms) * 1000 : 0;
+    sim_node_set_deadline(n->c->sim, n->id, when);
 }
 
 static void on_datagram(void *ctx, struct sim *sim, const struct drt_endpoint *from,
@@ -108,7 +118,8 @@ static void on_datagram(void *ctx, struct sim *sim, const struct drt_endpoint *f
     (void)sim;
     (void)to;
     struct cnode *n = ctx;
-    drt_engine_receive(n->eng, from, buf, len, now_us / 1000);
+    (void)now_us;
+    drt_engine_receive(n->eng, from, buf, len, node_ms(n));
     flush(n);
 }
 
@@ -116,7 +127,8 @@ static void on_timer(void *ctx, struct sim *sim, uint64_t now_us)
 {
     (void)sim;
     struct cnode *n = ctx;
-    drt_engine_timer(n->eng, now_us / 1000);
+    (void)now_us;
+    drt_engine_timer(n->eng, node_ms(n));
     flush(n);
 }
 
@@ -231,7 +243,7 @@ void cluster_close(struct cluster *c, size_t node)
     struct cnode *n = c->nodes[node];
     /* DrtClose: every key is unregistered (revocations go out), then the
      * node is gone. */
-    drt_engine_unregister_all(n->eng, cluster_now_ms(c));
+    drt_engine_unregister_all(n->eng, node_ms(n));
     flush(n);
     sim_node_crash(c->sim, n->id);
 }
@@ -241,7 +253,7 @@ HRESULT cluster_register(struct cluster *c, size_t node, const uint8_t key[32],
 {
     if (!cluster_node_alive(c, node))
         return E_HANDLE;
-    HRESULT hr = drt_engine_register(c->nodes[node]->eng, key, data, len, reg_id, cluster_now_ms(c));
+    HRESULT hr = drt_engine_register(c->nodes[node]->eng, key, data, len, reg_id, node_ms(c->nodes[node]));
     flush(c->nodes[node]);
     return hr;
 }
@@ -250,7 +262,7 @@ HRESULT cluster_unregister(struct cluster *c, size_t node, uint32_t reg_id)
 {
     if (!cluster_node_alive(c, node))
         return E_HANDLE;
-    HRESULT hr = drt_engine_unregister(c->nodes[node]->eng, reg_id, cluster_now_ms(c));
+    HRESULT hr = drt_engine_unregister(c->nodes[node]->eng, reg_id, node_ms(c->nodes[node]));
     flush(c->nodes[node]);
     return hr;
 }
@@ -260,7 +272,7 @@ HRESULT cluster_search(struct cluster *c, size_t node, const struct drt_engine_s
 {
     if (!cluster_node_alive(c, node))
         return E_HANDLE;
-    HRESULT hr = drt_engine_search_start(c->nodes[node]->eng, p, search_id, cluster_now_ms(c));
+    HRESULT hr = drt_engine_search_start(c->nodes[node]->eng, p, search_id, node_ms(c->nodes[node]));
     flush(c->nodes[node]);
     return hr;
 }
@@ -269,7 +281,7 @@ HRESULT cluster_continue(struct cluster *c, size_t node, uint32_t search_id)
 {
     if (!cluster_node_alive(c, node))
         return E_HANDLE;
-    HRESULT hr = drt_engine_search_continue(c->nodes[node]->eng, search_id, cluster_now_ms(c));
+    HRESULT hr = drt_engine_search_continue(c->nodes[node]->eng, search_id, node_ms(c->nodes[node]));
     flush(c->nodes[node]);
     return hr;
 }
@@ -277,6 +289,17 @@ HRESULT cluster_continue(struct cluster *c, size_t node, uint32_t search_id)
 int cluster_run_for(struct cluster *c, uint64_t ms)
 {
     return sim_run_for(c->sim, ms * 1000);
+}
+
+void cluster_clock_jump(struct cluster *c, size_t node, uint64_t ms)
+{
+    if (!cluster_node_alive(c, node))
+        return;
+    struct cnode *n = c->nodes[node];
+    n->clock_offset_ms += ms;
+    /* Whatever was due in the skipped time is due now. */
+    drt_engine_timer(n->eng, node_ms(n));
+    flush(n);
 }
 
 size_t cluster_memory(const struct cluster *c)

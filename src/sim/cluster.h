@@ -61,6 +61,10 @@ HRESULT cluster_continue(struct cluster *c, size_t node, uint32_t search_id);
 /* Runs the network; returns the simulator's result (SIM_OK). */
 int cluster_run_for(struct cluster *c, uint64_t ms);
 
+/* The node's clock jumps ms forward (a suspended laptop waking up):
+ * timers that fell in the gap fire at once. Clocks never go back. */
+void cluster_clock_jump(struct cluster *c, size_t node, uint64_t ms);
+
 /* Total engine memory (drt_engine_get_stats) over live nodes. */
 size_t cluster_memory(const struct cluster *c);
 

@@ -18,7 +18,8 @@ static bool prob_valid(double p)
 
 bool sim_link_valid(const struct sim_link *l)
 {
-    return l && prob_valid(l->loss) && prob_valid(l->dup) && prob_valid(l->reorder_prob);
+    return l && prob_valid(l->loss) && prob_valid(l->dup) && prob_valid(l->reorder_prob) &&
+           prob_valid(l->corrupt);
 }
 
 void sim_net_init(struct sim_net_model *m, const struct sim_link *def, uint64_t seed)

@@ -97,6 +97,7 @@ struct sim_link {
     double reorder_prob;     /* probability that a datagram gets the reorder delay */
     double loss;             /* probability that a datagram is lost */
     double dup;              /* probability that a datagram is delivered twice */
+    double corrupt;          /* probability that one random bit of a datagram flips */
 };
 
 struct sim_config {
@@ -183,6 +184,10 @@ const struct sim_link *sim_link_default(const struct sim *sim);
 /* ---- partitions ---------------------------------------------------------- */
 
 int sim_partition_set(struct sim *sim, sim_node_id id, uint32_t group);
+/* One-way failures: a deaf node receives nothing, a mute one's datagrams
+ * go nowhere; both count as dropped_partition. */
+int sim_node_set_deaf(struct sim *sim, sim_node_id id, bool deaf);
+int sim_node_set_mute(struct sim *sim, sim_node_id id, bool mute);
 uint32_t sim_partition_get(const struct sim *sim, sim_node_id id);
 /* Everybody back in group 0. */
 void sim_partition_heal(struct sim *sim);
@@ -234,6 +239,7 @@ struct sim_stats {
     struct sim_count dropped_partition;
     struct sim_count dropped_unknown;   /* no live node owned the destination */
     struct sim_count dropped_crash;     /* in flight to a node that crashed or left */
+    struct sim_count corrupted;         /* delivered with one bit flipped (not a drop) */
     uint64_t timers;                    /* on_timer calls */
     uint64_t events;    /* global: events run (deliveries, timers, calls, churn);
                          * per node: callbacks it received (datagrams, timers) */

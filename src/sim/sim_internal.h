@@ -45,6 +45,7 @@ struct sim_node {
     void *ctx;
     struct sim_pos pos;
     uint32_t group;
+    bool deaf, mute; /* one-way failures (sim_node_set_deaf/mute) */
     bool alive;
     bool leaving;           /* inside on_leave: a second leave is a no-op */
     uint32_t timer_ref;     /* the node's one timer slot in the event pool */

@@ -200,6 +200,24 @@ int sim_partition_set(struct sim *sim, sim_node_id id, uint32_t group)
     return SIM_OK;
 }
 
+int sim_node_set_deaf(struct sim *sim, sim_node_id id, bool deaf)
+{
+    struct sim_node *n = sim_live_node(sim, id);
+    if (!n)
+        return SIM_E_INVALID;
+    n->deaf = deaf;
+    return SIM_OK;
+}
+
+int sim_node_set_mute(struct sim *sim, sim_node_id id, bool mute)
+{
+    struct sim_node *n = sim_live_node(sim, id);
+    if (!n)
+        return SIM_E_INVALID;
+    n->mute = mute;
+    return SIM_OK;
+}
+
 uint32_t sim_partition_get(const struct sim *sim, sim_node_id id)
 {
     return id < sim->nnodes ? sim->nodes[id].group : 0;

@@ -1,4 +1,5 @@
 /* sim_send.c - a datagram's life: sent, lost, duplicated, delivered, dropped. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,16 +15,19 @@ static void count_drop(struct sim *sim, sim_node_id src, size_t off, size_t len)
 
 #define COUNT(sim, src, field, len) count_drop(sim, src, offsetof(struct sim_stats, field), len)
 
-/* Queues one copy towards node dst; the caller has counted the send. */
+/* Queues one copy towards node dst; the caller has counted the send.
+ * flip_bit < len * 8 flips that bit of the copy (corruption). */
 static int schedule_copy(struct sim *sim, sim_node_id src, uint32_t src_group, sim_node_id dst,
                          const struct drt_endpoint *from, const void *buf, size_t len,
-                         uint64_t delay)
+                         uint64_t delay, size_t flip_bit)
 {
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy)
         return SIM_E_NOMEM;
     if (len)
         memcpy(copy, buf, len);
+    if (flip_bit < len * 8)
+        copy[flip_bit / 8] ^= (uint8_t)(1u << (flip_bit % 8));
     uint32_t ref = sim_event_alloc(sim);
     if (ref == SIM_REF_NONE) {
         free(copy);
@@ -63,7 +67,8 @@ int sim_send(struct sim *sim, const struct drt_endpoint *from, const struct drt_
         sim_trace_emit(sim, SIM_TRACE_DROP_UNKNOWN, SIM_NODE_NONE, from, to, buf, len);
         return SIM_OK;
     }
-    if (sim->nodes[dst].group != src_group) {
+    if (sim->nodes[dst].group != src_group || sim->nodes[dst].deaf ||
+        (src != SIM_NODE_NONE && sim->nodes[src].mute)) {
         COUNT(sim, src, dropped_partition, len);
         sim_trace_emit(sim, SIM_TRACE_DROP_PARTITION, dst, from, to, buf, len);
         return SIM_OK;
@@ -75,15 +80,22 @@ int sim_send(struct sim *sim, const struct drt_endpoint *from, const struct drt_
         return SIM_OK;
     }
     bool twice = sim_net_chance(&sim->net_rng, link->dup);
+    /* Drawn only when corruption is on, so runs without it keep their
+     * random sequence (and their traces) unchanged. */
+    size_t flip = SIZE_MAX;
+    if (link->corrupt > 0 && len && sim_net_chance(&sim->net_rng, link->corrupt)) {
+        flip = (size_t)sim_prng_below(&sim->net_rng, (uint64_t)len * 8);
+        COUNT(sim, src, corrupted, len);
+    }
     struct sim_pos a = src != SIM_NODE_NONE ? sim->nodes[src].pos : sim_net_place(&sim->net, from);
     struct sim_pos b = sim->nodes[dst].pos;
     int rc = schedule_copy(sim, src, src_group, dst, from, buf, len,
-                           sim_net_delay(link, a, b, &sim->net_rng));
+                           sim_net_delay(link, a, b, &sim->net_rng), flip);
     if (rc == SIM_OK && twice) {
         COUNT(sim, src, duplicated, len);
         sim_trace_emit(sim, SIM_TRACE_DUPLICATED, dst, from, to, buf, len);
         rc = schedule_copy(sim, src, src_group, dst, from, buf, len,
-                           sim_net_delay(link, a, b, &sim->net_rng));
+                           sim_net_delay(link, a, b, &sim->net_rng), SIZE_MAX);
     }
     return rc;
 }
@@ -108,7 +120,7 @@ bool sim_deliver(struct sim *sim, uint32_t ref)
     const struct sim_node *s = sim_live_node(sim, ev.src);
     uint32_t src_group = s ? s->group : ev.src_group;
     struct drt_endpoint to = n->ep; /* callbacks may move the node array */
-    if (src_group != n->group) {
+    if (src_group != n->group || n->deaf) {
         COUNT(sim, ev.src, dropped_partition, ev.len);
         sim_trace_emit(sim, SIM_TRACE_DROP_PARTITION, ev.node, &ev.from, &to, ev.buf, ev.len);
         free(ev.buf);
