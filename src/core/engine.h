@@ -71,7 +71,7 @@ struct drt_engine_config {
     uint32_t max_cache_entries; /* route cache cap (default 1024) */
     uint32_t parallelism;       /* LOOKUPs in flight per search (default 3) */
     uint32_t max_searches;      /* searches in progress (default 64) */
-    uint32_t max_keys;          /* local registrations (default 256) */
+    uint32_t max_keys;          /* local registrations (default 32) */
     uint32_t maintenance_ms;    /* maintenance period (default 15000) */
     uint32_t bootstrap_retry_ms; /* re-bootstrap period while ALONE (default 30000) */
     /* Caps against floods and owners that stop draining; what happens at
