@@ -109,18 +109,26 @@ DRT_EXPORT VOID WINAPI DrtClose(HDRT hDrt)
         return;
     DRT_SECURITY_PROVIDER *sp = inst->security;
     DRT_BOOTSTRAP_PROVIDER *bp = inst->bootstrap;
-    /* Registration handles die with their DRT: the provider lets go of each
-     * key, the engine revokes them all as it stops, then the providers are
-     * released. */
+    /* Registration handles die with their DRT: each is unregistered as by
+     * DrtUnregisterKey, so the engine revokes the key while its key context
+     * (the certificate that signs the revocation) is still known, then the
+     * provider lets go of it; then the providers are released. */
     for (;;) {
         pthread_mutex_lock(&inst->lock);
-        struct drt_registration *reg = inst->nregs ? inst->regs[0] : NULL;
+        size_t before = inst->nregs;
+        struct drt_registration *reg = before ? inst->regs[0] : NULL;
         pthread_mutex_unlock(&inst->lock);
         if (!reg)
             break;
-        DRT_DATA key = {32, reg->key};
-        sp->UnregisterKey(sp->pvContext, &key, reg->key_context);
-        registration_destroy(reg);
+        DrtUnregisterKey(reg->handle);
+        pthread_mutex_lock(&inst->lock);
+        bool gone = inst->nregs < before;
+        pthread_mutex_unlock(&inst->lock);
+        if (!gone) { /* not reachable through its handle: the old way */
+            DRT_DATA key = {32, reg->key};
+            sp->UnregisterKey(sp->pvContext, &key, reg->key_context);
+            registration_destroy(reg);
+        }
     }
     instance_destroy(inst);
     if (bp) {

@@ -24,6 +24,7 @@ struct key_job {
     const DRT_DATA *data;
     uint32_t reg_id;
     HRESULT hr;
+    struct drt_registration *reg; /* register: the object to bind to reg_id */
 };
 
 static void do_register(void *arg)
@@ -33,6 +34,15 @@ static void do_register(void *arg)
     j->hr = n ? drt_engine_register(n->eng, j->key, j->data->pb, j->data->cb, &j->reg_id,
                                     io_now_ms())
               : E_UNEXPECTED;
+    /* Bind the registration to the engine's id before anything is sent:
+     * a peer's INQUIRE for the key may be answered as soon as the
+     * publication goes out, and the security adapter finds the key's
+     * context (the certificate that signs the answer) by this id. */
+    if (SUCCEEDED(j->hr)) {
+        pthread_mutex_lock(&j->inst->lock);
+        j->reg->reg_id = j->reg_id;
+        pthread_mutex_unlock(&j->inst->lock);
+    }
     if (n)
         io_node_flush(n);
 }
@@ -83,16 +93,15 @@ DRT_EXPORT HRESULT WINAPI DrtRegisterKey(HDRT hDrt, DRT_REGISTRATION *pRegistrat
         sp->UnregisterKey(sp->pvContext, &pRegistration->key, pvKeyContext);
         return hr;
     }
-    struct key_job job = {inst, pRegistration->key.pb, &pRegistration->appData, 0, S_OK};
+    memcpy(reg->key, pRegistration->key.pb, 32);
+    reg->key_context = pvKeyContext;
+    struct key_job job = {inst, pRegistration->key.pb, &pRegistration->appData, 0, S_OK, reg};
     io_call(do_register, &job);
     if (FAILED(job.hr)) {
         registration_destroy(reg);
         sp->UnregisterKey(sp->pvContext, &pRegistration->key, pvKeyContext);
         return job.hr;
     }
-    reg->reg_id = job.reg_id;
-    memcpy(reg->key, pRegistration->key.pb, 32);
-    reg->key_context = pvKeyContext;
     *phKeyRegistration = reg->handle;
     return S_OK;
 }
@@ -110,7 +119,7 @@ DRT_EXPORT HRESULT WINAPI DrtUpdateKey(HDRT_REGISTRATION_CONTEXT hKeyRegistratio
         return E_HANDLE;
     if (instance_status(inst, NULL) == DRT_FAULTED)
         return DRT_E_FAULTED;
-    struct key_job job = {inst, reg->key, pAppData, reg->reg_id, S_OK};
+    struct key_job job = {inst, reg->key, pAppData, reg->reg_id, S_OK, reg};
     io_call(do_update, &job);
     return job.hr;
 }
@@ -122,7 +131,7 @@ DRT_EXPORT VOID WINAPI DrtUnregisterKey(HDRT_REGISTRATION_CONTEXT hKeyRegistrati
         return;
     struct drt_instance *inst = handle_table_get(reg->instance, HANDLE_TYPE_INSTANCE);
     if (inst) {
-        struct key_job job = {inst, reg->key, NULL, reg->reg_id, S_OK};
+        struct key_job job = {inst, reg->key, NULL, reg->reg_id, S_OK, reg};
         io_call(do_unregister, &job);
         DRT_DATA key = {32, reg->key};
         inst->security->UnregisterKey(inst->security->pvContext, &key, reg->key_context);

@@ -5,6 +5,11 @@
  * calls SecureAndPackPayload / ValidateAndUnpackPayload with the
  * instance's settings and releases every buffer the provider allocated
  * through its FreeData once the engine is done with them.
+ *
+ * The record's DRT_PAYLOAD_REVOKED flag must be exactly what the engine
+ * expects: set in a revocation (a FLOOD's Revoke CPA), clear in an answer
+ * to our INQUIRE. A revocation replayed as an answer, or an answer passed
+ * off as a revocation, is refused here whatever the provider says.
  */
 #include <string.h>
 
@@ -37,8 +42,8 @@ static struct drt_engine_blob from_data(const DRT_DATA *d)
 }
 
 static HRESULT adapter_pack(void *ctx, uint32_t reg_id, const uint8_t key[32],
-                            const uint8_t nonce[16], const uint8_t *data, size_t len,
-                            struct drt_engine_proof *out)
+                            const uint8_t nonce[16], uint32_t flags, const uint8_t *data,
+                            size_t len, struct drt_engine_proof *out)
 {
     struct drt_instance *inst = ctx;
     DRT_SECURITY_PROVIDER *sp = inst->security;
@@ -47,7 +52,8 @@ static HRESULT adapter_pack(void *ctx, uint32_t reg_id, const uint8_t key[32],
     SOCKET_ADDRESS_LIST addrs = {1, {{(LPSOCKADDR)&inst->self, sizeof(struct sockaddr_in6)}}};
     DRT_DATA cpa = {0, NULL}, classifier = {0, NULL}, secured = {0, NULL}, chain = {0, NULL};
     HRESULT hr = sp->SecureAndPackPayload(sp->pvContext, key_context_of(inst, reg_id),
-                                          inst->protocol_major, inst->protocol_minor, 0, &k,
+                                          inst->protocol_major, inst->protocol_minor,
+                                          (DWORD)flags, &k,
                                           len ? &payload : NULL, &addrs, &n, &cpa, &classifier,
                                           &secured, &chain);
     keep(inst, cpa.pb);
@@ -68,9 +74,9 @@ static DRT_DATA to_data(const struct drt_engine_blob *b)
     return (DRT_DATA){(ULONG)b->len, (BYTE *)b->p};
 }
 
-static HRESULT adapter_validate(void *ctx, const uint8_t key[32], const uint8_t nonce[16],
-                                const struct drt_engine_proof *in,
-                                struct drt_engine_blob *payload)
+static HRESULT adapter_validate(void *ctx, const uint8_t *key, const uint8_t nonce[16],
+                                uint32_t want_flags, const struct drt_engine_proof *in,
+                                uint8_t proven[32], struct drt_engine_blob *payload)
 {
     struct drt_instance *inst = ctx;
     DRT_SECURITY_PROVIDER *sp = inst->security;
@@ -92,10 +98,12 @@ static HRESULT adapter_validate(void *ctx, const uint8_t key[32], const uint8_t 
     keep(inst, addresses);
     if (FAILED(hr))
         return hr;
-    /* The proof must be for the key we asked about, and not a revocation. */
-    if (got_key.cb != 32 || !got_key.pb || memcmp(got_key.pb, key, 32) != 0 ||
-        (flags & DRT_PAYLOAD_REVOKED))
+    /* The proof must be for the key we asked about (when we know it), and
+     * a revocation exactly when we expect one. */
+    if (got_key.cb != 32 || !got_key.pb || (key && memcmp(got_key.pb, key, 32) != 0) ||
+        (flags & DRT_PAYLOAD_REVOKED) != (want_flags & DRT_PAYLOAD_REVOKED))
         return DRT_E_INVALID_MESSAGE;
+    memcpy(proven, got_key.pb, 32);
     *payload = from_data(&got_payload);
     return S_OK;
 }

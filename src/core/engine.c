@@ -411,7 +411,8 @@ static void on_authority(struct drt_engine *e, const struct drt_endpoint *from,
     const struct wire_authority *a = &m->u.authority;
     struct pending *p = pending_match(&e->pending, a->acked_id, from);
     if (!p || (p->kind != PENDING_LOOKUP && p->kind != PENDING_INQUIRE_VERIFY &&
-               p->kind != PENDING_INQUIRE_PING && p->kind != PENDING_INQUIRE_RESULT)) {
+               p->kind != PENDING_INQUIRE_PING && p->kind != PENDING_INQUIRE_RESULT &&
+               p->kind != PENDING_INQUIRE_REVOKE)) {
         e->stats.dropped_unexpected++;
         return;
     }
@@ -433,6 +434,8 @@ static void on_authority(struct drt_engine *e, const struct drt_endpoint *from,
         engine_rtt_sample(e, e->now - p->sent_at);
     if (p->kind == PENDING_LOOKUP || p->kind == PENDING_INQUIRE_RESULT)
         engine_search_on_authority(e, p, &ab);
+    else if (p->kind == PENDING_INQUIRE_REVOKE)
+        engine_revoke_on_answer(e, p, &ab);
     else
         on_inquire_answer(e, p, &ab);
     reasm_release(e->reasm);
@@ -531,6 +534,9 @@ static void on_expired(struct drt_engine *e, struct pending *p)
     case PENDING_INQUIRE_RESULT:
         engine_search_on_timeout(e, p);
         break;
+    case PENDING_INQUIRE_REVOKE:
+        engine_revoke_on_timeout(e, p);
+        break;
     }
 }
 
@@ -594,6 +600,7 @@ void drt_engine_timer(struct drt_engine *e, uint64_t now)
         due->deadline = now + due->rto_ms;
         (void)queue_push(&e->out, &due->peer, sizeof(due->peer), due->dgram, due->len);
         e->stats.datagrams_sent++;
+        e->stats.retransmissions++;
         e->stats.bytes_sent += due->len;
     }
     reasm_expire(e->reasm, now);

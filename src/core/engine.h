@@ -48,14 +48,25 @@ struct drt_engine_proof {
  * DRT_SECURITY_PROVIDER to this). With none configured the engine uses the
  * null scheme of docs/PROTOCOL.md itself. Every call runs on the engine's
  * thread; what pack and validate return stays valid until done().
+ *
+ * `flags` is the record's DRT_PAYLOAD_* flags: 0 for an answer to an
+ * INQUIRE, DRT_PAYLOAD_REVOKED for a revocation (docs/SECURITY.md,
+ * "Revocations"). validate accepts a record only when its flags are
+ * exactly `flags`, so an answer never passes for a revocation nor a
+ * revocation for an answer.
  */
 struct drt_engine_security {
-    /* Proof for local registration reg_id answering an INQUIRE's nonce. */
+    /* Proof for local registration reg_id: an answer to an INQUIRE's nonce,
+     * or (flags REVOKED, nonce zero, no data) its revocation. */
     HRESULT (*pack)(void *ctx, uint32_t reg_id, const uint8_t key[32], const uint8_t nonce[16],
-                    const uint8_t *data, size_t len, struct drt_engine_proof *out);
-    /* Checks that in proves `key` for our `nonce`; gives the payload. */
-    HRESULT (*validate)(void *ctx, const uint8_t key[32], const uint8_t nonce[16],
-                        const struct drt_engine_proof *in, struct drt_engine_blob *payload);
+                    uint32_t flags, const uint8_t *data, size_t len,
+                    struct drt_engine_proof *out);
+    /* Checks that `in` proves a key for our `nonce` with `flags`: the key
+     * `key` when it is not NULL, any key otherwise (a revocation names its
+     * own). Writes the key proven to `proven` and gives the payload. */
+    HRESULT (*validate)(void *ctx, const uint8_t *key, const uint8_t nonce[16], uint32_t flags,
+                        const struct drt_engine_proof *in, uint8_t proven[32],
+                        struct drt_engine_blob *payload);
     void (*done)(void *ctx);
     void *ctx;
 };
@@ -221,9 +232,45 @@ struct drt_engine_stats {
     uint64_t rate_sources_evicted; /* sources that lost their bucket's slot */
     uint64_t events_dropped;       /* oldest events dropped at max_events */
     uint64_t proofs_rejected;      /* answers whose proof did not check out */
+    /* Revocations (FLOOD with a Revoke CPA) under a security provider:
+     * refused (proof, signer or sender wrong), stale (the key's node still
+     * proves the key: a replay), accepted (key forgotten, passed on). */
+    uint64_t revocations_rejected, revocations_stale, revocations_accepted;
+    /* First sends by message type (index: enum wire_msg_type), and
+     * retransmissions of requests that went unanswered. */
+    uint64_t sent_by_type[16], retransmissions;
     size_t cache_entries, memory_bytes;
     size_t events_queued, rate_sources; /* now */
 };
 void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *st);
+
+/*
+ * Persistence for fast rejoin (engine_export.c; the file around it is
+ * src/api's, docs/PROTOCOL.md "Route cache file"). Export copies verified
+ * route entries out; import takes entries back only as unverified
+ * candidates, each checked by the usual INQUIRE return-routability probe
+ * before anything routes through it.
+ */
+struct drt_engine_route {
+    uint8_t key[32];
+    struct drt_endpoint ep;
+    uint32_t rtt_ms; /* smoothed round trip when saved; 0 = never measured */
+};
+/* Entries import takes and probes at once: a burst of INQUIREs the size of
+ * a bootstrap, and at most the smallest pending cap of a route cache. */
+#define DRT_ENGINE_IMPORT_MAX 32u
+/* The verified entries, best first (measured RTT ascending, unmeasured
+ * last, ties by key): the best cap of them go to out. Returns how many
+ * were written. */
+size_t drt_engine_export_routes(const struct drt_engine *e, struct drt_engine_route *out,
+                                size_t cap);
+/* Offers the first DRT_ENGINE_IMPORT_MAX usable entries of in (port >=
+ * 1024, not our own endpoint, not a key already verified) as pending and
+ * INQUIREs each; one that answers with a valid proof is verified and, as
+ * with any verified peer, makes an ALONE or BOOTSTRAPPING node ACTIVE.
+ * While FAULTED or without network nothing is taken (0). Returns how many
+ * were probed. */
+size_t drt_engine_import_routes(struct drt_engine *e, const struct drt_engine_route *in, size_t n,
+                                uint64_t now);
 
 #endif

@@ -6,6 +6,7 @@
  *   engine_serve.c   answering SOLICIT, REQUEST, FLOOD, INQUIRE, LOOKUP
  *   engine_search.c  the resolver: searches hop by hop
  *   engine_keys.c    local registrations, publication, revocation
+ *   engine_revoke.c  revocations received: checked, confirmed, passed on
  *   engine_cache.c   the route cache as the engine uses it, leaf-set events
  */
 #ifndef DRT_CORE_ENGINE_INTERNAL_H
@@ -37,6 +38,18 @@ struct local_key {
     size_t len;
     bool published;
 };
+
+/* A signed revocation waiting for the key's node to confirm it
+ * (engine_revoke.c): the INQUIRE asking it, and what to pass on after. */
+struct revoke_check {
+    uint32_t msg_id; /* the confirming INQUIRE; 0: free slot */
+    uint8_t key[32];
+    struct drt_endpoint owner;
+    struct wire_endpoints flooded;
+    uint8_t *cpa;
+    size_t cpa_len;
+};
+#define ENGINE_MAX_REVOKE_CHECKS 8
 
 /* A leaf-set change the cache reported, waiting for engine_leafset_sync. */
 struct leaf_change {
@@ -120,6 +133,7 @@ struct drt_engine {
     uint32_t srtt_ms, rttvar_ms;
 
     struct drt_engine_stats stats;
+    struct revoke_check revoke_checks[ENGINE_MAX_REVOKE_CHECKS];
     uint8_t proof_cpa[49];   /* the null scheme's CPA being sent */
     bool proof_pending;      /* the provider holds buffers until done() */
     uint8_t scratch[WIRE_SPLIT_MAX + 64];
@@ -171,6 +185,13 @@ bool engine_pack(struct drt_engine *e, const struct local_key *k, const uint8_t 
                  uint16_t inquire_flags, struct wire_authority_buffer *ab);
 bool engine_validate(struct drt_engine *e, const uint8_t key[32], const uint8_t nonce[16],
                      const struct wire_authority_buffer *ab, struct drt_engine_blob *payload);
+/* A revocation of local key k (null scheme: 00 | key | zero nonce; or the
+ * provider's record with DRT_PAYLOAD_REVOKED), and the check of a received
+ * one, which gives the key it revokes. Call engine_proof_done after. */
+bool engine_pack_revocation(struct drt_engine *e, const struct local_key *k,
+                            struct wire_blob *cpa);
+bool engine_validate_revocation(struct drt_engine *e, const struct wire_blob *cpa,
+                                uint8_t key[32]);
 void engine_proof_done(struct drt_engine *e);
 void engine_retransmit_due(struct drt_engine *e);
 
@@ -206,11 +227,23 @@ void engine_searches_gc(struct drt_engine *e);
 /* engine_keys.c */
 void engine_publish(struct drt_engine *e, struct local_key *k);
 void engine_publish_all(struct drt_engine *e);
-void engine_revoke(struct drt_engine *e, const uint8_t key[32]);
+/* Floods the revocation of local key k (before it is dropped). */
+void engine_revoke(struct drt_engine *e, const struct local_key *k);
 /* Passes a revocation on to our leaf-set neighbours that have not seen it. */
 void engine_revoke_forward(struct drt_engine *e, const uint8_t key[32],
-                           const struct drt_endpoint *owner, const struct wire_flood *f);
+                           const struct drt_endpoint *owner, const struct wire_blob *cpa,
+                           const struct wire_endpoints *flooded);
 void engine_keys_free(struct drt_engine *e);
+
+/* engine_revoke.c */
+/* A FLOOD's Revoke CPA from `from`. */
+void engine_on_revocation(struct drt_engine *e, const struct drt_endpoint *from,
+                          const struct wire_flood *f);
+/* The key's node answered (or not) the INQUIRE confirming a revocation. */
+void engine_revoke_on_answer(struct drt_engine *e, struct pending *p,
+                             const struct wire_authority_buffer *ab);
+void engine_revoke_on_timeout(struct drt_engine *e, struct pending *p);
+void engine_revoke_checks_free(struct drt_engine *e);
 
 /* engine_cache.c */
 bool engine_cache_create(struct drt_engine *e);

@@ -2,7 +2,10 @@
  * engine_keys.c - the keys this node registered: registration, update,
  * publication ([MC-DRT] 3.2.4.1: a walk towards the key carrying its route
  * entry, so the nodes around it put it in their leaf sets) and revocation
- * (a FLOOD with the key's revoke CPA through the leaf set).
+ * (a FLOOD with the key's revoke CPA through the leaf set). The revoke CPA
+ * is the security provider's record with DRT_PAYLOAD_REVOKED, signed while
+ * the key is still ours (engine_proof.c); receivers check it and ask us
+ * before they forget the key (engine_revoke.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +87,7 @@ HRESULT drt_engine_unregister(struct drt_engine *e, uint32_t reg_id, uint64_t no
     uint8_t key[32];
     memcpy(key, k->key, 32);
     if (e->status != ENGINE_FAULTED && e->network_up)
-        engine_revoke(e, key);
+        engine_revoke(e, k);
     /* Report the leaf set going away (the cache reports nothing for a key
      * that leaves), then drop the key. */
     struct engine_peer leaf[2 * ENGINE_LEAF_SIDE];
@@ -123,6 +126,8 @@ size_t drt_engine_key_count(const struct drt_engine *e)
 
 void engine_keys_free(struct drt_engine *e)
 {
+    /* Revocations waiting for confirmation die with the keys' engine. */
+    engine_revoke_checks_free(e);
     for (size_t i = 0; i < e->nkeys; i++)
         free(e->keys[i].data);
     free(e->keys);
@@ -153,12 +158,6 @@ void engine_publish_all(struct drt_engine *e)
         engine_publish(e, &e->keys[i]);
 }
 
-static void revoke_cpa(const uint8_t key[32], uint8_t cpa[49])
-{
-    static const uint8_t no_nonce[16];
-    engine_null_cpa(key, no_nonce, cpa);
-}
-
 static void add_flooded(struct wire_endpoints *list, const struct drt_endpoint *ep)
 {
     for (size_t i = 0; i < list->count; i++)
@@ -174,7 +173,7 @@ static void add_flooded(struct wire_endpoints *list, const struct drt_endpoint *
 /* Sends the revocation to every leaf-set neighbour of every local key that
  * is not already on the flooded list, and adds them to it. */
 static void flood_revocation(struct drt_engine *e, const uint8_t key[32],
-                             struct wire_endpoints *flooded)
+                             const struct wire_blob *revoke, struct wire_endpoints *flooded)
 {
     struct engine_peer to[64];
     size_t n = 0;
@@ -185,9 +184,6 @@ static void flood_revocation(struct drt_engine *e, const uint8_t key[32],
     struct wire_endpoints before = *flooded;
     for (size_t i = 0; i < n; i++)
         add_flooded(flooded, &to[i].ep);
-    uint8_t cpa[49];
-    revoke_cpa(key, cpa);
-    struct wire_blob revoke = {cpa, sizeof(cpa)};
     for (size_t i = 0; i < n; i++) {
         bool seen = false;
         for (size_t j = 0; j < before.count && !seen; j++)
@@ -197,23 +193,30 @@ static void flood_revocation(struct drt_engine *e, const uint8_t key[32],
         for (size_t j = 0; j < i && !dup; j++)
             dup = drt_endpoint_equal(&to[j].ep, &to[i].ep);
         if (!seen && !dup && !drt_endpoint_equal(&to[i].ep, &e->cfg.self))
-            engine_send_flood(e, &to[i].ep, NULL, NULL, &revoke, flooded);
+            engine_send_flood(e, &to[i].ep, NULL, NULL, revoke, flooded);
     }
 }
 
-void engine_revoke(struct drt_engine *e, const uint8_t key[32])
+void engine_revoke(struct drt_engine *e, const struct local_key *k)
 {
     struct wire_endpoints flooded;
     memset(&flooded, 0, sizeof(flooded));
     add_flooded(&flooded, &e->cfg.self);
-    flood_revocation(e, key, &flooded);
+    struct wire_blob revoke;
+    /* A provider that cannot sign the revocation (its certificate gone or
+     * expired) leaves the key to age out: the nodes around it find it gone
+     * at their next check (maintenance pings, searches). */
+    if (engine_pack_revocation(e, k, &revoke))
+        flood_revocation(e, k->key, &revoke, &flooded);
+    engine_proof_done(e);
 }
 
 void engine_revoke_forward(struct drt_engine *e, const uint8_t key[32],
-                           const struct drt_endpoint *owner, const struct wire_flood *f)
+                           const struct drt_endpoint *owner, const struct wire_blob *cpa,
+                           const struct wire_endpoints *flooded_in)
 {
-    struct wire_endpoints flooded = f->flooded;
+    struct wire_endpoints flooded = *flooded_in;
     add_flooded(&flooded, owner);
     add_flooded(&flooded, &e->cfg.self);
-    flood_revocation(e, key, &flooded);
+    flood_revocation(e, key, cpa, &flooded);
 }

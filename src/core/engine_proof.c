@@ -3,7 +3,9 @@
  * checks the proof: through the configured security provider
  * (engine.h, struct drt_engine_security), or with the null scheme of
  * docs/PROTOCOL.md, whose CPA is 00 | key | nonce and whose payload
- * travels as is.
+ * travels as is. A revocation is the same kind of proof with the flag
+ * DRT_PAYLOAD_REVOKED and a zero nonce (it answers no request; replays are
+ * stopped by asking the key's node, engine_revoke.c).
  */
 #include <string.h>
 
@@ -32,7 +34,7 @@ bool engine_pack(struct drt_engine *e, const struct local_key *k, const uint8_t 
     }
     struct drt_engine_proof proof;
     memset(&proof, 0, sizeof(proof));
-    if (FAILED(sec->pack(sec->ctx, k->reg_id, k->key, nonce, k->data, k->len, &proof))) {
+    if (FAILED(sec->pack(sec->ctx, k->reg_id, k->key, nonce, 0, k->data, k->len, &proof))) {
         sec->done(sec->ctx);
         return false;
     }
@@ -60,8 +62,54 @@ bool engine_validate(struct drt_engine *e, const uint8_t key[32], const uint8_t 
     struct drt_engine_proof proof = {blob(&ab->cpa), blob(&ab->payload), blob(&ab->cert_chain),
                                      blob(&ab->classifier)};
     memset(payload, 0, sizeof(*payload));
+    if (!ab->cpa.p)
+        return false;
+    uint8_t proven[32];
     e->proof_pending = true;
-    return ab->cpa.p && SUCCEEDED(sec->validate(sec->ctx, key, nonce, &proof, payload));
+    return SUCCEEDED(sec->validate(sec->ctx, key, nonce, 0, &proof, proven, payload)) &&
+           memcmp(proven, key, 32) == 0;
+}
+
+static const uint8_t no_nonce[16];
+
+bool engine_pack_revocation(struct drt_engine *e, const struct local_key *k,
+                            struct wire_blob *cpa)
+{
+    const struct drt_engine_security *sec = e->cfg.security;
+    if (!sec) {
+        *cpa = (struct wire_blob){e->proof_cpa, engine_null_cpa(k->key, no_nonce, e->proof_cpa)};
+        return true;
+    }
+    struct drt_engine_proof proof;
+    memset(&proof, 0, sizeof(proof));
+    e->proof_pending = true;
+    if (FAILED(sec->pack(sec->ctx, k->reg_id, k->key, no_nonce, DRT_PAYLOAD_REVOKED, NULL, 0,
+                         &proof)) ||
+        !proof.cpa.p || proof.cpa.len == 0)
+        return false;
+    *cpa = wblob(&proof.cpa);
+    return true;
+}
+
+bool engine_validate_revocation(struct drt_engine *e, const struct wire_blob *cpa,
+                                uint8_t key[32])
+{
+    const struct drt_engine_security *sec = e->cfg.security;
+    if (!cpa->p)
+        return false;
+    if (!sec) {
+        /* The null form names the key and proves nothing (docs/PROTOCOL.md):
+         * only its shape is checked here, its sender by the caller. */
+        if (cpa->len != 49 || cpa->p[0] != 0)
+            return false;
+        memcpy(key, cpa->p + 1, 32);
+        return true;
+    }
+    struct drt_engine_proof proof = {blob(cpa), {NULL, 0}, {NULL, 0}, {NULL, 0}};
+    struct drt_engine_blob payload = {NULL, 0};
+    e->proof_pending = true;
+    return SUCCEEDED(sec->validate(sec->ctx, NULL, no_nonce, DRT_PAYLOAD_REVOKED, &proof, key,
+                                   &payload));
 }
 
 void engine_proof_done(struct drt_engine *e)

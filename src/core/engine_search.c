@@ -378,9 +378,11 @@ static void on_fetch_answer(struct drt_engine *e, struct search *s, struct pendi
     if (c && !ok && !refused) {
         /* A proof that does not check out was forged or damaged on the
          * way; the owner's own answer may still come. Keep the request:
-         * its retransmissions and timeout bound the wait. */
+         * its retransmissions and timeout bound the wait. Meanwhile the
+         * path says the node did not prove the key (BAD_VALIDATE_ID). */
         e->stats.proofs_rejected++;
-        c->flags |= DRT_ADDRESS_FLAG_INQUIRE | DRT_ADDRESS_FLAG_REJECTED;
+        c->flags |= DRT_ADDRESS_FLAG_INQUIRE | DRT_ADDRESS_FLAG_REJECTED |
+                    DRT_ADDRESS_FLAG_BAD_VALIDATE_ID;
         engine_proof_done(e);
         return;
     }
@@ -389,8 +391,11 @@ static void on_fetch_answer(struct drt_engine *e, struct search *s, struct pendi
         s->fetch_left--;
     if (c) {
         c->flags |= DRT_ADDRESS_FLAG_INQUIRE | DRT_ADDRESS_FLAG_REJECTED;
+        if (refused) /* it does not hold the key we asked it to prove */
+            c->flags |= DRT_ADDRESS_FLAG_BAD_VALIDATE_ID;
         if (ok) /* the genuine answer came after a bad one */
-            c->flags &= ~(uint32_t)DRT_ADDRESS_FLAG_REJECTED;
+            c->flags &= ~(uint32_t)(DRT_ADDRESS_FLAG_REJECTED |
+                                    DRT_ADDRESS_FLAG_BAD_VALIDATE_ID);
     }
     if (ok) {
         report(e, s, c, match_of(s, c->peer.key), payload.p, payload.len);

@@ -104,14 +104,6 @@ void engine_on_request(struct drt_engine *e, const struct drt_endpoint *from,
     }
 }
 
-static bool null_cpa_key(const struct wire_blob *cpa, uint8_t key[32])
-{
-    if (!cpa->p || cpa->len != 49 || cpa->p[0] != 0)
-        return false;
-    memcpy(key, cpa->p + 1, 32);
-    return true;
-}
-
 void engine_on_flood(struct drt_engine *e, const struct drt_endpoint *from,
                      const struct wire_msg *m)
 {
@@ -127,25 +119,10 @@ void engine_on_flood(struct drt_engine *e, const struct drt_endpoint *from,
         }
         engine_send_msg(e, from, &ack);
     }
-    uint8_t revoked[32];
-    if (null_cpa_key(&f->revoke_cpa, revoked)) {
-        struct engine_peer gone;
-        /* Only the node that held the key may revoke it: the revocation
-         * must come from the endpoint we know for it, or be forwarded by a
-         * node that lists that endpoint as already flooded. */
-        if (!engine_cache_find(e, revoked, &gone))
-            return;
-        bool from_owner = drt_endpoint_equal(&gone.ep, from);
-        for (size_t i = 0; !from_owner && i < f->flooded.count; i++) {
-            struct drt_endpoint ep = {{0}, f->flooded.e[i].port};
-            memcpy(ep.addr, f->flooded.e[i].addr, 16);
-            from_owner = drt_endpoint_equal(&gone.ep, &ep);
-        }
-        if (!from_owner)
-            return;
-        engine_cache_forget_key(e, revoked);
-        engine_leafset_sync(e);
-        engine_revoke_forward(e, revoked, &gone.ep, f);
+    /* A revocation ([MC-DRT] 3.1.5.4) is checked, and under a security
+     * provider confirmed, before any key is forgotten (engine_revoke.c). */
+    if (f->revoke_cpa.p) {
+        engine_on_revocation(e, from, f);
         return;
     }
     if (f->has_route)

@@ -28,6 +28,7 @@ enum pending_kind {
     PENDING_INQUIRE_VERIFY,  /* return-routability check of a learned entry */
     PENDING_INQUIRE_PING,    /* liveness of a leaf-set neighbour */
     PENDING_INQUIRE_RESULT,  /* fetch a search result's app data */
+    PENDING_INQUIRE_REVOKE,  /* does the key's node confirm a revocation? */
     PENDING_LOOKUP,          /* one hop of a search or a publication */
 };
 

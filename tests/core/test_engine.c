@@ -558,9 +558,11 @@ static void test_a_forged_proof_does_not_end_the_wait_for_the_real_one(void **st
     struct drt_engine_stats st;
     drt_engine_get_stats(d.a, &st);
     assert_int_equal(st.proofs_rejected, d.forged);
-    /* The owner answered with a good proof in the end. */
+    /* The owner answered with a good proof in the end: the forged one
+     * leaves no mark on its path entry. */
     assert_true(d.owner_flags & DRT_ADDRESS_FLAG_INQUIRE);
     assert_false(d.owner_flags & DRT_ADDRESS_FLAG_REJECTED);
+    assert_false(d.owner_flags & DRT_ADDRESS_FLAG_BAD_VALIDATE_ID);
     drt_engine_destroy(d.a);
     drt_engine_destroy(d.b);
 }
@@ -573,7 +575,10 @@ static void test_only_forged_proofs_mean_no_result_and_a_rejected_node(void **st
     assert_true(d.forged >= 2); /* the request was retransmitted meanwhile */
     assert_int_equal(d.results, 0);
     assert_int_equal(d.done.u.done.hr, DRT_E_NO_MORE);
+    /* Its record did not validate: rejected, and a bad validate ID. */
+    assert_true(d.owner_flags & DRT_ADDRESS_FLAG_INQUIRE);
     assert_true(d.owner_flags & DRT_ADDRESS_FLAG_REJECTED);
+    assert_true(d.owner_flags & DRT_ADDRESS_FLAG_BAD_VALIDATE_ID);
     drt_engine_destroy(d.a);
     drt_engine_destroy(d.b);
 }
