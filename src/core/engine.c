@@ -600,7 +600,6 @@ void drt_engine_timer(struct drt_engine *e, uint64_t now)
         due->deadline = now + due->rto_ms;
         (void)queue_push(&e->out, &due->peer, sizeof(due->peer), due->dgram, due->len);
         e->stats.datagrams_sent++;
-        e->stats.retransmissions++;
         e->stats.bytes_sent += due->len;
     }
     reasm_expire(e->reasm, now);
