@@ -164,6 +164,12 @@ static HRESULT null_validate_and_unpack(const PVOID pvContext, DRT_DATA *pSecure
 
     if (data_dup(cpa->pb + 1, NULL_CPA_KEY, pKey) != S_OK)
         return E_OUTOFMEMORY;
+    /* The null CPA has no flags field: the zero nonce marks a revocation
+     * (docs/PROTOCOL.md), which answers no request. An answer carries the
+     * requester's random nonce. */
+    static const BYTE no_nonce[NULL_CPA_NONCE];
+    if (pdwFlags && memcmp(nonce, no_nonce, NULL_CPA_NONCE) == 0)
+        *pdwFlags = DRT_PAYLOAD_REVOKED;
     if (pPayload && pSecuredPayload &&
         data_dup(pSecuredPayload->pb, pSecuredPayload->cb, pPayload) != S_OK) {
         data_release(pKey);

@@ -42,6 +42,7 @@ struct node {
     HDRT drt;
     HDRT_REGISTRATION_CONTEXT reg;
     const char *data;
+    bool null_provider;
     DRT_STATUS status;
     const BYTE *watch;     /* a key whose leaf-set deletions are counted */
     unsigned watch_deleted, watch_added;
@@ -94,20 +95,27 @@ static void register_own_key(struct node *n)
     assert_int_equal(DrtRegisterKey(n->drt, &reg, (PVOID)&n->cert.ctx, &n->reg), S_OK);
 }
 
+/* With null set, the node uses the null security provider (its key is
+ * still the certificate's, only nothing is signed). */
 static void open_node(struct node *n, const struct node *seed, enum fx_keytype type,
-                      const char *data)
+                           const char *data, bool null)
 {
     const struct fx_pki *pki = fx_pki();
     memset(n, 0, sizeof(*n));
     n->status = (DRT_STATUS)-1;
     n->data = data;
+    n->null_provider = null;
     fx_node_init(&n->cert, type, pki->root, pki->root_key, NULL, -1, 30);
     DRT_DATA k = {32, n->key};
     assert_int_equal(DrtCreateDerivedKey(&n->cert.ctx, &k), S_OK);
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
                      S_OK);
-    assert_int_equal(
-        DrtCreateDerivedKeySecurityProvider(&pki->root_ctx, &n->cert.ctx, &n->security), S_OK);
+    if (null)
+        assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
+    else
+        assert_int_equal(
+            DrtCreateDerivedKeySecurityProvider(&pki->root_ctx, &n->cert.ctx, &n->security),
+            S_OK);
     SOCKADDR_STORAGE addr;
     memset(&addr, 0, sizeof(addr));
     if (seed) {
@@ -140,7 +148,10 @@ static void close_node(struct node *n)
         DrtUnregisterKey(n->reg);
     DrtClose(n->drt);
     DrtDeleteStaticBootstrapResolver(n->bootstrap);
-    DrtDeleteDerivedKeySecurityProvider(n->security);
+    if (n->null_provider)
+        DrtDeleteNullSecurityProvider(n->security);
+    else
+        DrtDeleteDerivedKeySecurityProvider(n->security);
     assert_int_equal(DrtDeleteIpv6UdpTransport(n->transport), S_OK);
     DrtEventClose(n->event);
     fx_node_free(&n->cert);
@@ -244,15 +255,20 @@ struct cloud {
     struct node a, b; /* a owns the key under attack; b caches it */
 };
 
-static void cloud_open(struct cloud *c)
+static void cloud_open_with(struct cloud *c, bool null)
 {
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
-    open_node(&c->a, NULL, FX_ED25519, "from-a");
-    open_node(&c->b, &c->a, FX_EC_P256, "from-b");
+    open_node(&c->a, NULL, FX_ED25519, "from-a", null);
+    open_node(&c->b, &c->a, FX_EC_P256, "from-b", null);
     wait_status(&c->b, DRT_ACTIVE, 10000);
     assert_int_equal(c->b.status, DRT_ACTIVE);
     c->b.watch = c->a.key;
     assert_int_equal(find(&c->b, c->a.key, "from-a"), 1);
+}
+
+static void cloud_open(struct cloud *c)
+{
+    cloud_open_with(c, false);
 }
 
 static void cloud_close(struct cloud *c)
@@ -298,6 +314,22 @@ static void test_the_owners_unregistration_removes_its_key_elsewhere(void **stat
     assert_int_equal(st.revocations_accepted, 1);
     assert_int_equal(st.revocations_rejected, 0);
     assert_int_equal(find(&c.b, c.a.key, "from-a"), 0);
+    cloud_close(&c);
+}
+
+/* The null provider through the API: its revocation is the null CPA with
+ * a zero nonce, still acted on (after the same confirmation). */
+static void test_unregistration_with_the_null_provider_still_revokes(void **state)
+{
+    struct cloud c;
+    cloud_open_with(&c, true);
+    DrtUnregisterKey(c.a.reg);
+    c.a.reg = NULL;
+    for (unsigned i = 0; i < 100 && c.b.watch_deleted == 0; i++)
+        settle(&c.b, 50, NULL);
+    assert_int_equal(c.b.watch_deleted, 1);
+    assert_int_equal(stats(&c.b).revocations_accepted, 1);
+    assert_int_equal(stats(&c.b).revocations_rejected, 0);
     cloud_close(&c);
 }
 
@@ -387,6 +419,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_owners_unregistration_removes_its_key_elsewhere),
+        cmocka_unit_test(test_unregistration_with_the_null_provider_still_revokes),
         cmocka_unit_test(test_forged_revocations_leave_the_key_in_place),
         cmocka_unit_test(test_a_replayed_revocation_leaves_a_new_registration_in_place),
         cmocka_unit_test(test_the_first_node_becomes_active_when_a_second_joins),
