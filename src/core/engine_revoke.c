@@ -118,6 +118,12 @@ void engine_on_revocation(struct drt_engine *e, const struct drt_endpoint *from,
             e->stats.revocations_rejected++;
         return;
     }
+    if (engine_local_key(e, key)) {
+        /* We hold the key now: an old revocation of our own, replayed. */
+        if (secure)
+            e->stats.revocations_stale++;
+        return;
+    }
     struct engine_peer known;
     if (!engine_cache_find(e, key, &known))
         return; /* nothing to forget, nobody to pass it to on its behalf */

@@ -364,6 +364,12 @@ static void test_replayed_revocation_does_not_remove_a_new_registration(void **s
     assert_int_equal(st.revocations_accepted, 1); /* the first, genuine one */
     assert_int_equal(p.a_lost_kb, 1);
     assert_int_equal(a_finds_kb(&p), 1);
+    /* Replayed to the owner itself: it holds the key, nothing happens. */
+    drt_engine_receive(p.b.e, &attacker, replay, replay_len, p.now);
+    run(&p, 3000);
+    assert_int_equal(stats_of(&p.b).revocations_stale, 1);
+    assert_int_equal(drt_engine_key_count(p.b.e), 1);
+    assert_int_equal(a_finds_kb(&p), 1);
     pair_close(&p);
 }
 
