@@ -317,6 +317,24 @@ static void test_the_owners_unregistration_removes_its_key_elsewhere(void **stat
     cloud_close(&c);
 }
 
+/* DrtClose revokes every key still registered, signed like an
+ * unregistration: the certificate is still known when the engine asks. */
+static void test_closing_the_owner_revokes_its_key(void **state)
+{
+    struct cloud c;
+    cloud_open(&c);
+    c.a.reg = NULL; /* left registered: DrtClose unregisters it */
+    close_node(&c.a);
+    for (unsigned i = 0; i < 100 && c.b.watch_deleted == 0; i++)
+        settle(&c.b, 50, NULL);
+    assert_int_equal(c.b.watch_deleted, 1);
+    struct drt_engine_stats st = stats(&c.b);
+    assert_int_equal(st.revocations_accepted, 1); /* confirmed by silence */
+    assert_int_equal(st.revocations_rejected, 0);
+    close_node(&c.b);
+    unsetenv("DRT_ADVERTISE_ADDRESS");
+}
+
 /* The null provider through the API: its revocation is the null CPA with
  * a zero nonce, still acted on (after the same confirmation). */
 static void test_unregistration_with_the_null_provider_still_revokes(void **state)
@@ -419,6 +437,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_owners_unregistration_removes_its_key_elsewhere),
+        cmocka_unit_test(test_closing_the_owner_revokes_its_key),
         cmocka_unit_test(test_unregistration_with_the_null_provider_still_revokes),
         cmocka_unit_test(test_forged_revocations_leave_the_key_in_place),
         cmocka_unit_test(test_a_replayed_revocation_leaves_a_new_registration_in_place),
