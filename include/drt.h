@@ -434,6 +434,29 @@ DWORD DrtEventWait(HANDLE hEvent, DWORD timeoutMs);
 int DrtEventGetFd(HANDLE hEvent);
 void DrtEventClose(HANDLE hEvent);
 
+/* ----------------------------------------------------------------------
+ * libdrt extension: route cache persistence, for a fast rejoin
+ *
+ * Windows has no such call. DrtSaveRouteCache writes the DRT's verified
+ * route entries (key, endpoint, round trip) to the file at path, atomically
+ * (a new file in the same folder, fsync, rename, fsync of the folder), mode
+ * 0600. DrtLoadRouteCache reads such a file and hands its first 32 entries
+ * (the fastest when saved) to the DRT as unverified candidates: each is
+ * INQUIREd with a fresh nonce, and only those that answer with a valid
+ * proof enter the route cache; one answer makes an ALONE node ACTIVE. A
+ * file is never trusted: a damaged, truncated, extended or forged one is
+ * refused whole (DRT_E_INVALID_MESSAGE) and the DRT is left as it was.
+ * Format: docs/PROTOCOL.md, "Route cache file"; codes: docs/API.md.
+ *   S_OK; E_INVALIDARG (path NULL or empty); E_HANDLE;
+ *   Load: DRT_E_FAULTED; HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+ *         DRT_E_INVALID_MESSAGE (not an intact route cache file);
+ *   Save: HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) (no such folder),
+ *         HRESULT_FROM_WIN32(ERROR_DISK_FULL);
+ *   both: E_ACCESSDENIED, E_OUTOFMEMORY, E_FAIL (other I/O errors).
+ * ---------------------------------------------------------------------- */
+HRESULT WINAPI DrtSaveRouteCache(HDRT hDrt, const char *path);
+HRESULT WINAPI DrtLoadRouteCache(HDRT hDrt, const char *path);
+
 /* libdrt extension: the library version, "MAJOR.MINOR.PATCH". */
 const char *DrtLibraryVersion(void);
 

@@ -190,6 +190,19 @@ typedef struct _CERT_PUBLIC_KEY_INFO {
 #ifndef ERROR_INVALID_PARAMETER
 #define ERROR_INVALID_PARAMETER 87L
 #endif
+/* File errors of DrtSaveRouteCache / DrtLoadRouteCache (libdrt extension). */
+#ifndef ERROR_FILE_NOT_FOUND
+#define ERROR_FILE_NOT_FOUND 2L
+#endif
+#ifndef ERROR_PATH_NOT_FOUND
+#define ERROR_PATH_NOT_FOUND 3L
+#endif
+#ifndef ERROR_DISK_FULL
+#define ERROR_DISK_FULL 112L
+#endif
+#ifndef E_ACCESSDENIED
+#define E_ACCESSDENIED ((HRESULT)0x80070005)
+#endif
 
 /* Wait results and the infinite timeout of WaitForSingleObject. */
 #ifndef WAIT_OBJECT_0

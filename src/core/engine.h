@@ -241,4 +241,33 @@ struct drt_engine_stats {
 };
 void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *st);
 
+/*
+ * Persistence for fast rejoin (engine_export.c; the file around it is
+ * src/api's, docs/PROTOCOL.md "Route cache file"). Export copies verified
+ * route entries out; import takes entries back only as unverified
+ * candidates, each checked by the usual INQUIRE return-routability probe
+ * before anything routes through it.
+ */
+struct drt_engine_route {
+    uint8_t key[32];
+    struct drt_endpoint ep;
+    uint32_t rtt_ms; /* smoothed round trip when saved; 0 = never measured */
+};
+/* Entries import takes and probes at once: a burst of INQUIREs the size of
+ * a bootstrap, and at most the smallest pending cap of a route cache. */
+#define DRT_ENGINE_IMPORT_MAX 32u
+/* The verified entries, best first (measured RTT ascending, unmeasured
+ * last, ties by key): the best cap of them go to out. Returns how many
+ * were written. */
+size_t drt_engine_export_routes(const struct drt_engine *e, struct drt_engine_route *out,
+                                size_t cap);
+/* Offers the first DRT_ENGINE_IMPORT_MAX usable entries of in (port >=
+ * 1024, not our own endpoint, not a key already verified) as pending and
+ * INQUIREs each; one that answers with a valid proof is verified and, as
+ * with any verified peer, makes an ALONE or BOOTSTRAPPING node ACTIVE.
+ * While FAULTED or without network nothing is taken (0). Returns how many
+ * were probed. */
+size_t drt_engine_import_routes(struct drt_engine *e, const struct drt_engine_route *in, size_t n,
+                                uint64_t now);
+
 #endif

@@ -64,6 +64,11 @@ static const struct result_entry entries[] = {
     R(DRT_E_INVALID_INSTANCE_PREFIX, "instance prefix longer than 128 characters"),
     R(DRT_E_INVALID_SECURITY_MODE, "security mode is invalid"),
     R(DRT_E_CAPABILITY_MISMATCH, "required cryptographic capability is missing"),
+    /* File errors of DrtSaveRouteCache / DrtLoadRouteCache. */
+    R(E_ACCESSDENIED, "access denied"),
+    R(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "no such file"),
+    R(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), "no such folder"),
+    R(HRESULT_FROM_WIN32(ERROR_DISK_FULL), "the disk is full"),
     /* The keying engine's DWORD codes that are HRESULT-shaped (fwpmu.h). */
 #define F(code, text) {(HRESULT)(code), #code, text}
     F(FWP_E_NOT_FOUND, "no such object"),

@@ -2,7 +2,10 @@
  * drt node - one DRT node on UDP that stays up: it registers the keys it is
  * given, prints every event the DRT reports (status with the bootstrap
  * addresses tried, leaf-set changes), and on SIGINT/SIGTERM or after
- * --exit-after unregisters its keys, closes and exits 0.
+ * --exit-after unregisters its keys, closes and exits 0. With --cache FILE
+ * it loads its route cache from FILE on start, when there is one, and
+ * saves it there on exit (DrtLoadRouteCache / DrtSaveRouteCache): a node
+ * restarted with the same file rejoins even when its seeds are gone.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 
 #include "cli.h"
 #include "tool_node.h"
+#include "util/result_text.h"
 
 #define WAIT_SLICE_MS 100u /* how soon a signal or the deadline is noticed */
 
@@ -23,7 +27,7 @@ void usage_node(void)
     printf("usage: drt node [--port N] [--bootstrap HOST[:PORT][;HOST[:PORT]...]]\n"
            "                [--register KEY[=DATA]]... [--data-file PATH]\n"
            "                [--advertise ADDR] [--link-local IF] [--exit-after SECONDS]\n"
-           "                [--json]\n\n"
+           "                [--cache FILE] [--json]\n\n"
            "Opens one DRT node on UDP and keeps it running until Ctrl-C (SIGINT or\n"
            "SIGTERM): then it unregisters its keys, closes and exits 0.\n"
            "  --port N          UDP port (default 0: an ephemeral port, printed)\n"
@@ -38,6 +42,8 @@ void usage_node(void)
            "  --advertise ADDR  the address put in route entries (DRT_ADVERTISE_ADDRESS),\n"
            "                    e.g. ::1 or 127.0.0.1 for a cloud on loopback\n"
            "  --exit-after S    shut down cleanly after S seconds\n"
+           "  --cache FILE      load the route cache from FILE at start if it exists (its\n"
+           "                    peers are checked before use), save it there on exit\n"
            "  --json            one JSON object per line instead of text\n"
            "It prints each event as it happens: status changes (with the bootstrap\n"
            "addresses tried) and leaf-set changes (local and remote key).\n"
@@ -57,6 +63,7 @@ struct node_opts {
     const char *bootstrap;
     const char *advertise;
     unsigned long exit_after; /* seconds; 0: run until a signal */
+    const char *cache;        /* --cache FILE, or NULL */
     bool json;
     struct node_key *keys;
     size_t nkeys;
@@ -160,6 +167,8 @@ static int parse_args(int argc, char **argv, struct node_opts *o)
         } else if (strcmp(opt, "--exit-after") == 0) {
             if (!tool_parse_ulong(val, 1, 86400UL * 365, &o->exit_after))
                 rc = usage_error("--exit-after needs a number of seconds, not '%s'", val);
+        } else if (strcmp(opt, "--cache") == 0) {
+            o->cache = val;
         } else if (strcmp(opt, "--register") == 0) {
             rc = add_register(o, val);
         } else if (strcmp(opt, "--data-file") == 0) {
@@ -243,6 +252,29 @@ static void drain_events(const struct tool_node *n, bool json)
     }
 }
 
+/* What became of --cache FILE: "loaded", "saved", or why not. Neither
+ * outcome stops the node: without the file it bootstraps as usual. */
+static void print_cache(const struct node_opts *o, const char *action, HRESULT hr)
+{
+    char text[160];
+    const char *what = SUCCEEDED(hr) ? action
+                       : hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)
+                           ? "none yet"
+                           : result_describe(hr, text, sizeof(text));
+    if (o->json) {
+        printf("{\"event\":\"route_cache\",\"action\":\"%s\",\"ok\":%s,\"file\":", action,
+               SUCCEEDED(hr) ? "true" : "false");
+        tool_json_string(stdout, o->cache, strlen(o->cache));
+        printf(",\"result\":");
+        tool_json_string(stdout, what, strlen(what));
+        printf("}\n");
+    } else {
+        printf("route cache %s: %s%s\n", o->cache, what,
+               FAILED(hr) && action[0] == 'l' ? " (bootstrapping as usual)" : "");
+    }
+    fflush(stdout);
+}
+
 static int register_keys(struct node_opts *o, struct tool_node *n)
 {
     for (size_t i = 0; i < o->nkeys; i++) {
@@ -299,6 +331,10 @@ static void shut_down(struct node_opts *o, struct tool_node *n, const char *why)
     else
         printf("stopping (%s): unregistering %zu key(s), closing\n", why, registered);
     fflush(stdout);
+    /* Saved while the DRT still knows its peers (unregistering changes
+     * only our own keys, which the file never holds). */
+    if (o->cache && n->drt)
+        print_cache(o, "saved", DrtSaveRouteCache(n->drt, o->cache));
     for (size_t i = 0; i < o->nkeys; i++) {
         if (o->keys[i].reg)
             DrtUnregisterKey(o->keys[i].reg);
@@ -343,6 +379,8 @@ int cmd_node(int argc, char **argv)
         goto out;
     }
     print_listening(&o, &n);
+    if (o.cache)
+        print_cache(&o, "loaded", DrtLoadRouteCache(n.drt, o.cache));
     drain_events(&n, o.json);
     rc = register_keys(&o, &n);
     block_stop_signals(&set, false);
