@@ -50,6 +50,11 @@ struct revoke_check {
     size_t cpa_len;
 };
 #define ENGINE_MAX_REVOKE_CHECKS 8
+/* Revocations whose signature is checked, per second and at once: the
+ * only signature check a stranger's request can cause (a FLOOD), so it
+ * gets a budget of its own (docs/RELIABILITY.md). */
+#define ENGINE_REVOKE_CHECKS_PER_S 32u
+#define ENGINE_REVOKE_CHECKS_BURST 64u
 
 /* A leaf-set change the cache reported, waiting for engine_leafset_sync. */
 struct leaf_change {
@@ -134,6 +139,7 @@ struct drt_engine {
 
     struct drt_engine_stats stats;
     struct revoke_check revoke_checks[ENGINE_MAX_REVOKE_CHECKS];
+    struct token_bucket revoke_budget;
     uint8_t proof_cpa[49];   /* the null scheme's CPA being sent */
     bool proof_pending;      /* the provider holds buffers until done() */
     uint8_t scratch[WIRE_SPLIT_MAX + 64];

@@ -106,10 +106,34 @@ static void confirm(struct drt_engine *e, const struct engine_peer *known,
     c->cpa_len = f->revoke_cpa.len;
 }
 
+/* The same revocation already waiting for confirmation: the owner's copy
+ * and its forwards are the same bytes. */
+static bool already_checking(const struct drt_engine *e, const struct wire_blob *cpa)
+{
+    for (size_t i = 0; i < ENGINE_MAX_REVOKE_CHECKS; i++) {
+        const struct revoke_check *c = &e->revoke_checks[i];
+        if (c->msg_id && c->cpa_len == cpa->len && memcmp(c->cpa, cpa->p, cpa->len) == 0)
+            return true;
+    }
+    return false;
+}
+
 void engine_on_revocation(struct drt_engine *e, const struct drt_endpoint *from,
                           const struct wire_flood *f)
 {
     bool secure = e->cfg.security != NULL;
+    if (secure) {
+        /* Cheap before costly: copies of a revocation being confirmed
+         * cost a comparison; the others a signature check each, within
+         * a budget of their own. */
+        if (already_checking(e, &f->revoke_cpa))
+            return;
+        if (!token_bucket_take(&e->revoke_budget, ENGINE_REVOKE_CHECKS_PER_S,
+                               ENGINE_REVOKE_CHECKS_BURST, e->now)) {
+            e->stats.revocations_rejected++;
+            return;
+        }
+    }
     uint8_t key[32];
     bool ok = engine_validate_revocation(e, &f->revoke_cpa, key);
     engine_proof_done(e);

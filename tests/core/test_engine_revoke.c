@@ -28,6 +28,7 @@ struct fake_sec {
     uint8_t signer;
     uint8_t rec[REC_LEN];
     unsigned packs, revocations_packed, open; /* open: buffers not yet done() */
+    unsigned revocations_checked;
 };
 
 static void make_record(uint8_t signer, uint32_t flags, const uint8_t key[32],
@@ -66,6 +67,8 @@ static HRESULT fake_validate(void *ctx, const uint8_t *key, const uint8_t nonce[
 {
     struct fake_sec *f = ctx;
     f->open++;
+    if (flags & DRT_PAYLOAD_REVOKED)
+        f->revocations_checked++;
     const uint8_t *r = in->cpa.p;
     if (!r || in->cpa.len != REC_LEN || r[0] != 'F' || r[1] != (uint8_t)flags ||
         memcmp(r + 34, nonce, 16) != 0 || r[50] != r[2] /* only key[0] signs */ ||
@@ -465,6 +468,49 @@ static void test_a_bad_confirmation_does_not_end_the_wait(void **state)
     pair_close(&p);
 }
 
+static void test_revocation_checks_have_a_budget(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p);
+    static const uint8_t zero[16];
+    uint8_t rec[REC_LEN], buf[512];
+    make_record(0xee, DRT_PAYLOAD_REVOKED, p.kb, zero, rec);
+    size_t len = forged_flood(&p, rec, REC_LEN, buf, sizeof(buf));
+    /* 200 forged revocations at once, from as many sources: at most a
+     * burst of them costs a check. */
+    for (uint16_t i = 0; i < 200; i++) {
+        struct drt_endpoint src = attacker;
+        src.port = (uint16_t)(20000 + i);
+        drt_engine_receive(p.a.e, &src, buf, len, p.now);
+    }
+    assert_int_equal(stats_of(&p.a).revocations_rejected, 200);
+    assert_true(p.a.sec.revocations_checked <= 64);
+    /* Two seconds later the budget is back: the owner's revocation, and a
+     * copy of it forwarded while it is being confirmed (one check). */
+    run(&p, 2000);
+    unsigned before = p.a.sec.revocations_checked;
+    assert_int_equal(drt_engine_unregister(p.b.e, p.reg_b, p.now), S_OK);
+    struct drt_endpoint dst;
+    const uint8_t *out;
+    size_t olen;
+    uint8_t flood[2048];
+    size_t flood_len = 0;
+    while (drt_engine_next_datagram(p.b.e, &dst, &out, &olen))
+        if (is_revocation(out, olen)) {
+            memcpy(flood, out, olen);
+            flood_len = olen;
+        }
+    assert_true(flood_len > 0);
+    drt_engine_receive(p.a.e, drt_engine_self(p.b.e), flood, flood_len, p.now);
+    drt_engine_receive(p.a.e, &attacker, flood, flood_len, p.now);
+    assert_int_equal(p.a.sec.revocations_checked, before + 1);
+    run(&p, 3000);
+    assert_int_equal(stats_of(&p.a).revocations_accepted, 1);
+    assert_int_equal(p.a_lost_kb, 1);
+    pair_close(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_replayed_revocation_does_not_remove_a_new_registration),
         cmocka_unit_test(test_a_silent_key_node_confirms_the_revocation),
         cmocka_unit_test(test_a_bad_confirmation_does_not_end_the_wait),
+        cmocka_unit_test(test_revocation_checks_have_a_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
