@@ -236,6 +236,9 @@ struct drt_engine_stats {
      * refused (proof, signer or sender wrong), stale (the key's node still
      * proves the key: a replay), accepted (key forgotten, passed on). */
     uint64_t revocations_rejected, revocations_stale, revocations_accepted;
+    /* First sends by message type (index: enum wire_msg_type), and
+     * retransmissions of requests that went unanswered. */
+    uint64_t sent_by_type[16], retransmissions;
     size_t cache_entries, memory_bytes;
     size_t events_queued, rate_sources; /* now */
 };

@@ -234,10 +234,36 @@ size_t engine_cache_memory(const struct drt_engine *e)
     return route_cache_memory(e->cache);
 }
 
+/* (destination, key) pairs already flooded in this leaf-set sync: a node
+ * with several keys sees one newcomer enter several of its leaf sets, and
+ * the leaf sets of its keys share members; each pair goes out once. */
+struct flood_once {
+    struct {
+        struct drt_endpoint to;
+        uint8_t key[32];
+    } sent[128];
+    size_t n;
+};
+
+static void flood_entry_once(struct drt_engine *e, struct flood_once *once,
+                             const struct drt_endpoint *to, const struct wire_route_entry *re)
+{
+    for (size_t i = 0; i < once->n; i++)
+        if (drt_endpoint_equal(&once->sent[i].to, to) &&
+            memcmp(once->sent[i].key, re->key, 32) == 0)
+            return;
+    if (once->n < sizeof(once->sent) / sizeof(once->sent[0])) {
+        once->sent[once->n].to = *to;
+        memcpy(once->sent[once->n].key, re->key, 32);
+        once->n++;
+    }
+    engine_send_flood(e, to, NULL, re, NULL, NULL);
+}
+
 /* A new neighbour of `local`: tell the other neighbours about it, and tell
  * it about us, so both sides of the ring converge on the same leaf sets. */
-static void spread_new_neighbour(struct drt_engine *e, const struct local_key *k,
-                                 const struct engine_peer *added)
+static void spread_new_neighbour(struct drt_engine *e, struct flood_once *once,
+                                 const struct local_key *k, const struct engine_peer *added)
 {
     struct wire_route_entry re;
     engine_route_entry(e, added->key, &re);
@@ -247,16 +273,17 @@ static void spread_new_neighbour(struct drt_engine *e, const struct local_key *k
     size_t n = engine_cache_leaf(e, k, leaf, 2 * ENGINE_LEAF_SIDE);
     for (size_t i = 0; i < n; i++)
         if (!drt_endpoint_equal(&leaf[i].ep, &added->ep))
-            engine_send_flood(e, &leaf[i].ep, NULL, &re, NULL, NULL);
+            flood_entry_once(e, once, &leaf[i].ep, &re);
     struct wire_route_entry mine;
     engine_route_entry(e, k->key, &mine);
-    engine_send_flood(e, &added->ep, NULL, &mine, NULL, NULL);
+    flood_entry_once(e, once, &added->ep, &mine);
 }
 
 void engine_leafset_sync(struct drt_engine *e)
 {
     /* Handling a change can cause more (a FLOOD sent changes nothing
      * locally, but be safe): take the batch, then handle it. */
+    struct flood_once once = {.n = 0};
     while (e->nleaf_changes) {
         struct leaf_change batch[ENGINE_MAX_LEAF_CHANGES];
         size_t n = e->nleaf_changes;
@@ -273,7 +300,7 @@ void engine_leafset_sync(struct drt_engine *e)
             ev.u.leafset.remote = batch[i].peer.ep;
             engine_emit(e, &ev, NULL, 0);
             if (batch[i].added && e->status == ENGINE_ACTIVE)
-                spread_new_neighbour(e, k, &batch[i].peer);
+                spread_new_neighbour(e, &once, k, &batch[i].peer);
         }
     }
 }

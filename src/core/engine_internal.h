@@ -98,6 +98,9 @@ struct search {
     uint16_t asked_count; /* candidates asked so far */
 };
 
+/* Leaf-set neighbours pinged per maintenance round, at most. */
+#define ENGINE_MAX_PINGS 64
+
 struct drt_engine {
     struct drt_engine_config cfg;
     enum drt_engine_status status;

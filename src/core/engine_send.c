@@ -19,11 +19,12 @@ static bool encode(struct drt_engine *e, const struct wire_msg *m, size_t *len)
 }
 
 static void push(struct drt_engine *e, const struct drt_endpoint *to, const uint8_t *buf,
-                 size_t len)
+                 size_t len, uint8_t type)
 {
     if (queue_push(&e->out, to, sizeof(*to), buf, len)) {
         e->stats.datagrams_sent++;
         e->stats.bytes_sent += len;
+        e->stats.sent_by_type[type & 15]++;
     }
 }
 
@@ -31,7 +32,7 @@ void engine_send_msg(struct drt_engine *e, const struct drt_endpoint *to, const 
 {
     size_t len;
     if (encode(e, m, &len))
-        push(e, to, e->scratch, len);
+        push(e, to, e->scratch, len, m->hdr.type);
 }
 
 void engine_route_entry(const struct drt_engine *e, const uint8_t key[32],
@@ -84,7 +85,7 @@ uint32_t engine_request(struct drt_engine *e, struct wire_msg *m, const struct d
     p.len = len;
     if (!pending_add(&e->pending, &p))
         return 0;
-    push(e, to, e->scratch, len);
+    push(e, to, e->scratch, len, m->hdr.type);
     return p.msg_id;
 }
 

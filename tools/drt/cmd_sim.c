@@ -169,6 +169,40 @@ static void key_for(uint64_t n, uint64_t seed, uint8_t key[32])
     }
 }
 
+/* What the whole cloud sent, by message type, and what it refused: where
+ * the datagrams of a run went. */
+static void print_traffic(struct cluster *c)
+{
+    static const char *const names[16] = {
+        [1] = "SOLICIT", [2] = "ADVERTISE", [3] = "REQUEST", [4] = "FLOOD",
+        [7] = "INQUIRE", [8] = "AUTHORITY", [9] = "ACK",     [11] = "LOOKUP"};
+    struct drt_engine_stats sum;
+    memset(&sum, 0, sizeof(sum));
+    for (size_t i = 0; i < cluster_node_count(c); i++) {
+        struct drt_engine *e = cluster_engine(c, i);
+        if (!e)
+            continue;
+        struct drt_engine_stats st;
+        drt_engine_get_stats(e, &st);
+        for (size_t t = 0; t < 16; t++)
+            sum.sent_by_type[t] += st.sent_by_type[t];
+        sum.retransmissions += st.retransmissions;
+        sum.dropped_rate_source += st.dropped_rate_source;
+        sum.dropped_rate_global += st.dropped_rate_global;
+        sum.dropped_unexpected += st.dropped_unexpected;
+        sum.dropped_malformed += st.dropped_malformed;
+    }
+    printf("\n  sent by the whole run (live nodes):\n   ");
+    for (size_t t = 0; t < 16; t++)
+        if (names[t])
+            printf(" %s %" PRIu64, names[t], sum.sent_by_type[t]);
+    printf("\n    retransmissions %" PRIu64 "; requests dropped over a source's rate %" PRIu64
+           ", over the global budget %" PRIu64 "; unexpected answers %" PRIu64
+           ", malformed %" PRIu64 "\n",
+           sum.retransmissions, sum.dropped_rate_source, sum.dropped_rate_global,
+           sum.dropped_unexpected, sum.dropped_malformed);
+}
+
 int cmd_sim(int argc, char **argv)
 {
     uint64_t nodes = 1000, keys = 0, lookups = 10000, seed = 1;
@@ -364,6 +398,7 @@ int cmd_sim(int argc, char **argv)
                pct_of(lat, nlat, 0.5), pct_of(lat, nlat, 0.99));
         printf("  %-30s %.1f KiB\n", "engine memory per node", mem_per_node / 1024);
         printf("  %-30s %.1f s\n", "virtual time simulated", (double)cluster_now_ms(c) / 1000);
+        print_traffic(c);
         printf("\n  (datagrams and bytes per lookup include the cloud's background\n"
                "   maintenance traffic during the lookup phase)\n");
     }
