@@ -79,8 +79,9 @@ trap 'echo "FAILED: stopped by a signal (the watchdog past the budget, or ctest 
 
 # The reaper: if this script is killed outright (SIGKILL from ctest's
 # timeout runs no trap), it kills the nodes and removes the namespaces. It
-# runs in a session of its own with no inherited output, so neither a
-# process-group kill nor ctest's wait for the output pipes involves it. It
+# runs orphaned, in a session of its own, with no inherited output, so
+# neither a process-tree or process-group kill nor ctest's wait for the
+# output pipes involves it. It
 # polls once a second and ends once this script is gone. It is also the
 # watchdog: 20 s past the budget it sends this script SIGTERM, whose trap
 # reports the failure and cleans up.
@@ -97,11 +98,14 @@ if [ -f "$3/pids" ]; then
 fi
 for ns in sw h1 h2 h3 h4 h5; do ip netns del "$2$ns" 2>/dev/null; done
 rm -rf "$3"'
-if command -v setsid >/dev/null 2>&1; then
-    setsid sh -c "$REAPER" reaper $$ "$P" "$TMP" $((BUDGET + 20)) </dev/null >/dev/null 2>&1 &
-else
-    sh -c "$REAPER" reaper $$ "$P" "$TMP" $((BUDGET + 20)) </dev/null >/dev/null 2>&1 &
-fi
+# ctest kills the whole process tree on a timeout (found through parent
+# ids, whatever the session), so the reaper is started from a subshell that
+# exits at once: orphaned, it is no longer this script's descendant.
+SETSID=
+command -v setsid >/dev/null 2>&1 && SETSID=setsid
+(
+    $SETSID sh -c "$REAPER" reaper $$ "$P" "$TMP" $((BUDGET + 20)) </dev/null >/dev/null 2>&1 &
+)
 
 fail() {
     echo "FAILED: $*"
