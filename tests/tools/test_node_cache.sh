@@ -4,8 +4,9 @@
 # drt node --cache FILE on ::1: node X joins A's cloud and saves its route
 # cache on exit; started again with no bootstrap at all it loads the file
 # and becomes ACTIVE (where it would stay ALONE), and `drt search` through
-# X finds A's key. A garbage file is refused with a clear message and the
-# node runs on. Every wait is bounded; nodes on ephemeral ports.
+# X finds A's key. With the cloud down X stays ALONE and keeps its file. A
+# garbage file is refused with a clear message and the node runs on. Every
+# wait is bounded; nodes on ephemeral ports.
 set -u
 
 DRT=$1
@@ -59,6 +60,17 @@ XPORT=$(sed -n 's/.*listening on UDP port \([0-9]*\).*/\1/p' "$TMP/x2")
     >"$TMP/s" 2>&1 || fail "a search through X did not find A's key: $(cat "$TMP/s")"
 wait "$PIDX" || fail "second X exited $?"
 
+# The cloud down: X with the file stays ALONE and keeps the file as it was.
+cp "$TMP/routes" "$TMP/routes.before"
+kill -INT "$PIDA" 2>/dev/null
+wait "$PIDA"
+PIDA=
+"$DRT" node --advertise ::1 --cache "$TMP/routes" --exit-after 4 >"$TMP/x4" 2>&1 ||
+    fail "X with its peers down exited $?"
+grep -q "status ACTIVE" "$TMP/x4" && fail "X became ACTIVE with nobody up"
+grep -q "route cache $TMP/routes: kept" "$TMP/x4" || fail "X did not keep its file"
+cmp -s "$TMP/routes" "$TMP/routes.before" || fail "the file changed though X never got in"
+
 # A file that is not a route cache: refused, and the node runs and exits 0.
 echo "not a route cache" >"$TMP/bad"
 "$DRT" node --advertise ::1 --cache "$TMP/bad" --exit-after 1 >"$TMP/x3" 2>&1 ||
@@ -66,9 +78,6 @@ echo "not a route cache" >"$TMP/bad"
 grep -q "DRT_E_INVALID_MESSAGE.*bootstrapping as usual" "$TMP/x3" ||
     fail "the bad file was not reported: $(cat "$TMP/x3")"
 
-kill -INT "$PIDA" 2>/dev/null
-wait "$PIDA"
-PIDA=
 if [ "$FAILS" -eq 0 ]; then
     echo "all checks passed"
 else

@@ -44,6 +44,7 @@ void usage_node(void)
            "  --exit-after S    shut down cleanly after S seconds\n"
            "  --cache FILE      load the route cache from FILE at start if it exists (its\n"
            "                    peers are checked before use), save it there on exit\n"
+           "                    (if the node was ever ACTIVE; else the file is kept)\n"
            "  --json            one JSON object per line instead of text\n"
            "It prints each event as it happens: status changes (with the bootstrap\n"
            "addresses tried) and leaf-set changes (local and remote key).\n"
@@ -240,6 +241,10 @@ static void print_registered(const struct node_key *k, bool json)
     fflush(stdout);
 }
 
+/* Whether the DRT was ever ACTIVE: only then is its route cache worth
+ * saving over the file (--cache). */
+static bool ever_active;
+
 static void drain_events(const struct tool_node *n, bool json)
 {
     /* Bounded so that a flood of events cannot keep a signal waiting. */
@@ -247,17 +252,20 @@ static void drain_events(const struct tool_node *n, bool json)
         DRT_EVENT_DATA *ev = tool_next_event(n->drt);
         if (!ev)
             return;
+        if (ev->type == DRT_EVENT_STATUS_CHANGED && ev->statusChange.status == DRT_ACTIVE)
+            ever_active = true;
         tool_print_event(ev, json);
         free(ev);
     }
 }
 
-/* What became of --cache FILE: "loaded", "saved", or why not. Neither
- * outcome stops the node: without the file it bootstraps as usual. */
+/* What became of --cache FILE: "loaded", "saved", "kept", or why not.
+ * No outcome stops the node: without the file it bootstraps as usual. */
 static void print_cache(const struct node_opts *o, const char *action, HRESULT hr)
 {
     char text[160];
-    const char *what = SUCCEEDED(hr) ? action
+    const char *what = strcmp(action, "kept") == 0 ? "kept (the node was never ACTIVE)"
+                       : SUCCEEDED(hr)              ? action
                        : hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)
                            ? "none yet"
                            : result_describe(hr, text, sizeof(text));
@@ -332,9 +340,13 @@ static void shut_down(struct node_opts *o, struct tool_node *n, const char *why)
         printf("stopping (%s): unregistering %zu key(s), closing\n", why, registered);
     fflush(stdout);
     /* Saved while the DRT still knows its peers (unregistering changes
-     * only our own keys, which the file never holds). */
-    if (o->cache && n->drt)
+     * only our own keys, which the file never holds). A node that never
+     * got in (its peers were down) keeps the old file: it is still the
+     * best guess for the next start. */
+    if (o->cache && n->drt && ever_active)
         print_cache(o, "saved", DrtSaveRouteCache(n->drt, o->cache));
+    else if (o->cache && n->drt)
+        print_cache(o, "kept", S_OK);
     for (size_t i = 0; i < o->nkeys; i++) {
         if (o->keys[i].reg)
             DrtUnregisterKey(o->keys[i].reg);
