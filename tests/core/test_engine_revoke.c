@@ -511,6 +511,110 @@ static void test_revocation_checks_have_a_budget(void **state)
     pair_close(&p);
 }
 
+/* --- three engines: a revocation passed on ------------------------------ */
+
+/* Node 2 owns k2. Between nodes 1 and 2 only node 1's requests (INQUIRE,
+ * LOOKUP) and node 2's AUTHORITY answers pass: node 1 verifies k2, but
+ * node 2 can never verify node 1, so node 2's revocation goes to node 0
+ * only, and node 1 gets it as node 0 passes it on, after node 0 confirmed
+ * it; node 1 then confirms it itself. */
+struct trio {
+    struct node n[3];
+    uint64_t now;
+    uint8_t k[3][32];
+    uint32_t reg[3];
+    unsigned forwarded_to_1, lost_k2[3];
+};
+
+static int trio_index(struct trio *t, const struct drt_endpoint *ep)
+{
+    for (int i = 0; i < 3; i++)
+        if (drt_endpoint_equal(drt_engine_self(t->n[i].e), ep))
+            return i;
+    return -1;
+}
+
+static void trio_run(struct trio *t, uint64_t ms)
+{
+    for (uint64_t end = t->now + ms; t->now < end;) {
+        bool moved = false;
+        for (int i = 0; i < 3; i++) {
+            struct drt_endpoint dst;
+            const uint8_t *buf;
+            size_t len;
+            while (drt_engine_next_datagram(t->n[i].e, &dst, &buf, &len)) {
+                int j = trio_index(t, &dst);
+                if (j < 0)
+                    continue;
+                uint8_t copy[2048];
+                assert_true(len <= sizeof(copy));
+                memcpy(copy, buf, len);
+                struct wire_msg m;
+                bool ok = SUCCEEDED(wire_decode(copy, len, &m));
+                if ((i == 1 && j == 2 &&
+                     !(ok && (m.hdr.type == WIRE_INQUIRE || m.hdr.type == WIRE_LOOKUP))) ||
+                    (i == 2 && j == 1 && !(ok && m.hdr.type == WIRE_AUTHORITY)))
+                    continue;
+                if (j == 1 && is_revocation(copy, len))
+                    t->forwarded_to_1++;
+                drt_engine_receive(t->n[j].e, drt_engine_self(t->n[i].e), copy, len, t->now);
+                moved = true;
+            }
+            struct drt_engine_event ev;
+            while (drt_engine_next_event(t->n[i].e, &ev))
+                if (ev.type == ENGINE_EV_LEAFSET &&
+                    ev.u.leafset.change == DRT_LEAFSET_KEY_DELETED &&
+                    memcmp(ev.u.leafset.remote_key, t->k[2], 32) == 0)
+                    t->lost_k2[i]++;
+        }
+        if (!moved) {
+            t->now += 10;
+            for (int i = 0; i < 3; i++)
+                drt_engine_timer(t->n[i].e, t->now);
+        }
+    }
+}
+
+static void test_a_confirmed_revocation_is_passed_on_and_confirmed_again(void **state)
+{
+    (void)state;
+    struct trio t;
+    memset(&t, 0, sizeof(t));
+    t.now = 1000;
+    for (int i = 0; i < 3; i++) {
+        t.k[i][0] = (uint8_t)(0x40 + 0x40 * i);
+        node_open(&t.n[i], (uint16_t)(4001 + i), t.k[i][0]);
+        assert_int_equal(drt_engine_register(t.n[i].e, t.k[i], NULL, 0, &t.reg[i], t.now), S_OK);
+    }
+    drt_engine_bootstrap(t.n[2].e, NULL, 0, t.now);
+    drt_engine_bootstrap(t.n[0].e, drt_engine_self(t.n[2].e), 1, t.now);
+    drt_engine_bootstrap(t.n[1].e, drt_engine_self(t.n[0].e), 1, t.now);
+    trio_run(&t, 20000);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(drt_engine_status(t.n[i].e), ENGINE_ACTIVE);
+    /* Node 1 knows k2 (verified through its own INQUIRE). */
+    struct drt_engine_search_params sp;
+    memset(&sp, 0, sizeof(sp));
+    memcpy(sp.target, t.k[2], 32);
+    memcpy(sp.min, t.k[2], 32);
+    memcpy(sp.max, t.k[2], 32);
+    sp.max_results = 1;
+    uint32_t id;
+    assert_int_equal(drt_engine_search_start(t.n[1].e, &sp, &id, t.now), S_OK);
+    trio_run(&t, 5000);
+    assert_int_equal(t.lost_k2[1], 0);
+    assert_int_equal(drt_engine_unregister(t.n[2].e, t.reg[2], t.now), S_OK);
+    trio_run(&t, 5000);
+    assert_true(t.forwarded_to_1 >= 1); /* from node 0, after its check */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(stats_of(&t.n[i]).revocations_accepted, 1);
+        assert_int_equal(stats_of(&t.n[i]).revocations_rejected, 0);
+        assert_int_equal(t.lost_k2[i], 1);
+    }
+    for (int i = 0; i < 3; i++)
+        drt_engine_destroy(t.n[i].e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_a_silent_key_node_confirms_the_revocation),
         cmocka_unit_test(test_a_bad_confirmation_does_not_end_the_wait),
         cmocka_unit_test(test_revocation_checks_have_a_budget),
+        cmocka_unit_test(test_a_confirmed_revocation_is_passed_on_and_confirmed_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
