@@ -281,16 +281,13 @@ void drt_engine_bootstrap(struct drt_engine *e, const struct drt_endpoint *seeds
     e->now = now;
     if (e->status == ENGINE_FAULTED)
         return;
+    /* Copy before freeing: seeds may be e->seeds itself (network back). */
+    struct drt_endpoint *copy = n && seeds ? malloc(n * sizeof(*seeds)) : NULL;
+    if (copy)
+        memcpy(copy, seeds, n * sizeof(*seeds));
     free(e->seeds);
-    e->seeds = NULL;
-    e->nseeds = 0;
-    if (n && seeds) {
-        e->seeds = malloc(n * sizeof(*seeds));
-        if (e->seeds) {
-            memcpy(e->seeds, seeds, n * sizeof(*seeds));
-            e->nseeds = n;
-        }
-    }
+    e->seeds = copy;
+    e->nseeds = copy ? n : 0;
     if (!e->network_up)
         return;
     send_solicits(e);
@@ -301,10 +298,16 @@ void drt_engine_bootstrap(struct drt_engine *e, const struct drt_endpoint *seeds
     engine_run_deferred(e);
 }
 
-/* Called when a SOLICIT expires unanswered. */
-static void bootstrap_check_done(struct drt_engine *e)
+/* Called whenever a request of the bootstrap is answered or expires. The
+ * bootstrap is over when no SOLICIT, REQUEST or verifying INQUIRE is left:
+ * a seed that ADVERTISEd is followed by our REQUEST, its FLOODs and our
+ * INQUIREs to what they name, and only their answers make us ACTIVE; ALONE
+ * before they are in would be a false alarm. */
+void engine_bootstrap_check_done(struct drt_engine *e)
 {
-    if (!e->bootstrap_running || pending_count_kind(&e->pending, PENDING_SOLICIT) != 0)
+    if (!e->bootstrap_running || pending_count_kind(&e->pending, PENDING_SOLICIT) != 0 ||
+        pending_count_kind(&e->pending, PENDING_REQUEST) != 0 ||
+        pending_count_kind(&e->pending, PENDING_INQUIRE_VERIFY) != 0)
         return;
     e->bootstrap_running = false;
     if (e->status == ENGINE_BOOTSTRAPPING ||
@@ -364,7 +367,7 @@ static void on_advertise(struct drt_engine *e, const struct drt_endpoint *from,
             q.u.request.keys.count = 32;
         engine_request(e, &q, from, PENDING_REQUEST, NULL, 0, nonce);
     }
-    bootstrap_check_done(e);
+    engine_bootstrap_check_done(e);
 }
 
 static void on_ack(struct drt_engine *e, const struct drt_endpoint *from, const struct wire_msg *m)
@@ -375,8 +378,10 @@ static void on_ack(struct drt_engine *e, const struct drt_endpoint *from, const 
         return;
     }
     ratelimit_mark_proven(e->rate, from);
-    if (p->kind == PENDING_REQUEST)
+    if (p->kind == PENDING_REQUEST) {
         pending_remove(&e->pending, p);
+        engine_bootstrap_check_done(e);
+    }
 }
 
 static void on_inquire_answer(struct drt_engine *e, struct pending *p,
@@ -389,6 +394,7 @@ static void on_inquire_answer(struct drt_engine *e, struct pending *p,
         engine_cache_forget_key(e, p->key);
         pending_remove(&e->pending, p);
         engine_leafset_sync(e);
+        engine_bootstrap_check_done(e);
         return;
     }
     if (p->kind == PENDING_INQUIRE_VERIFY) {
@@ -405,6 +411,7 @@ static void on_inquire_answer(struct drt_engine *e, struct pending *p,
     engine_cache_verified(e, &peer);
     engine_became_reachable(e);
     engine_leafset_sync(e);
+    engine_bootstrap_check_done(e);
 }
 
 static void on_authority(struct drt_engine *e, const struct drt_endpoint *from,
@@ -522,7 +529,7 @@ static void on_expired(struct drt_engine *e, struct pending *p)
     case PENDING_SOLICIT:
     case PENDING_REQUEST:
         pending_remove(&e->pending, p);
-        bootstrap_check_done(e);
+        engine_bootstrap_check_done(e);
         break;
     case PENDING_INQUIRE_VERIFY:
     case PENDING_INQUIRE_PING: {
@@ -530,6 +537,7 @@ static void on_expired(struct drt_engine *e, struct pending *p)
         pending_remove(&e->pending, p);
         engine_cache_forget_endpoint(e, &ep);
         engine_leafset_sync(e);
+        engine_bootstrap_check_done(e);
         break;
     }
     case PENDING_LOOKUP:
@@ -634,7 +642,7 @@ void drt_engine_timer(struct drt_engine *e, uint64_t now)
         e->next_bootstrap = UINT64_MAX;
         send_solicits(e);
         if (pending_count_kind(&e->pending, PENDING_SOLICIT) == 0)
-            bootstrap_check_done(e);
+            engine_bootstrap_check_done(e);
     }
     engine_run_deferred(e);
 }

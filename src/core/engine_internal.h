@@ -161,6 +161,9 @@ void engine_emit(struct drt_engine *e, const struct drt_engine_event *ev, const 
 void engine_rtt_sample(struct drt_engine *e, uint64_t rtt_ms);
 uint32_t engine_rto(const struct drt_engine *e);
 void engine_became_reachable(struct drt_engine *e);
+/* The bootstrap's last request was answered or expired: ALONE if nothing
+ * it brought in was verified. */
+void engine_bootstrap_check_done(struct drt_engine *e);
 /* Registration while ALONE: bring the next bootstrap attempt forward. */
 void engine_alone_with_new_key(struct drt_engine *e);
 struct local_key *engine_local_key(struct drt_engine *e, const uint8_t key[32]);

@@ -45,8 +45,16 @@ void engine_learn(struct drt_engine *e, const struct wire_route_entry *re)
     if (re->version_major != e->cfg.version_major || re->version_minor != e->cfg.version_minor ||
         drt_endpoint_equal(&p.ep, &e->cfg.self) || engine_local_key(e, p.key))
         return;
-    if (engine_cache_is_verified(e, p.key, &p.ep))
+    /* An entry verified before is taken on trust, unless we are looking
+     * for the cloud: after an outage what we verified may be gone, and
+     * only a fresh answer makes us ACTIVE again. */
+    bool known = engine_cache_is_verified(e, p.key, &p.ep);
+    if (known && e->status == ENGINE_ACTIVE)
         return;
+    if (known) {
+        engine_send_inquire(e, &p, PENDING_INQUIRE_VERIFY, WIRE_INQUIRE_A, 0);
+        return;
+    }
     engine_cache_offer(e, &p, false);
     /* Leaf-set candidates are checked at once: they decide who routes for
      * our keys. Others wait for maintenance or for a search to reach them. */
@@ -83,10 +91,8 @@ void engine_on_request(struct drt_engine *e, const struct drt_endpoint *from,
     const struct wire_request *q = &m->u.request;
     if (q->fragment.p) /* membership mode is not offered yet */
         return;
-    struct wire_msg ack;
-    engine_header(e, &ack, WIRE_ACK, engine_random32(e));
-    ack.u.ack.acked_id = m->hdr.message_id;
-    engine_send_msg(e, from, &ack);
+    /* The FLOODs go out before the ACK (docs/PROTOCOL.md, choice 9): a
+     * joining node takes the ACK as the end of the answer. */
     for (uint16_t i = 0; i < q->keys.count && i < 32; i++) {
         const uint8_t *key = q->keys.keys + 32u * i;
         struct wire_route_entry re;
@@ -102,6 +108,10 @@ void engine_on_request(struct drt_engine *e, const struct drt_endpoint *from,
         }
         engine_send_flood(e, from, NULL, &re, NULL, NULL);
     }
+    struct wire_msg ack;
+    engine_header(e, &ack, WIRE_ACK, engine_random32(e));
+    ack.u.ack.acked_id = m->hdr.message_id;
+    engine_send_msg(e, from, &ack);
 }
 
 void engine_on_flood(struct drt_engine *e, const struct drt_endpoint *from,

@@ -448,6 +448,8 @@ struct duo {
     struct drt_engine_event done;
     size_t results;
     uint32_t owner_flags;
+    enum drt_engine_status status[8]; /* a's status events, in order */
+    size_t nstatus;
 };
 
 /* When buf is b's answer with a proof (an AUTHORITY whose buffer carries a
@@ -471,6 +473,8 @@ static void duo_events(struct duo *d, struct drt_engine *e)
     while (drt_engine_next_event(e, &ev)) {
         if (e != d->a)
             continue;
+        if (ev.type == ENGINE_EV_STATUS && d->nstatus < 8)
+            d->status[d->nstatus++] = ev.u.status.status;
         if (ev.type == ENGINE_EV_RESULT)
             d->results++;
         if (ev.type == ENGINE_EV_SEARCH_DONE) {
@@ -516,6 +520,57 @@ static void duo_run(struct duo *d, uint64_t ms)
             drt_engine_timer(d->b, d->now);
         }
     }
+}
+
+/* a joins b's cloud of one; each registers a key. */
+static void duo_join(struct duo *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->a = engine(4001);
+    d->b = engine(4002);
+    assert_true(d->a && d->b);
+    d->now = 1000;
+    uint8_t ka[32] = {0xa0}, kb[32] = {0xb0};
+    uint32_t reg;
+    assert_int_equal(drt_engine_register(d->b, kb, (const uint8_t *)"bee", 3, &reg, d->now), S_OK);
+    assert_int_equal(drt_engine_register(d->a, ka, NULL, 0, &reg, d->now), S_OK);
+    drt_engine_bootstrap(d->b, NULL, 0, d->now);
+    drt_engine_bootstrap(d->a, drt_engine_self(d->b), 1, d->now);
+    duo_run(d, 5000);
+}
+
+static void test_a_joining_node_goes_straight_to_active(void **state)
+{
+    (void)state;
+    struct duo d;
+    duo_join(&d);
+    /* Not ALONE for the moment between the seed's ADVERTISE and the first
+     * verified peer. */
+    assert_int_equal(d.nstatus, 1);
+    assert_int_equal(d.status[0], ENGINE_ACTIVE);
+    drt_engine_destroy(d.a);
+    drt_engine_destroy(d.b);
+}
+
+static void test_back_from_no_network_the_node_is_active_again(void **state)
+{
+    (void)state;
+    struct duo d;
+    duo_join(&d);
+    assert_int_equal(drt_engine_status(d.a), ENGINE_ACTIVE);
+    drt_engine_set_network(d.a, false, d.now);
+    assert_int_equal(drt_engine_status(d.a), ENGINE_NO_NETWORK);
+    duo_run(&d, 20000);
+    /* The network returns: a bootstraps again from its seeds (the same
+     * list it holds: no use after free) and verifies the peers it knew. */
+    drt_engine_set_network(d.a, true, d.now);
+    duo_run(&d, 10000);
+    assert_int_equal(drt_engine_status(d.a), ENGINE_ACTIVE);
+    assert_true(d.nstatus >= 3);
+    assert_int_equal(d.status[d.nstatus - 2], ENGINE_NO_NETWORK);
+    assert_int_equal(d.status[d.nstatus - 1], ENGINE_ACTIVE);
+    drt_engine_destroy(d.a);
+    drt_engine_destroy(d.b);
 }
 
 static void duo_search(bool drop_genuine, struct duo *d)
@@ -586,6 +641,8 @@ static void test_only_forged_proofs_mean_no_result_and_a_rejected_node(void **st
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_joining_node_goes_straight_to_active),
+        cmocka_unit_test(test_back_from_no_network_the_node_is_active_again),
         cmocka_unit_test(test_a_forged_proof_does_not_end_the_wait_for_the_real_one),
         cmocka_unit_test(test_only_forged_proofs_mean_no_result_and_a_rejected_node),
         cmocka_unit_test(test_create_rejects_bad_config),

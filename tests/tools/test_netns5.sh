@@ -16,9 +16,7 @@
 #      and its address is no longer usable: host 3 must report NO_NETWORK
 #      (the io layer checks every 5 s). The others report leaf-set deletions
 #      again and keep resolving. Restored (port up): ACTIVE again, and the
-#      keys are found both ways. This restore runs only with
-#      DRT_NETNS5_HARD_RESTORE=1 until two bugs in src/core/engine.c are
-#      fixed (see below and docs/RELIABILITY.md, "Multi-host test").
+#      keys are found both ways.
 #
 # Security associations: SA negotiation in the keying engine does not exist
 # yet, so "SAs survive the cut" is not checked; the output says so.
@@ -470,23 +468,11 @@ mark_lines
 TCUT=$(now_ms)
 ip -n "${P}sw" link set "v$CUT" down
 cut_checks "hard cut" NO_NETWORK
-# Known engine bugs (src/core/engine.c) keep a node from coming back from
-# NO_NETWORK: drt_engine_set_network(up) re-bootstraps from e->seeds, which
-# drt_engine_bootstrap frees before copying (the node SOLICITs a garbage
-# address; heap-use-after-free under ASan); and with the seeds right, a node
-# whose route cache still holds verified peers stays ALONE, because the
-# ADVERTISE of a seed never counts as reachability and old entries are not
-# re-verified. Until both are fixed this part runs only on request.
-if [ "${DRT_NETNS5_HARD_RESTORE:-0}" = 1 ]; then
-    echo "== hard cut restored: the port up"
-    check_budget
-    mark_lines
-    TREST=$(now_ms)
-    ip -n "${P}sw" link set "v$CUT" up
-    restore_checks "hard restore"
-else
-    echo "== hard cut restore: NOT RUN (known engine bug, see docs/RELIABILITY.md \"Multi-host test\"; DRT_NETNS5_HARD_RESTORE=1 runs it)"
-    note "hard restore: NOT RUN - known bug in src/core/engine.c: a node does not come back from NO_NETWORK (DRT_NETNS5_HARD_RESTORE=1 runs it)"
-fi
+echo "== hard cut restored: the port up"
+check_budget
+mark_lines
+TREST=$(now_ms)
+ip -n "${P}sw" link set "v$CUT" up
+restore_checks "hard restore"
 
 finish
