@@ -483,7 +483,15 @@ void engine_search_on_timeout(struct drt_engine *e, struct pending *p)
     struct drt_endpoint ep = p->peer;
     enum pending_kind kind = p->kind;
     pending_remove(&e->pending, p);
-    engine_cache_forget_endpoint(e, &ep);
+    /* A verified peer that let one request go unanswered through all its
+     * retries may have lost a burst or be busy: an INQUIRE decides, and
+     * its timeout forgets the node. Anything else is forgotten now. */
+    struct engine_peer known;
+    if (engine_cache_find(e, key, &known) && drt_endpoint_equal(&known.ep, &ep) &&
+        engine_send_inquire(e, &known, PENDING_INQUIRE_VERIFY, WIRE_INQUIRE_A, 0))
+        ;
+    else
+        engine_cache_forget_endpoint(e, &ep);
     engine_leafset_sync(e);
     if (!s)
         return;
