@@ -444,6 +444,8 @@ struct duo {
     uint64_t now;
     bool forge;       /* send a bad copy of b's proof to a first */
     bool drop_genuine; /* and lose the real one */
+    bool deaf_a;       /* nothing from b reaches a */
+    bool done_seen;
     unsigned forged;
     struct drt_engine_event done;
     size_t results;
@@ -479,6 +481,7 @@ static void duo_events(struct duo *d, struct drt_engine *e)
             d->results++;
         if (ev.type == ENGINE_EV_SEARCH_DONE) {
             d->done = ev;
+            d->done_seen = true;
             for (size_t i = 0; i < ev.u.done.path_len; i++)
                 if (ev.u.done.path[i].nearness == 256)
                     d->owner_flags = ev.u.done.path[i].flags;
@@ -500,6 +503,8 @@ static void duo_run(struct duo *d, uint64_t ms)
                 uint8_t copy[2048];
                 assert_true(len <= sizeof(copy));
                 memcpy(copy, buf, len);
+                if (from[i] == d->b && d->deaf_a)
+                    continue;
                 size_t at = from[i] == d->b && d->forge ? proof_offset(copy, len) : 0;
                 if (at) {
                     copy[at] ^= 0x01;
@@ -573,6 +578,47 @@ static void test_back_from_no_network_the_node_is_active_again(void **state)
     drt_engine_destroy(d.b);
 }
 
+static uint32_t duo_start_search(struct duo *d)
+{
+    uint8_t kb[32] = {0xb0};
+    struct drt_engine_search_params p;
+    memset(&p, 0, sizeof(p));
+    memcpy(p.target, kb, 32);
+    memcpy(p.min, kb, 32);
+    memcpy(p.max, kb, 32);
+    p.max_results = 1;
+    p.timeout_ms = 30000;
+    uint32_t id;
+    d->done_seen = false;
+    d->results = 0;
+    assert_int_equal(drt_engine_search_start(d->a, &p, &id, d->now), S_OK);
+    for (int i = 0; i < 300 && !d->done_seen; i++) /* 30 s at most */
+        duo_run(d, 100);
+    assert_true(d->done_seen);
+    return id;
+}
+
+static void test_one_unanswered_search_does_not_lose_the_peer(void **state)
+{
+    (void)state;
+    struct duo d;
+    duo_join(&d);
+    /* b's answers stop reaching a for the length of one search... */
+    d.deaf_a = true;
+    duo_start_search(&d);
+    assert_int_equal(d.results, 0);
+    d.deaf_a = false;
+    /* ...then come again: a checks b before forgetting it, and still has
+     * it for the next search. */
+    duo_run(&d, 5000);
+    assert_int_equal(drt_engine_status(d.a), ENGINE_ACTIVE);
+    duo_start_search(&d);
+    assert_int_equal(d.done.u.done.hr, S_OK);
+    assert_int_equal(d.results, 1);
+    drt_engine_destroy(d.a);
+    drt_engine_destroy(d.b);
+}
+
 static void duo_search(bool drop_genuine, struct duo *d)
 {
     memset(d, 0, sizeof(*d));
@@ -642,6 +688,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_joining_node_goes_straight_to_active),
+        cmocka_unit_test(test_one_unanswered_search_does_not_lose_the_peer),
         cmocka_unit_test(test_back_from_no_network_the_node_is_active_again),
         cmocka_unit_test(test_a_forged_proof_does_not_end_the_wait_for_the_real_one),
         cmocka_unit_test(test_only_forged_proofs_mean_no_result_and_a_rejected_node),
