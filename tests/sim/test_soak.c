@@ -7,8 +7,8 @@
  *     a live node is found from other live nodes;
  *   - no node's engine exceeds its caps.
  * Faults: joins, crashes, graceful closes, registrations, unregistrations,
- * partitions, deaf nodes (one-way loss), forward clock jumps, 1% loss and
- * 0.1% bit corruption throughout. Seconds of chaos: DRT_SOAK_SECONDS
+ * partitions, deaf and mute nodes (one-way loss each way), forward clock
+ * jumps, 1% loss and 0.1% bit corruption throughout. Seconds of chaos: DRT_SOAK_SECONDS
  * (default 600 virtual seconds, about two real seconds; 36000 for ten
  * hours of faults); the seed: DRT_SIM_SEED.
  */
@@ -196,6 +196,14 @@ static void undeafen(struct sim *sim, void *arg, uint64_t now)
         sim_node_set_deaf(sim, sim_node_find(sim, cluster_endpoint(S->c, node)), false);
 }
 
+static void unmute(struct sim *sim, void *arg, uint64_t now)
+{
+    (void)now;
+    size_t node = (size_t)(uintptr_t)arg;
+    if (S->alive[node])
+        sim_node_set_mute(sim, sim_node_find(sim, cluster_endpoint(S->c, node)), false);
+}
+
 static void chaos_step(void)
 {
     struct sim *sim = cluster_sim(S->c);
@@ -262,6 +270,12 @@ static void chaos_step(void)
             printf("  t=%llu clock jump node %zu\n", (unsigned long long)cluster_now_ms(S->c), node);
         cluster_clock_jump(S->c, node, 30000 + rnd(90000));
         break;
+    case 9: /* a node whose datagrams are all lost for 20 s (it still hears) */
+        if (getenv("DRT_SIM_DEBUG"))
+            printf("  t=%llu mute node %zu\n", (unsigned long long)cluster_now_ms(S->c), node);
+        sim_node_set_mute(sim, sim_node_find(sim, cluster_endpoint(S->c, node)), true);
+        sim_at(sim, sim_now(sim) + 20000000ull, unmute, (void *)(uintptr_t)node);
+        break;
     default:
         break;
     }
@@ -323,9 +337,11 @@ static void test_soak(void **state)
     assert_int_equal(sim_link_set_default(cluster_sim(S->c), &calm), SIM_OK);
     sim_partition_heal(cluster_sim(S->c));
     for (size_t i = 0; i < cluster_node_count(S->c); i++)
-        if (S->alive[i])
-            sim_node_set_deaf(cluster_sim(S->c),
-                              sim_node_find(cluster_sim(S->c), cluster_endpoint(S->c, i)), false);
+        if (S->alive[i]) {
+            sim_node_id id = sim_node_find(cluster_sim(S->c), cluster_endpoint(S->c, i));
+            sim_node_set_deaf(cluster_sim(S->c), id, false);
+            sim_node_set_mute(cluster_sim(S->c), id, false);
+        }
     assert_int_equal(cluster_run_for(S->c, 180000), SIM_OK);
 
     /* Every live key, from three live nodes each. */
