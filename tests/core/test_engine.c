@@ -621,31 +621,11 @@ static void test_one_unanswered_search_does_not_lose_the_peer(void **state)
 
 static void duo_search(bool drop_genuine, struct duo *d)
 {
-    memset(d, 0, sizeof(*d));
-    d->a = engine(4001);
-    d->b = engine(4002);
-    assert_true(d->a && d->b);
-    d->now = 1000;
-    uint8_t ka[32] = {0xa0}, kb[32] = {0xb0};
-    uint32_t reg;
-    assert_int_equal(drt_engine_register(d->b, kb, (const uint8_t *)"bee", 3, &reg, d->now), S_OK);
-    assert_int_equal(drt_engine_register(d->a, ka, NULL, 0, &reg, d->now), S_OK);
-    drt_engine_bootstrap(d->b, NULL, 0, d->now);
-    drt_engine_bootstrap(d->a, drt_engine_self(d->b), 1, d->now);
-    duo_run(d, 5000);
+    duo_join(d);
     assert_int_equal(drt_engine_status(d->a), ENGINE_ACTIVE);
     d->forge = true;
     d->drop_genuine = drop_genuine;
-    struct drt_engine_search_params p;
-    memset(&p, 0, sizeof(p));
-    memcpy(p.target, kb, 32);
-    memcpy(p.min, kb, 32);
-    memcpy(p.max, kb, 32);
-    p.max_results = 1;
-    p.timeout_ms = 30000;
-    uint32_t id;
-    assert_int_equal(drt_engine_search_start(d->a, &p, &id, d->now), S_OK);
-    duo_run(d, 40000);
+    duo_start_search(d);
 }
 
 static void test_a_forged_proof_does_not_end_the_wait_for_the_real_one(void **state)
