@@ -193,7 +193,7 @@ note() { SUMMARY="$SUMMARY
 finish() {
     echo "== summary (run: $(secs $(($(now_ms) - T0))) s)"
     echo "$SUMMARY" | tail -n +2
-    echo "  SAs surviving the cut: NOT CHECKED - SA negotiation in the keying engine does not exist yet (README: 'SA negotiation and ESP: not yet')"
+    echo "  SAs surviving the cut: NOT CHECKED - SA negotiation in the keying engine does not exist yet (README: 'SA negotiation between nodes: not yet')"
     if [ $FAILS -ne 0 ]; then
         for f in "$TMP"/n* "$TMP"/s_*; do
             [ -f "$f" ] || continue
