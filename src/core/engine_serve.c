@@ -1,6 +1,6 @@
 /*
  * engine_serve.c - answering other nodes: SOLICIT -> ADVERTISE, REQUEST ->
- * ACK + FLOODs, FLOOD (route entries and revocations), INQUIRE ->
+ * FLOODs + ACK, FLOOD (route entries and revocations), INQUIRE ->
  * AUTHORITY, LOOKUP -> AUTHORITY naming the best next hop; and before
  * any of that, whether a request is answered at all (the rate limits).
  */
@@ -52,7 +52,8 @@ void engine_learn(struct drt_engine *e, const struct wire_route_entry *re)
     if (known && e->status == ENGINE_ACTIVE)
         return;
     if (known) {
-        engine_send_inquire(e, &p, PENDING_INQUIRE_VERIFY, WIRE_INQUIRE_A, 0);
+        if (!pending_has(&e->pending, PENDING_INQUIRE_VERIFY, p.key))
+            engine_send_inquire(e, &p, PENDING_INQUIRE_VERIFY, WIRE_INQUIRE_A, 0);
         return;
     }
     engine_cache_offer(e, &p, false);

@@ -91,6 +91,14 @@ size_t pending_count_kind(const struct pending_table *t, enum pending_kind kind)
     return n;
 }
 
+bool pending_has(const struct pending_table *t, enum pending_kind kind, const uint8_t key[32])
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (t->items[i].kind == kind && memcmp(t->items[i].key, key, 32) == 0)
+            return true;
+    return false;
+}
+
 uint64_t pending_next_deadline(const struct pending_table *t)
 {
     uint64_t d = UINT64_MAX;

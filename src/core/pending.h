@@ -70,6 +70,8 @@ void pending_remove(struct pending_table *t, struct pending *p);
 void pending_remove_owner(struct pending_table *t, uint32_t owner);
 size_t pending_count_owner(const struct pending_table *t, uint32_t owner);
 size_t pending_count_kind(const struct pending_table *t, enum pending_kind kind);
+/* Whether a request of that kind about that key is outstanding. */
+bool pending_has(const struct pending_table *t, enum pending_kind kind, const uint8_t key[32]);
 uint64_t pending_next_deadline(const struct pending_table *t);
 
 #endif
