@@ -114,6 +114,11 @@ extern "C" {
 #define FWP_E_DROP_NOICMP                           ((DWORD)0x80320104L)
 #endif
 
+/* A negotiation peer sent data that breaks the exchange (winerror.h). */
+#ifndef ERROR_INVALID_DATA
+#define ERROR_INVALID_DATA 13L
+#endif
+
 /* The binary image that holds the callbacks failed the integrity check. */
 #ifndef SEC_E_CANNOT_INSTALL
 #define SEC_E_CANNOT_INSTALL                        ((DWORD)0x80090307L)

@@ -307,6 +307,38 @@ DWORD ipsec_keymgr_pin_dictator(struct ipsec_engine *e, struct ipsec_keymgr_pin 
     return FWP_E_NOT_FOUND;
 }
 
+static struct ipsec_keymgr_pin pin_of(struct ipsec_keymgr *km)
+{
+    km->pins++;
+    return (struct ipsec_keymgr_pin){
+        .registration = (HANDLE)km->handle,
+        .key = km->key,
+        .flags = km->flags,
+        .timeout_s = km->timeout_s,
+        .callbacks = km->callbacks,
+    };
+}
+
+DWORD ipsec_keymgr_pin_all(struct ipsec_engine *e, struct ipsec_keymgr_pin **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (e->live_keymgrs == 0)
+        return ERROR_SUCCESS;
+    struct ipsec_keymgr_pin *pins = calloc(e->live_keymgrs, sizeof(*pins));
+    if (!pins)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    size_t k = 0;
+    for (size_t i = 0; i < e->keymgrs.count && k < e->live_keymgrs; i++) {
+        struct ipsec_keymgr *km = live_at(e, i);
+        if (km)
+            pins[k++] = pin_of(km);
+    }
+    *out = pins;
+    *n = k;
+    return ERROR_SUCCESS;
+}
+
 bool ipsec_keymgr_unpin(struct ipsec_engine *e, const struct ipsec_keymgr_pin *pin)
 {
     ptrdiff_t i = keymgr_index(e, (uintptr_t)pin->registration);

@@ -53,7 +53,7 @@ DWORD ipsec_keymgr_set_security(struct ipsec_engine *e, HANDLE session, const vo
 size_t ipsec_keymgr_count(const struct ipsec_engine *e);
 
 /* ------------------------------------------------------------------------
- * For the SA negotiation (issue 6, not yet built). A pin is a copy of what
+ * For the SA negotiation (neg_keymgr.c). A pin is a copy of what
  * the negotiation needs, taken under the engine's lock; while pinned, the
  * registration stays allocated even if it is unregistered or its session
  * closes, so its callbacks can run without the lock. Every pin is released
@@ -70,6 +70,11 @@ struct ipsec_keymgr_pin {
 
 /* Pins the dictating key manager: ERROR_SUCCESS or FWP_E_NOT_FOUND. */
 DWORD ipsec_keymgr_pin_dictator(struct ipsec_engine *e, struct ipsec_keymgr_pin *out);
+
+/* Pins every live registration, dictator included, in registration order
+ * (for keyNotify). *out is malloc'd (free() it after unpinning each pin)
+ * and NULL when *n is 0. ERROR_SUCCESS or ERROR_NOT_ENOUGH_MEMORY. */
+DWORD ipsec_keymgr_pin_all(struct ipsec_engine *e, struct ipsec_keymgr_pin **out, size_t *n);
 
 /* Releases a pin. Returns true when this released the last pin of a
  * retired registration (someone waiting on ipsec_keymgr_draining() should

@@ -1,0 +1,773 @@
+/*
+ * negotiation.c - the per-peer SA negotiation state machine
+ * (negotiation.h; byte layout in neg_wire.h and docs/KEYING.md §7).
+ */
+#include "ipsec/negotiation.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipsec/neg_crypto.h"
+
+#define LABEL_IKE   "libdrt-neg v1 ike"
+#define LABEL_CHILD "libdrt-neg v1 child"
+#define LABEL_AUTHI "libdrt-neg v1 auth initiator"
+#define LABEL_AUTHR "libdrt-neg v1 auth responder"
+#define IKE_KEYMAT  (32u * 5u + 4u * 2u)
+#define INIT_REQ_MAX (NEG_HEADER_SIZE + 1u + NEG_COOKIE_SIZE + NEG_KE_SIZE + NEG_NONCE_SIZE)
+#define INIT_RESP_SIZE (NEG_HEADER_SIZE + NEG_KE_SIZE + NEG_NONCE_SIZE)
+#define MAX_COOKIES 2u /* COOKIE answers an initiator follows before it stops */
+
+struct neg {
+    struct neg_config cfg;
+    uint8_t psk[NEG_PSK_MAX];
+    bool initiator;
+    enum neg_state state;
+    enum neg_error error;
+    DWORD error_code;
+    uint64_t started;
+
+    uint64_t spi_i, spi_r;
+    uint8_t x_priv[NEG_X25519_SIZE];
+    uint8_t ke_i[NEG_KE_SIZE], ke_r[NEG_KE_SIZE];
+    uint8_t n_i[NEG_NONCE_SIZE], n_r[NEG_NONCE_SIZE];
+    uint8_t cookie[NEG_COOKIE_SIZE];
+    bool has_cookie;
+    unsigned cookies;
+    uint8_t init_req[INIT_REQ_MAX];
+    size_t init_req_len;
+    uint8_t init_resp[INIT_RESP_SIZE];
+    size_t init_resp_len;
+
+    /* The IKE SA: SK_d | SK_ei | SK_er | salt_ei | salt_er | SK_pi | SK_pr. */
+    uint8_t sk_d[32], sk_ei[32], sk_er[32], salt_ei[4], salt_er[4], sk_pi[32], sk_pr[32];
+    bool have_ike;
+
+    /* The initiator's outstanding request, or the responder's last answer
+     * together with the request it answered. */
+    uint8_t last_out[NEG_MAX_DATAGRAM];
+    size_t last_out_len;
+    uint8_t last_in[NEG_MAX_DATAGRAM];
+    size_t last_in_len;
+    uint32_t next_mid; /* initiator: outstanding request; responder: next expected */
+    uint64_t timer;    /* UINT64_MAX: none */
+    unsigned tries;
+
+    bool will_l, will_p;
+    uint32_t weight_l, weight_p;
+    enum neg_winner winner;
+    uint32_t spi_in, spi_out; /* child SPIs: ours (inbound) and the peer's */
+    uint8_t keys_in[ESP_KEYMAT_SIZE], keys_out[ESP_KEYMAT_SIZE];
+    struct esp_sa sa_in, sa_out;
+    bool installed;
+
+    uint64_t dropped, retransmits;
+};
+
+/* ---------------------------------------------------------------- basics */
+
+struct neg *neg_create(const struct neg_config *cfg)
+{
+    if (!cfg || !cfg->random || !cfg->psk || cfg->psk_len == 0 || cfg->psk_len > NEG_PSK_MAX)
+        return NULL;
+    struct neg *n = calloc(1, sizeof(*n));
+    if (!n)
+        return NULL;
+    n->cfg = *cfg;
+    memcpy(n->psk, cfg->psk, cfg->psk_len);
+    n->cfg.psk = n->psk;
+    if (!n->cfg.rto_ms)
+        n->cfg.rto_ms = NEG_DEFAULT_RTO_MS;
+    if (!n->cfg.max_retransmits)
+        n->cfg.max_retransmits = NEG_DEFAULT_MAX_RETRANSMITS;
+    if (!n->cfg.km.random) {
+        n->cfg.km.random = cfg->random;
+        n->cfg.km.random_ctx = cfg->random_ctx;
+    }
+    n->timer = UINT64_MAX;
+    return n;
+}
+
+void neg_free(struct neg *n)
+{
+    if (!n)
+        return;
+    if (n->installed) {
+        esp_sa_free(&n->sa_in);
+        esp_sa_free(&n->sa_out);
+    }
+    OPENSSL_cleanse(n, sizeof(*n));
+    free(n);
+}
+
+enum neg_state neg_state(const struct neg *n) { return n->state; }
+bool neg_is_initiator(const struct neg *n) { return n->initiator; }
+enum neg_error neg_error(const struct neg *n) { return n->error; }
+DWORD neg_error_code(const struct neg *n) { return n->error_code; }
+uint64_t neg_spi_i(const struct neg *n) { return n->spi_i; }
+uint64_t neg_spi_r(const struct neg *n) { return n->spi_r; }
+uint64_t neg_started(const struct neg *n) { return n->started; }
+const struct neg_peer *neg_remote(const struct neg *n) { return &n->cfg.remote; }
+uint64_t neg_dropped(const struct neg *n) { return n->dropped; }
+uint64_t neg_retransmits(const struct neg *n) { return n->retransmits; }
+enum neg_winner neg_winner(const struct neg *n) { return n->winner; }
+struct esp_sa *neg_sa_inbound(struct neg *n) { return n->installed ? &n->sa_in : NULL; }
+struct esp_sa *neg_sa_outbound(struct neg *n) { return n->installed ? &n->sa_out : NULL; }
+uint64_t neg_next_timeout(const struct neg *n) { return n->timer; }
+
+const char *neg_error_name(enum neg_error e)
+{
+    switch (e) {
+    case NEG_ERR_NONE: return "none";
+    case NEG_ERR_AUTH: return "peer failed authentication (wrong pre-shared key?)";
+    case NEG_ERR_PEER_AUTH: return "peer refused our authentication (wrong pre-shared key?)";
+    case NEG_ERR_TIMEOUT: return "no answer: gave up after retransmissions";
+    case NEG_ERR_DICTATION: return "our key manager failed to dictate keys";
+    case NEG_ERR_PEER_DICTATION: return "the peer's key manager failed to dictate keys";
+    case NEG_ERR_PROTOCOL: return "protocol violation by the peer";
+    case NEG_ERR_CRYPTO: return "cryptographic failure";
+    }
+    return "unknown";
+}
+
+/* Entering FAILED forgets every secret but the cached answer. */
+static void fail(struct neg *n, enum neg_error e, DWORD code)
+{
+    n->state = NEG_S_FAILED;
+    n->error = e;
+    n->error_code = code;
+    n->timer = UINT64_MAX;
+    OPENSSL_cleanse(n->x_priv, sizeof(n->x_priv));
+    OPENSSL_cleanse(n->keys_in, sizeof(n->keys_in));
+    OPENSSL_cleanse(n->keys_out, sizeof(n->keys_out));
+}
+
+static bool rnd(struct neg *n, void *buf, size_t len)
+{
+    return n->cfg.random(n->cfg.random_ctx, buf, len) == 0;
+}
+
+static bool random_spi64(struct neg *n, uint64_t *spi)
+{
+    for (int i = 0; i < 4; i++) {
+        uint8_t b[8];
+        if (!rnd(n, b, 8))
+            return false;
+        *spi = neg_get64(b);
+        if (*spi)
+            return true;
+    }
+    return false;
+}
+
+/* A child SPI the receiver picks: never 0..255 (RFC 4303 §2.1). */
+static bool random_child_spi(struct neg *n, uint32_t *spi)
+{
+    for (int i = 0; i < 8; i++) {
+        uint8_t b[4];
+        if (!rnd(n, b, 4))
+            return false;
+        *spi = neg_get32(b);
+        if (*spi >= 256)
+            return true;
+    }
+    return false;
+}
+
+static void emit(struct neg_out *out, const uint8_t *d, size_t len)
+{
+    memcpy(out->buf, d, len);
+    out->len = len;
+}
+
+/* Sends (and remembers, for retransmission or repeat) a datagram. */
+static void send_request(struct neg *n, uint64_t now, const uint8_t *d, size_t len,
+                         struct neg_out *out)
+{
+    memcpy(n->last_out, d, len);
+    n->last_out_len = len;
+    n->tries = 0;
+    n->timer = now + n->cfg.rto_ms;
+    emit(out, d, len);
+}
+
+static void send_answer(struct neg *n, const uint8_t *req, size_t req_len, const uint8_t *d,
+                        size_t len, struct neg_out *out)
+{
+    memcpy(n->last_in, req, req_len);
+    n->last_in_len = req_len;
+    memcpy(n->last_out, d, len);
+    n->last_out_len = len;
+    emit(out, d, len);
+}
+
+/* ---------------------------------------------------------------- keys */
+
+static bool derive_ike(struct neg *n)
+{
+    uint8_t shared[NEG_X25519_SIZE];
+    const uint8_t *peer = n->initiator ? n->ke_r : n->ke_i;
+    if (!neg_x25519_shared(n->x_priv, peer, shared))
+        return false;
+    OPENSSL_cleanse(n->x_priv, sizeof(n->x_priv));
+    uint8_t salt[2 * NEG_NONCE_SIZE], info[sizeof(LABEL_IKE) - 1 + 16], km[IKE_KEYMAT];
+    memcpy(salt, n->n_i, NEG_NONCE_SIZE);
+    memcpy(salt + NEG_NONCE_SIZE, n->n_r, NEG_NONCE_SIZE);
+    memcpy(info, LABEL_IKE, sizeof(LABEL_IKE) - 1);
+    neg_put64(info + sizeof(LABEL_IKE) - 1, n->spi_i);
+    neg_put64(info + sizeof(LABEL_IKE) - 1 + 8, n->spi_r);
+    bool ok = neg_hkdf(salt, sizeof(salt), shared, sizeof(shared), info, sizeof(info), km,
+                       sizeof(km));
+    OPENSSL_cleanse(shared, sizeof(shared));
+    if (ok) {
+        const uint8_t *p = km;
+        memcpy(n->sk_d, p, 32), p += 32;
+        memcpy(n->sk_ei, p, 32), p += 32;
+        memcpy(n->sk_er, p, 32), p += 32;
+        memcpy(n->salt_ei, p, 4), p += 4;
+        memcpy(n->salt_er, p, 4), p += 4;
+        memcpy(n->sk_pi, p, 32), p += 32;
+        memcpy(n->sk_pr, p, 32);
+        n->have_ike = true;
+    }
+    OPENSSL_cleanse(km, sizeof(km));
+    return ok;
+}
+
+/* AUTH = HMAC-SHA-256(PSK, label | INIT_REQ | INIT_RESP | SK_p of the signer). */
+static bool compute_auth(const struct neg *n, bool of_initiator, uint8_t out[NEG_AUTH_SIZE])
+{
+    const char *label = of_initiator ? LABEL_AUTHI : LABEL_AUTHR;
+    const uint8_t *parts[4] = {(const uint8_t *)label, n->init_req, n->init_resp,
+                               of_initiator ? n->sk_pi : n->sk_pr};
+    size_t lens[4] = {strlen(label), n->init_req_len, n->init_resp_len, 32};
+    return neg_hmac(n->psk, n->cfg.psk_len, parts, lens, 4, out);
+}
+
+/* Child keys from the exchange: HKDF-Expand(SK_d, label | Ni | Nr |
+ * SPI(initiator's inbound) | SPI(responder's inbound), 72): i->r then r->i. */
+static bool derive_child(struct neg *n)
+{
+    uint8_t info[sizeof(LABEL_CHILD) - 1 + 2 * NEG_NONCE_SIZE + 8], km[NEG_KEYMAT_PAIR];
+    uint8_t *p = info;
+    memcpy(p, LABEL_CHILD, sizeof(LABEL_CHILD) - 1), p += sizeof(LABEL_CHILD) - 1;
+    memcpy(p, n->n_i, NEG_NONCE_SIZE), p += NEG_NONCE_SIZE;
+    memcpy(p, n->n_r, NEG_NONCE_SIZE), p += NEG_NONCE_SIZE;
+    neg_put32(p, n->initiator ? n->spi_in : n->spi_out);
+    neg_put32(p + 4, n->initiator ? n->spi_out : n->spi_in);
+    if (!neg_hkdf_expand(n->sk_d, sizeof(n->sk_d), info, sizeof(info), km, sizeof(km)))
+        return false;
+    /* i->r is the responder's inbound */
+    memcpy(n->initiator ? n->keys_out : n->keys_in, km, ESP_KEYMAT_SIZE);
+    memcpy(n->initiator ? n->keys_in : n->keys_out, km + ESP_KEYMAT_SIZE, ESP_KEYMAT_SIZE);
+    OPENSSL_cleanse(km, sizeof(km));
+    return true;
+}
+
+/* Keys on the wire are always i->r then r->i. */
+static void keys_to_wire(const struct neg *n, uint8_t *p)
+{
+    memcpy(p, n->initiator ? n->keys_out : n->keys_in, ESP_KEYMAT_SIZE);
+    memcpy(p + ESP_KEYMAT_SIZE, n->initiator ? n->keys_in : n->keys_out, ESP_KEYMAT_SIZE);
+}
+
+static void keys_from_wire(struct neg *n, const uint8_t *p)
+{
+    memcpy(n->initiator ? n->keys_out : n->keys_in, p, ESP_KEYMAT_SIZE);
+    memcpy(n->initiator ? n->keys_in : n->keys_out, p + ESP_KEYMAT_SIZE, ESP_KEYMAT_SIZE);
+}
+
+static void sa_params(const struct neg *n, struct neg_sa_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->ip_version = n->cfg.local.ip_version;
+    memcpy(p->local_addr, n->cfg.local.addr, 16);
+    memcpy(p->remote_addr, n->cfg.remote.addr, 16);
+    p->qm_sa_id = n->spi_in ^ n->spi_out;
+    p->mm_sa_id = n->spi_i;
+    if (n->winner != NEG_WIN_NONE)
+        p->bundle_flags |= IPSEC_SA_BUNDLE_FLAG_USING_DICTATED_KEYS;
+    if ((n->winner == NEG_WIN_INITIATOR && n->initiator) ||
+        (n->winner == NEG_WIN_RESPONDER && !n->initiator))
+        p->bundle_flags |= IPSEC_SA_BUNDLE_FLAG_LOCALLY_DICTATED_KEYS;
+}
+
+/* Installs the SA pair, then notifies every key manager, then forgets the
+ * keys (the SAs hold their own copies). */
+static bool install(struct neg *n)
+{
+    if (esp_sa_init(&n->sa_in, true, n->spi_in, n->keys_in, true, n->cfg.replay_window) != ESP_OK)
+        return false;
+    if (esp_sa_init(&n->sa_out, false, n->spi_out, n->keys_out, true, 0) != ESP_OK) {
+        esp_sa_free(&n->sa_in);
+        return false;
+    }
+    n->installed = true;
+    n->state = NEG_S_ESTABLISHED;
+    n->timer = UINT64_MAX;
+    struct neg_sa_params p;
+    sa_params(n, &p);
+    neg_km_notify(&n->cfg.km, &p, n->spi_in, n->keys_in, n->spi_out, n->keys_out);
+    OPENSSL_cleanse(n->keys_in, sizeof(n->keys_in));
+    OPENSSL_cleanse(n->keys_out, sizeof(n->keys_out));
+    return true;
+}
+
+/* ------------------------------------------------------ protected messages */
+
+/* Seals body under our direction's key: header | IV (mid, 8) | ct | tag. */
+static size_t seal(struct neg *n, uint8_t type, uint32_t mid, const uint8_t *body, size_t blen,
+                   uint8_t *d)
+{
+    size_t len = NEG_HEADER_SIZE + NEG_IV_SIZE + blen + NEG_GCM_TAG;
+    struct neg_header h = {
+        .type = type,
+        .flags = n->initiator ? NEG_FLAG_INITIATOR : NEG_FLAG_RESPONSE,
+        .spi_i = n->spi_i,
+        .spi_r = n->spi_r,
+        .mid = mid,
+        .length = (uint32_t)len,
+    };
+    neg_header_write(d, &h);
+    uint8_t *iv = d + NEG_HEADER_SIZE;
+    neg_put64(iv, mid);
+    uint8_t nonce[12];
+    memcpy(nonce, n->initiator ? n->salt_ei : n->salt_er, 4);
+    memcpy(nonce + 4, iv, NEG_IV_SIZE);
+    if (!neg_gcm_seal(n->initiator ? n->sk_ei : n->sk_er, nonce, d, NEG_HEADER_SIZE, body, blen,
+                      iv + NEG_IV_SIZE))
+        return 0;
+    return len;
+}
+
+/* Opens a protected datagram from the peer into body; its size or 0. The
+ * IV must repeat the message id (so a nonce is never reused). */
+static size_t unseal(const struct neg *n, const struct neg_header *h, const uint8_t *d,
+                     uint8_t *body)
+{
+    const uint8_t *iv = d + NEG_HEADER_SIZE;
+    if (neg_get64(iv) != h->mid)
+        return 0;
+    size_t ct = h->length - NEG_HEADER_SIZE - NEG_IV_SIZE;
+    uint8_t nonce[12];
+    memcpy(nonce, n->initiator ? n->salt_er : n->salt_ei, 4);
+    memcpy(nonce + 4, iv, NEG_IV_SIZE);
+    if (!neg_gcm_open(n->initiator ? n->sk_er : n->sk_ei, nonce, d, NEG_HEADER_SIZE,
+                      iv + NEG_IV_SIZE, ct, body))
+        return 0;
+    return ct - NEG_GCM_TAG;
+}
+
+/* ------------------------------------------------------------- initiator */
+
+static size_t build_init_req(struct neg *n)
+{
+    uint8_t *d = n->init_req;
+    size_t body = 1u + (n->has_cookie ? NEG_COOKIE_SIZE : 0u) + NEG_KE_SIZE + NEG_NONCE_SIZE;
+    struct neg_header h = {.type = NEG_T_INIT_REQ, .flags = NEG_FLAG_INITIATOR,
+                           .spi_i = n->spi_i, .length = (uint32_t)(NEG_HEADER_SIZE + body)};
+    neg_header_write(d, &h);
+    uint8_t *p = d + NEG_HEADER_SIZE;
+    *p++ = n->has_cookie ? NEG_COOKIE_SIZE : 0;
+    if (n->has_cookie) {
+        memcpy(p, n->cookie, NEG_COOKIE_SIZE);
+        p += NEG_COOKIE_SIZE;
+    }
+    memcpy(p, n->ke_i, NEG_KE_SIZE);
+    memcpy(p + NEG_KE_SIZE, n->n_i, NEG_NONCE_SIZE);
+    n->init_req_len = h.length;
+    return h.length;
+}
+
+bool neg_start(struct neg *n, uint64_t now, struct neg_out *out)
+{
+    out->len = 0;
+    if (n->state != NEG_S_IDLE)
+        return false;
+    n->initiator = true;
+    n->started = now;
+    if (!random_spi64(n, &n->spi_i) || !rnd(n, n->x_priv, sizeof(n->x_priv)) ||
+        !rnd(n, n->n_i, sizeof(n->n_i)) || !neg_x25519_public(n->x_priv, n->ke_i)) {
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+        return false;
+    }
+    n->state = NEG_S_INIT_SENT;
+    send_request(n, now, n->init_req, build_init_req(n), out);
+    return true;
+}
+
+static bool on_cookie(struct neg *n, uint64_t now, const uint8_t *d, struct neg_out *out)
+{
+    if (n->state != NEG_S_INIT_SENT || n->cookies >= MAX_COOKIES)
+        return false;
+    n->cookies++;
+    memcpy(n->cookie, d + NEG_HEADER_SIZE, NEG_COOKIE_SIZE);
+    n->has_cookie = true;
+    send_request(n, now, n->init_req, build_init_req(n), out);
+    return true;
+}
+
+static bool on_init_resp(struct neg *n, uint64_t now, const struct neg_header *h,
+                         const uint8_t *d, size_t len, struct neg_out *out)
+{
+    if (n->state != NEG_S_INIT_SENT)
+        return false;
+    memcpy(n->ke_r, d + NEG_HEADER_SIZE, NEG_KE_SIZE);
+    memcpy(n->n_r, d + NEG_HEADER_SIZE + NEG_KE_SIZE, NEG_NONCE_SIZE);
+    n->spi_r = h->spi_r;
+    if (!derive_ike(n)) {
+        /* a bad KEr could be an attacker's; the real answer may still come */
+        n->spi_r = 0;
+        return false;
+    }
+    memcpy(n->init_resp, d, len);
+    n->init_resp_len = len;
+
+    struct neg_sa_params p;
+    sa_params(n, &p);
+    neg_km_check(&n->cfg.km, &p, &n->will_l, &n->weight_l);
+    uint8_t body[NEG_AUTH_REQ_BODY], dg[NEG_MAX_DATAGRAM];
+    if (!random_child_spi(n, &n->spi_in) || !compute_auth(n, true, body)) {
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+        return true;
+    }
+    neg_put32(body + NEG_AUTH_SIZE, n->spi_in);
+    body[NEG_AUTH_SIZE + 4] = n->will_l ? 1 : 0;
+    neg_put32(body + NEG_AUTH_SIZE + 5, n->weight_l);
+    n->next_mid = 1;
+    size_t dl = seal(n, NEG_T_AUTH_REQ, 1, body, sizeof(body), dg);
+    OPENSSL_cleanse(body, sizeof(body));
+    if (!dl) {
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+        return true;
+    }
+    n->state = NEG_S_AUTH_SENT;
+    send_request(n, now, dg, dl, out);
+    return true;
+}
+
+/* The initiator won: its dictator writes the keys, which go to the peer. */
+static void initiator_dictates(struct neg *n, uint64_t now, struct neg_out *out)
+{
+    struct neg_sa_params p;
+    sa_params(n, &p);
+    bool generated;
+    DWORD rc = neg_km_dictate(&n->cfg.km, &p, n->spi_in, n->spi_out, n->keys_in, n->keys_out,
+                              &generated);
+    uint8_t body[NEG_KEYS_BODY + NEG_KEYMAT_PAIR], dg[NEG_MAX_DATAGRAM];
+    neg_put32(body, rc);
+    body[4] = rc == ERROR_SUCCESS ? 1 : 0;
+    size_t blen = NEG_KEYS_BODY;
+    if (rc == ERROR_SUCCESS) {
+        keys_to_wire(n, body + NEG_KEYS_BODY);
+        blen += NEG_KEYMAT_PAIR;
+    }
+    n->next_mid = 2;
+    size_t dl = seal(n, NEG_T_KEYS, 2, body, blen, dg);
+    OPENSSL_cleanse(body, sizeof(body));
+    if (!dl) {
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+        return;
+    }
+    if (rc != ERROR_SUCCESS) {
+        emit(out, dg, dl); /* tell the peer once, then stop */
+        fail(n, NEG_ERR_DICTATION, rc);
+        return;
+    }
+    n->state = NEG_S_KEYS_SENT;
+    send_request(n, now, dg, dl, out);
+}
+
+static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h,
+                         const uint8_t *d, struct neg_out *out)
+{
+    if (n->state != NEG_S_AUTH_SENT || h->mid != n->next_mid)
+        return false;
+    uint8_t body[NEG_AUTH_RESP_BODY + NEG_KEYMAT_PAIR];
+    size_t blen = unseal(n, h, d, body);
+    if (!blen)
+        return false;
+    DWORD status = neg_get32(body);
+    bool ok = true;
+    if (status != ERROR_SUCCESS || blen == NEG_AUTH_RESP_FAIL) {
+        if (status == ERROR_SUCCESS)
+            fail(n, NEG_ERR_PROTOCOL, ERROR_INVALID_DATA);
+        else if (status == ERROR_ACCESS_DENIED)
+            fail(n, NEG_ERR_PEER_AUTH, status);
+        else
+            fail(n, NEG_ERR_PEER_DICTATION, status);
+        goto out;
+    }
+    uint8_t want[NEG_AUTH_SIZE];
+    if (!compute_auth(n, false, want) || !neg_equal(want, body + 4, NEG_AUTH_SIZE)) {
+        fail(n, NEG_ERR_AUTH, ERROR_ACCESS_DENIED);
+        goto out;
+    }
+    const uint8_t *p = body + 4 + NEG_AUTH_SIZE;
+    n->spi_out = neg_get32(p);
+    n->will_p = p[4] == 1;
+    n->weight_p = n->will_p ? neg_get32(p + 5) : 0;
+    uint8_t nkeys = p[9];
+    if (p[4] > 1 || nkeys > 1 || n->spi_out < 256 ||
+        (nkeys == 1) != (blen == NEG_AUTH_RESP_BODY + NEG_KEYMAT_PAIR)) {
+        fail(n, NEG_ERR_PROTOCOL, ERROR_INVALID_DATA);
+        goto out;
+    }
+    n->winner = neg_km_arbitrate(n->will_l, n->weight_l, n->will_p, n->weight_p);
+    if ((n->winner == NEG_WIN_RESPONDER) != (nkeys == 1)) {
+        fail(n, NEG_ERR_PROTOCOL, ERROR_INVALID_DATA);
+        goto out;
+    }
+    n->timer = UINT64_MAX;
+    if (n->winner == NEG_WIN_INITIATOR) {
+        initiator_dictates(n, now, out);
+        goto out;
+    }
+    if (n->winner == NEG_WIN_RESPONDER)
+        keys_from_wire(n, body + NEG_AUTH_RESP_BODY);
+    else if (!derive_child(n)) {
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+        goto out;
+    }
+    if (!install(n))
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+out:
+    OPENSSL_cleanse(body, sizeof(body));
+    return ok;
+}
+
+static bool on_keys_ack(struct neg *n, const struct neg_header *h, const uint8_t *d)
+{
+    if (n->state != NEG_S_KEYS_SENT || h->mid != n->next_mid)
+        return false;
+    uint8_t body[NEG_KEYS_ACK_BODY];
+    if (!unseal(n, h, d, body))
+        return false;
+    DWORD status = neg_get32(body);
+    if (status != ERROR_SUCCESS)
+        fail(n, NEG_ERR_PROTOCOL, status);
+    else if (!install(n))
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+    return true;
+}
+
+/* ------------------------------------------------------------- responder */
+
+bool neg_accept(struct neg *n, uint64_t now, const uint8_t *d, size_t len, struct neg_out *out)
+{
+    out->len = 0;
+    struct neg_header h;
+    if (n->state != NEG_S_IDLE || !neg_header_parse(d, len, &h) || h.type != NEG_T_INIT_REQ)
+        return false;
+    n->initiator = false;
+    n->started = now;
+    n->spi_i = h.spi_i;
+    const uint8_t *p = d + NEG_HEADER_SIZE;
+    p += 1u + p[0];
+    memcpy(n->ke_i, p, NEG_KE_SIZE);
+    memcpy(n->n_i, p + NEG_KE_SIZE, NEG_NONCE_SIZE);
+    memcpy(n->init_req, d, len);
+    n->init_req_len = len;
+    if (!random_spi64(n, &n->spi_r) || !rnd(n, n->x_priv, sizeof(n->x_priv)) ||
+        !rnd(n, n->n_r, sizeof(n->n_r)) || !neg_x25519_public(n->x_priv, n->ke_r) ||
+        !derive_ike(n)) {
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+        return false;
+    }
+    uint8_t *r = n->init_resp;
+    struct neg_header rh = {.type = NEG_T_INIT_RESP, .flags = NEG_FLAG_RESPONSE,
+                            .spi_i = n->spi_i, .spi_r = n->spi_r, .length = INIT_RESP_SIZE};
+    neg_header_write(r, &rh);
+    memcpy(r + NEG_HEADER_SIZE, n->ke_r, NEG_KE_SIZE);
+    memcpy(r + NEG_HEADER_SIZE + NEG_KE_SIZE, n->n_r, NEG_NONCE_SIZE);
+    n->init_resp_len = INIT_RESP_SIZE;
+    n->next_mid = 1;
+    n->state = NEG_S_INIT_DONE;
+    send_answer(n, d, len, r, INIT_RESP_SIZE, out);
+    return true;
+}
+
+/* Answers a request with status only (a failure) and fails. */
+static void answer_failure(struct neg *n, uint8_t type, const struct neg_header *h,
+                           const uint8_t *d, DWORD status, enum neg_error e,
+                           struct neg_out *out)
+{
+    uint8_t body[4], dg[NEG_MAX_DATAGRAM];
+    neg_put32(body, status);
+    size_t dl = seal(n, type, h->mid, body, sizeof(body), dg);
+    if (dl)
+        send_answer(n, d, h->length, dg, dl, out);
+    fail(n, e, status);
+}
+
+static bool on_auth_req(struct neg *n, const struct neg_header *h, const uint8_t *d,
+                        struct neg_out *out)
+{
+    if (n->state != NEG_S_INIT_DONE || h->mid != n->next_mid)
+        return false;
+    uint8_t body[NEG_AUTH_REQ_BODY];
+    if (!unseal(n, h, d, body))
+        return false;
+    uint8_t want[NEG_AUTH_SIZE];
+    if (!compute_auth(n, true, want) || !neg_equal(want, body, NEG_AUTH_SIZE)) {
+        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_ACCESS_DENIED, NEG_ERR_AUTH, out);
+        return true;
+    }
+    const uint8_t *p = body + NEG_AUTH_SIZE;
+    n->spi_out = neg_get32(p);
+    if (p[4] > 1 || n->spi_out < 256) {
+        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INVALID_DATA, NEG_ERR_PROTOCOL, out);
+        return true;
+    }
+    n->will_p = p[4] == 1;
+    n->weight_p = n->will_p ? neg_get32(p + 5) : 0;
+    if (!random_child_spi(n, &n->spi_in) || n->spi_in == n->spi_out) {
+        if (n->spi_in != n->spi_out || !random_child_spi(n, &n->spi_in) ||
+            n->spi_in == n->spi_out) {
+            answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
+            return true;
+        }
+    }
+    struct neg_sa_params sp;
+    sa_params(n, &sp);
+    neg_km_check(&n->cfg.km, &sp, &n->will_l, &n->weight_l);
+    n->winner = neg_km_arbitrate(n->will_p, n->weight_p, n->will_l, n->weight_l);
+
+    uint8_t rb[NEG_AUTH_RESP_BODY + NEG_KEYMAT_PAIR], dg[NEG_MAX_DATAGRAM];
+    size_t rlen = NEG_AUTH_RESP_BODY;
+    if (n->winner == NEG_WIN_RESPONDER) {
+        sa_params(n, &sp);
+        bool generated;
+        DWORD rc = neg_km_dictate(&n->cfg.km, &sp, n->spi_in, n->spi_out, n->keys_in,
+                                  n->keys_out, &generated);
+        if (rc != ERROR_SUCCESS) {
+            answer_failure(n, NEG_T_AUTH_RESP, h, d, rc, NEG_ERR_DICTATION, out);
+            return true;
+        }
+        keys_to_wire(n, rb + NEG_AUTH_RESP_BODY);
+        rlen += NEG_KEYMAT_PAIR;
+    } else if (n->winner == NEG_WIN_NONE && !derive_child(n)) {
+        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
+        return true;
+    }
+    neg_put32(rb, ERROR_SUCCESS);
+    if (!compute_auth(n, false, rb + 4)) {
+        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
+        return true;
+    }
+    uint8_t *q = rb + 4 + NEG_AUTH_SIZE;
+    neg_put32(q, n->spi_in);
+    q[4] = n->will_l ? 1 : 0;
+    neg_put32(q + 5, n->weight_l);
+    q[9] = n->winner == NEG_WIN_RESPONDER ? 1 : 0;
+    size_t dl = seal(n, NEG_T_AUTH_RESP, h->mid, rb, rlen, dg);
+    OPENSSL_cleanse(rb, sizeof(rb));
+    if (!dl) {
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+        return true;
+    }
+    send_answer(n, d, h->length, dg, dl, out);
+    n->next_mid = 2;
+    if (n->winner == NEG_WIN_INITIATOR)
+        n->state = NEG_S_WAIT_KEYS;
+    else if (!install(n))
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+    return true;
+}
+
+static bool on_keys(struct neg *n, const struct neg_header *h, const uint8_t *d,
+                    struct neg_out *out)
+{
+    if (n->state != NEG_S_WAIT_KEYS || h->mid != n->next_mid)
+        return false;
+    uint8_t body[NEG_KEYS_BODY + NEG_KEYMAT_PAIR];
+    size_t blen = unseal(n, h, d, body);
+    if (!blen)
+        return false;
+    DWORD status = neg_get32(body);
+    bool with_keys = blen == NEG_KEYS_BODY + NEG_KEYMAT_PAIR;
+    if (status != ERROR_SUCCESS) {
+        fail(n, with_keys ? NEG_ERR_PROTOCOL : NEG_ERR_PEER_DICTATION, status);
+    } else if (!with_keys || body[4] != 1) {
+        answer_failure(n, NEG_T_KEYS_ACK, h, d, ERROR_INVALID_DATA, NEG_ERR_PROTOCOL, out);
+    } else {
+        keys_from_wire(n, body + NEG_KEYS_BODY);
+        uint8_t ack[NEG_KEYS_ACK_BODY], dg[NEG_MAX_DATAGRAM];
+        neg_put32(ack, ERROR_SUCCESS);
+        size_t dl = seal(n, NEG_T_KEYS_ACK, h->mid, ack, sizeof(ack), dg);
+        if (!dl || !install(n))
+            fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+        else
+            send_answer(n, d, h->length, dg, dl, out);
+    }
+    OPENSSL_cleanse(body, sizeof(body));
+    return true;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+bool neg_receive(struct neg *n, uint64_t now, const uint8_t *d, size_t len, struct neg_out *out)
+{
+    out->len = 0;
+    struct neg_header h;
+    bool ok = false;
+    if (!neg_header_parse(d, len, &h) || h.spi_i != n->spi_i)
+        goto done;
+    if (!n->initiator) {
+        if (!(h.flags & NEG_FLAG_INITIATOR))
+            goto done;
+        /* A byte-identical repeat of the request we last answered gets the
+         * same answer again (its answer was lost); nothing is re-run. */
+        if (n->last_in_len == len && memcmp(n->last_in, d, len) == 0 && n->last_out_len) {
+            emit(out, n->last_out, n->last_out_len);
+            ok = true;
+            goto done;
+        }
+        if (h.spi_r != n->spi_r)
+            goto done;
+        if (h.type == NEG_T_AUTH_REQ)
+            ok = on_auth_req(n, &h, d, out);
+        else if (h.type == NEG_T_KEYS)
+            ok = on_keys(n, &h, d, out);
+        goto done;
+    }
+    if (!(h.flags & NEG_FLAG_RESPONSE))
+        goto done;
+    switch (h.type) {
+    case NEG_T_COOKIE:
+        ok = on_cookie(n, now, d, out);
+        break;
+    case NEG_T_INIT_RESP:
+        ok = on_init_resp(n, now, &h, d, len, out);
+        break;
+    case NEG_T_AUTH_RESP:
+        ok = h.spi_r == n->spi_r && on_auth_resp(n, now, &h, d, out);
+        break;
+    case NEG_T_KEYS_ACK:
+        ok = h.spi_r == n->spi_r && on_keys_ack(n, &h, d);
+        break;
+    default:
+        break;
+    }
+done:
+    if (!ok)
+        n->dropped++;
+    return ok;
+}
+
+void neg_tick(struct neg *n, uint64_t now, struct neg_out *out)
+{
+    out->len = 0;
+    if (!n->initiator || n->timer == UINT64_MAX || now < n->timer)
+        return;
+    if (n->tries >= n->cfg.max_retransmits) {
+        fail(n, NEG_ERR_TIMEOUT, FWP_E_TIMEOUT);
+        return;
+    }
+    n->tries++;
+    n->retransmits++;
+    uint64_t rto = (uint64_t)n->cfg.rto_ms << n->tries;
+    n->timer = now + rto;
+    emit(out, n->last_out, n->last_out_len);
+}

@@ -1,0 +1,133 @@
+/*
+ * negotiation.h - the SA negotiation between two nodes, one state machine
+ * per peer pair: an IKEv2-like exchange (ephemeral X25519, nonces,
+ * pre-shared-key authentication, HKDF-SHA-256, AES-256-GCM protection
+ * after the first exchange) that ends with an ESP SA pair installed on
+ * both sides, its keys either derived from the exchange or dictated by a
+ * key manager, and every registered key manager notified.
+ *
+ * Sans-I/O: datagrams in, datagrams out, `now` (milliseconds, any
+ * monotonic origin) passed in, randomness from the config's callback; no
+ * sockets, clocks, threads or globals. Byte layout and rules:
+ * docs/KEYING.md §7 ("The SA negotiation, byte by byte").
+ *
+ *   initiator                                   responder
+ *   INIT_REQ  (SPIi, [cookie], KEi, Ni)   -->
+ *                                         <--   COOKIE (only when too many half-open)
+ *                                         <--   INIT_RESP (SPIr, KEr, Nr)
+ *   AUTH_REQ  {AUTHi, SPI, will, weight}  -->   (protected from here on)
+ *                                         <--   AUTH_RESP {status, AUTHr, SPI, will, weight,
+ *                                                          [keys if the responder dictated]}
+ *   KEYS {status, keys}  (only if the initiator dictated)  -->
+ *                                         <--   KEYS_ACK {status}
+ *
+ * Only the initiator retransmits (exponential backoff, then gives up);
+ * the responder answers a byte-identical repeat of the last request with
+ * its cached answer, and drops everything else that is not the next
+ * request. Half-open limits and cookies live in neg_responder.h.
+ */
+#ifndef DRT_IPSEC_NEGOTIATION_H
+#define DRT_IPSEC_NEGOTIATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipsec/esp.h"
+#include "ipsec/neg_keymgr.h"
+#include "ipsec/neg_wire.h"
+
+#define NEG_PSK_MAX 128u
+#define NEG_DEFAULT_RTO_MS 500u        /* first retransmission after this */
+#define NEG_DEFAULT_MAX_RETRANSMITS 5u /* then give up: 0.5+1+2+4+8+16 s */
+
+struct neg_peer {
+    FWP_IP_VERSION ip_version; /* V4: the address in addr[0..3] */
+    uint8_t addr[16];
+    uint16_t port;
+};
+
+struct neg_config {
+    const uint8_t *psk; /* the mesh pre-shared key, copied; 1..NEG_PSK_MAX bytes */
+    size_t psk_len;
+    ipsec_random_fn random; /* required: SPIs, X25519 keys, nonces */
+    void *random_ctx;
+    struct neg_keymgr_env km; /* key managers; km.engine NULL for none */
+    struct neg_peer local;
+    struct neg_peer remote;
+    uint32_t rto_ms;          /* 0: NEG_DEFAULT_RTO_MS */
+    uint32_t max_retransmits; /* 0: NEG_DEFAULT_MAX_RETRANSMITS */
+    uint32_t replay_window;   /* of the ESP SAs; 0: esp.h's default */
+};
+
+enum neg_state {
+    NEG_S_IDLE = 0,
+    NEG_S_INIT_SENT,   /* initiator: INIT_REQ out */
+    NEG_S_AUTH_SENT,   /* initiator: AUTH_REQ out */
+    NEG_S_KEYS_SENT,   /* initiator: dictated keys out, waiting for KEYS_ACK */
+    NEG_S_INIT_DONE,   /* responder: INIT_RESP out, waiting for AUTH_REQ */
+    NEG_S_WAIT_KEYS,   /* responder: the initiator dictates */
+    NEG_S_ESTABLISHED, /* both ESP SAs installed */
+    NEG_S_FAILED,
+};
+
+enum neg_error {
+    NEG_ERR_NONE = 0,
+    NEG_ERR_AUTH,            /* the peer's AUTH did not verify (wrong pre-shared key?) */
+    NEG_ERR_PEER_AUTH,       /* the peer refused our AUTH (wrong pre-shared key?) */
+    NEG_ERR_TIMEOUT,         /* no answer after every retransmission */
+    NEG_ERR_DICTATION,       /* our dictator failed: neg_error_code() says how */
+    NEG_ERR_PEER_DICTATION,  /* the peer's dictator failed: its code */
+    NEG_ERR_PROTOCOL,        /* the peer broke the exchange (e.g. keys when none were due) */
+    NEG_ERR_CRYPTO,          /* OpenSSL or the random source failed, or a bad X25519 key */
+};
+
+/* What one input produced: at most one datagram to send back. */
+struct neg_out {
+    uint8_t buf[NEG_MAX_DATAGRAM];
+    size_t len; /* 0: nothing to send */
+};
+
+struct neg;
+
+/* NULL on a bad config (no random, PSK empty or too long) or no memory. */
+struct neg *neg_create(const struct neg_config *cfg);
+/* Cleanses every key and frees the SAs. */
+void neg_free(struct neg *n);
+
+/* Initiator: the first INIT_REQ. false if not IDLE or randomness failed. */
+bool neg_start(struct neg *n, uint64_t now, struct neg_out *out);
+/* Responder: takes the role from a parsed, cookie-checked INIT_REQ
+ * (neg_responder.c calls this) and answers it. */
+bool neg_accept(struct neg *n, uint64_t now, const uint8_t *dgram, size_t len,
+                struct neg_out *out);
+
+/* Any datagram for this negotiation. Returns false when it was dropped
+ * (malformed, not for this state, a replay, failed authentication of the
+ * message); out may hold an answer either way only when true. */
+bool neg_receive(struct neg *n, uint64_t now, const uint8_t *dgram, size_t len,
+                 struct neg_out *out);
+/* Timers: retransmission and giving up. */
+void neg_tick(struct neg *n, uint64_t now, struct neg_out *out);
+/* When neg_tick next has work; UINT64_MAX for never. */
+uint64_t neg_next_timeout(const struct neg *n);
+
+enum neg_state neg_state(const struct neg *n);
+bool neg_is_initiator(const struct neg *n);
+enum neg_error neg_error(const struct neg *n);
+DWORD neg_error_code(const struct neg *n); /* the FWP/Win32 code behind the error */
+const char *neg_error_name(enum neg_error e);
+uint64_t neg_spi_i(const struct neg *n);
+uint64_t neg_spi_r(const struct neg *n);
+uint64_t neg_started(const struct neg *n);
+const struct neg_peer *neg_remote(const struct neg *n);
+/* Datagrams dropped so far, and retransmissions sent. */
+uint64_t neg_dropped(const struct neg *n);
+uint64_t neg_retransmits(const struct neg *n);
+/* Who dictated the child SA's keys (valid once ESTABLISHED). */
+enum neg_winner neg_winner(const struct neg *n);
+/* The installed SAs, NULL before ESTABLISHED. */
+struct esp_sa *neg_sa_inbound(struct neg *n);
+struct esp_sa *neg_sa_outbound(struct neg *n);
+
+#endif
