@@ -94,6 +94,9 @@ struct drt_instance {
     SOCKADDR_STORAGE self;  /* this node's endpoint, for SecureAndPackPayload */
     void *to_free[8];       /* provider buffers handed to the engine */
     size_t nfree;
+    /* The timer at the earliest registration's end of life (loop thread
+     * only; key_expiry.c), made with the first registration that has one. */
+    struct key_expiry *expiry;
 };
 
 struct drt_registration {
@@ -102,6 +105,13 @@ struct drt_registration {
     uint32_t reg_id; /* the engine's */
     BYTE key[32];
     PVOID key_context;
+    /* Key lifetime (key_expiry.c), guarded by the instance's lock: the
+     * wall-clock second (since 1970 UTC) from which the provider can no
+     * longer prove the key, 0 when it has no known end; and whether it
+     * ended, which withdrew the key from the engine while the handle stays
+     * valid until DrtUnregisterKey. */
+    int64_t not_after;
+    bool expired;
 };
 
 struct drt_search {
@@ -119,6 +129,22 @@ struct drt_search {
     DRT_ADDRESS *path;
     ULONG path_len;
 };
+
+/* Queues an event for DrtGetEventData and sets the instance's event
+ * (instance.c; loop thread). The queue takes ev. */
+void instance_push_event(struct drt_instance *inst, struct api_event *ev);
+
+/*
+ * Key lifetime (key_expiry.c; loop thread only). A registration whose
+ * provider knows when its proof ends (the derived-key provider: the
+ * earliest notAfter of its certificates) is withdrawn from the engine at
+ * that second and DRT_EVENT_REGISTRATION_STATE_CHANGED with
+ * DRT_REGISTRATION_STATE_UNRESOLVEABLE is queued for it.
+ * key_expiry_arm (re)starts the timer after registrations changed;
+ * key_expiry_close stops it before the engine goes.
+ */
+void key_expiry_arm(struct drt_instance *inst);
+void key_expiry_close(struct drt_instance *inst);
 
 /* Points inst->sec_ops at inst->security (security_adapter.c). */
 void security_adapter_init(struct drt_instance *inst);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "api/security_derived.h"
 #include "core/engine.h"
 #include "io/io_loop.h"
 #include "io/io_node.h"
@@ -25,6 +26,7 @@ struct key_job {
     uint32_t reg_id;
     HRESULT hr;
     struct drt_registration *reg; /* register: the object to bind to reg_id */
+    int64_t not_after;            /* register: end of the key's proof, 0 = none */
 };
 
 static void do_register(void *arg)
@@ -41,16 +43,35 @@ static void do_register(void *arg)
     if (SUCCEEDED(j->hr)) {
         pthread_mutex_lock(&j->inst->lock);
         j->reg->reg_id = j->reg_id;
+        j->reg->not_after = j->not_after;
         pthread_mutex_unlock(&j->inst->lock);
+        if (j->not_after > 0)
+            key_expiry_arm(j->inst);
     }
     if (n)
         io_node_flush(n);
+}
+
+/* Whether the registration's key was withdrawn at its end of life
+ * (key_expiry.c); read on the loop thread, where that happens. */
+static bool reg_expired(struct key_job *j)
+{
+    pthread_mutex_lock(&j->inst->lock);
+    bool expired = j->reg->expired;
+    pthread_mutex_unlock(&j->inst->lock);
+    return expired;
 }
 
 static void do_update(void *arg)
 {
     struct key_job *j = arg;
     struct io_node *n = j->inst->node;
+    /* An expired key has nothing left to update: its certificate is what
+     * no longer holds (docs/API.md). */
+    if (reg_expired(j)) {
+        j->hr = DRT_E_INVALID_CERT_CHAIN;
+        return;
+    }
     j->hr = n ? drt_engine_update(n->eng, j->reg_id, j->data->pb, j->data->cb, io_now_ms())
               : E_UNEXPECTED;
     if (n)
@@ -61,6 +82,11 @@ static void do_unregister(void *arg)
 {
     struct key_job *j = arg;
     struct io_node *n = j->inst->node;
+    /* An expired key already left the engine when it expired. */
+    if (reg_expired(j)) {
+        j->hr = S_OK;
+        return;
+    }
     j->hr = n ? drt_engine_unregister(n->eng, j->reg_id, io_now_ms()) : E_UNEXPECTED;
     if (n)
         io_node_flush(n);
@@ -95,7 +121,10 @@ DRT_EXPORT HRESULT WINAPI DrtRegisterKey(HDRT hDrt, DRT_REGISTRATION *pRegistrat
     }
     memcpy(reg->key, pRegistration->key.pb, 32);
     reg->key_context = pvKeyContext;
-    struct key_job job = {inst, pRegistration->key.pb, &pRegistration->appData, 0, S_OK, reg};
+    struct key_job job = {inst, pRegistration->key.pb, &pRegistration->appData, 0, S_OK, reg, 0};
+    /* The derived-key provider's keys end with their certificates. */
+    if (!derived_key_lifetime(sp, pvKeyContext, &job.not_after))
+        job.not_after = 0;
     io_call(do_register, &job);
     if (FAILED(job.hr)) {
         registration_destroy(reg);
@@ -119,7 +148,7 @@ DRT_EXPORT HRESULT WINAPI DrtUpdateKey(HDRT_REGISTRATION_CONTEXT hKeyRegistratio
         return E_HANDLE;
     if (instance_status(inst, NULL) == DRT_FAULTED)
         return DRT_E_FAULTED;
-    struct key_job job = {inst, reg->key, pAppData, reg->reg_id, S_OK, reg};
+    struct key_job job = {inst, reg->key, pAppData, reg->reg_id, S_OK, reg, 0};
     io_call(do_update, &job);
     return job.hr;
 }
@@ -131,7 +160,7 @@ DRT_EXPORT VOID WINAPI DrtUnregisterKey(HDRT_REGISTRATION_CONTEXT hKeyRegistrati
         return;
     struct drt_instance *inst = handle_table_get(reg->instance, HANDLE_TYPE_INSTANCE);
     if (inst) {
-        struct key_job job = {inst, reg->key, NULL, reg->reg_id, S_OK, reg};
+        struct key_job job = {inst, reg->key, NULL, reg->reg_id, S_OK, reg, 0};
         io_call(do_unregister, &job);
         DRT_DATA key = {32, reg->key};
         inst->security->UnregisterKey(inst->security->pvContext, &key, reg->key_context);

@@ -36,7 +36,7 @@ static wchar_t *make_instance_name(PCWSTR prefix)
 
 /* --- engine events (loop thread) ------------------------------------------ */
 
-static void push_event(struct drt_instance *inst, struct api_event *ev)
+void instance_push_event(struct drt_instance *inst, struct api_event *ev)
 {
     pthread_mutex_lock(&inst->lock);
     /* Newer events say more about the DRT now than older ones. */
@@ -164,7 +164,7 @@ static void on_engine_event(void *ctx, const struct drt_engine_event *ev)
         if (e->naddrs)
             memcpy(e->addrs, inst->seeds, e->naddrs * sizeof(SOCKADDR_STORAGE));
         pthread_mutex_unlock(&inst->lock);
-        push_event(inst, e);
+        instance_push_event(inst, e);
         return;
     }
     case ENGINE_EV_LEAFSET:
@@ -175,7 +175,7 @@ static void on_engine_event(void *ctx, const struct drt_engine_event *ev)
         e->change = ev->u.leafset.change;
         memcpy(e->local_key, ev->u.leafset.local_key, 32);
         memcpy(e->remote_key, ev->u.leafset.remote_key, 32);
-        push_event(inst, e);
+        instance_push_event(inst, e);
         return;
     case ENGINE_EV_RESULT:
         on_result(inst, ev);
@@ -216,6 +216,7 @@ static void create_node(void *arg)
 static void destroy_node(void *arg)
 {
     struct drt_instance *inst = arg;
+    key_expiry_close(inst);
     if (!inst->node)
         return;
     /* DrtClose unregisters every key first (revocations go out). */

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 
@@ -131,6 +132,10 @@ static HRESULT derived_register_key(const PVOID pvContext, const DRT_REGISTRATIO
     hr = sec_chain_verify(p->store, cert->pCert, cert->pChain);
     if (FAILED(hr))
         return hr;
+    /* Every certificate the records carry must be in date too, not only
+     * those on the verified path: signing refuses otherwise (below). */
+    if (!derived_dates_valid(p->root, cert, time(NULL)))
+        return DRT_E_INVALID_CERT_CHAIN;
     return can_sign_for(cert) ? S_OK : DRT_E_CAPABILITY_MISMATCH;
 }
 
@@ -194,6 +199,11 @@ static HRESULT derived_secure_and_pack(const PVOID pvContext, PVOID pvKeyContext
     HRESULT hr = key_of_cert(cert, pKey);
     if (FAILED(hr))
         return hr;
+    /* Nor with a certificate out of date: every resolver would refuse the
+     * record. This is also why an expired key's withdrawal sends no
+     * revocation (docs/SECURITY.md, "Key lifetime"). */
+    if (!derived_dates_valid(p->root, cert, time(NULL)))
+        return DRT_E_INVALID_CERT_CHAIN;
     const BYTE *payload = pPayload ? pPayload->pb : NULL;
     size_t payload_len = pPayload ? pPayload->cb : 0;
     rec.protocol_major = bProtocolMajor;
@@ -440,6 +450,15 @@ DRT_EXPORT void WINAPI DrtDeleteDerivedKeySecurityProvider(DRT_SECURITY_PROVIDER
         pSecurityProvider->Attach != derived_attach)
         return;
     provider_free((struct derived_provider *)pSecurityProvider);
+}
+
+bool derived_key_lifetime(const DRT_SECURITY_PROVIDER *sp, PVOID key_context,
+                          int64_t *not_after)
+{
+    if (!sp || sp->pvContext != (PVOID)sp || sp->Attach != derived_attach)
+        return false;
+    const struct derived_provider *p = (const struct derived_provider *)sp;
+    return derived_not_after(p->root, key_context, not_after);
 }
 
 DRT_EXPORT HRESULT WINAPI DrtCreateDerivedKey(PCCERT_CONTEXT pLocalCert, DRT_DATA *pKey)

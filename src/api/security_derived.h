@@ -8,6 +8,10 @@
 #ifndef DRT_API_SECURITY_DERIVED_H
 #define DRT_API_SECURITY_DERIVED_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
 #include <drt.h>
 
 #include "sec/sec_record.h"
@@ -24,5 +28,19 @@ HRESULT derived_addresses_out(const struct sec_record *rec, SOCKET_ADDRESS_LIST 
  * algorithm's dotted OID, its DER parameters (empty when it has none) and
  * the key's bits as in the certificate. */
 HRESULT derived_public_key_out(X509 *leaf, CERT_PUBLIC_KEY_INFO **out);
+
+/* Key lifetime (security_derived_dates.c): whether the key's certificate,
+ * every certificate of its pChain and the root are inside their validity
+ * periods at `now`; and the earliest notAfter among them, in seconds since
+ * 1970 UTC (false when a date cannot be read). */
+bool derived_dates_valid(X509 *root, PCCERT_CONTEXT cert, time_t now);
+bool derived_not_after(X509 *root, PCCERT_CONTEXT cert, int64_t *not_after);
+
+/* The wall-clock second from which the key registered with this key
+ * context can no longer be proven, when sp is the derived-key provider
+ * (security_derived.c); false for any other provider, which then has no
+ * lifetime the DRT knows of. */
+bool derived_key_lifetime(const DRT_SECURITY_PROVIDER *sp, PVOID key_context,
+                          int64_t *not_after);
 
 #endif
