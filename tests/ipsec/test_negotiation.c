@@ -20,6 +20,7 @@
 #include "ipsec/neg_responder.h"
 #include "ipsec/negotiation.h"
 #include "ipsec_test_util.h"
+#include "test_negotiation_vector.h"
 
 /* ------------------------------------------------------------ randomness */
 
@@ -929,8 +930,16 @@ static void test_cookie_flood_bounded(void **state)
     assert_int_equal(h0.type, NEG_T_COOKIE);
     assert_int_equal(p.log[2][NEG_HEADER_SIZE], NEG_COOKIE_SIZE);
 
-    /* forged cookies create nothing */
+    /* the honest initiator's cookie does not work from another address */
     size_t before = neg_responder_count(p.resp);
+    struct neg_peer elsewhere;
+    peer(&elsewhere, 3);
+    struct neg_out o2;
+    assert_null(neg_responder_receive(p.resp, p.now, &elsewhere, p.log[2], p.log_len[2], &o2));
+    assert_int_equal(neg_responder_stats(p.resp).bad_cookies, 1);
+    assert_int_equal(neg_responder_count(p.resp), before);
+
+    /* forged cookies create nothing */
     for (unsigned i = 0; i < 100; i++) {
         uint8_t d[NEG_HEADER_SIZE + 1 + 32 + 64];
         struct neg_header h = {.type = NEG_T_INIT_REQ, .flags = NEG_FLAG_INITIATOR,
@@ -942,7 +951,7 @@ static void test_cookie_flood_bounded(void **state)
         assert_null(neg_responder_receive(p.resp, 0, &p.b, d, sizeof(d), &o));
     }
     assert_int_equal(neg_responder_count(p.resp), before);
-    assert_int_equal(neg_responder_stats(p.resp).bad_cookies, 100);
+    assert_int_equal(neg_responder_stats(p.resp).bad_cookies, 101);
 
     /* stale half-open negotiations are forgotten, established ones kept */
     neg_responder_tick(p.resp, p.now + NEG_DEFAULT_HALF_OPEN_TIMEOUT + 1);
@@ -1010,6 +1019,88 @@ static void test_callback_reenters_registry(void **state)
     pair_free(&p);
 }
 
+/* ------------------------------------------------------------ the vector */
+
+/* The known-answer vector of docs/KEYING.md §7.7: PSK "libdrt test psk",
+ * the initiator's random source returns 01 02 03 ... and the responder's
+ * 81 82 83 ... (each byte one more than the last, wrapping). Addresses
+ * 10.0.0.1 and 10.0.0.2, no key managers but one notify-only on each
+ * side. NEG_PRINT_VECTOR=1 prints the values. */
+struct counter_rng {
+    uint8_t next;
+};
+
+static int counter_fill(void *ctx, void *buf, size_t len)
+{
+    struct counter_rng *c = ctx;
+    uint8_t *b = buf;
+    for (size_t i = 0; i < len; i++)
+        b[i] = c->next++;
+    return 0;
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static void assert_hex(const char *name, const uint8_t *b, size_t n, const char *want)
+{
+    char got[2 * NEG_MAX_DATAGRAM + 1];
+    hex(got, b, n);
+    if (getenv("NEG_PRINT_VECTOR")) {
+        printf("%s (%zu bytes):\n%s\n", name, n, got);
+        return;
+    }
+    assert_string_equal(got, want);
+}
+
+static void test_known_answer_vector(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, T_NOTIFY, T_NOTIFY);
+    static const char psk[] = "libdrt test psk";
+    struct counter_rng ri = {.next = 0x01}, rr = {.next = 0x81};
+    neg_free(p.ini);
+    neg_responder_free(p.resp);
+    struct neg_config c = {
+        .psk = (const uint8_t *)psk,
+        .psk_len = strlen(psk),
+        .random = counter_fill,
+        .random_ctx = &ri,
+        .km = km_env(&p, 0),
+        .local = p.a,
+        .remote = p.b,
+    };
+    c.km.random = counter_fill;
+    c.km.random_ctx = &ri;
+    p.ini = neg_create(&c);
+    struct neg_responder_config rc = {.base = c};
+    rc.base.random_ctx = &rr;
+    rc.base.km = km_env(&p, 1);
+    rc.base.km.random = counter_fill;
+    rc.base.km.random_ctx = &rr;
+    rc.base.local = p.b;
+    p.resp = neg_responder_create(&rc, 0);
+    run(&p, -1);
+    assert_interop(&p);
+    assert_notified(&p);
+    assert_int_equal(p.nlog, 4);
+    assert_hex("INIT_REQ", p.log[0], p.log_len[0], VEC_INIT_REQ);
+    assert_hex("INIT_RESP", p.log[1], p.log_len[1], VEC_INIT_RESP);
+    assert_hex("AUTH_REQ", p.log[2], p.log_len[2], VEC_AUTH_REQ);
+    assert_hex("AUTH_RESP", p.log[3], p.log_len[3], VEC_AUTH_RESP);
+    uint8_t spis[8];
+    neg_put32(spis, tias[0].n_in_spi);
+    neg_put32(spis + 4, tias[1].n_in_spi);
+    assert_hex("child SPIs (initiator's inbound, responder's inbound)", spis, 8, VEC_CHILD_SPIS);
+    assert_hex("child keymat i->r", tias[1].n_in_key, ESP_KEYMAT_SIZE, VEC_KEYMAT_IR);
+    assert_hex("child keymat r->i", tias[0].n_in_key, ESP_KEYMAT_SIZE, VEC_KEYMAT_RI);
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1037,6 +1128,7 @@ int main(void)
         cmocka_unit_test(test_cookie_flood_bounded),
         cmocka_unit_test(test_cookie_holders_capped),
         cmocka_unit_test(test_callback_reenters_registry),
+        cmocka_unit_test(test_known_answer_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
