@@ -64,6 +64,8 @@ struct tia {
     FWP_DIRECTION n_in_dir, n_out_dir;
     bool same_blob; /* auth and cipher blobs identical in what notify saw */
     HANDLE unregister_self; /* notify-only registration that leaves from its callback */
+    HANDLE handle;          /* the side's registration (register_tia) */
+    bool leave_in_check;    /* the dictator unregisters itself from keyDictationCheck */
 };
 
 static struct tia tias[2];
@@ -76,6 +78,14 @@ static int lock_errors;
 static void do_check(struct tia *t, BOOL *will, UINT32 *w)
 {
     t->checks++;
+    if (t->leave_in_check) {
+        int side = t == &tias[0] ? 0 : 1;
+        if (pthread_mutex_lock(&locks[side]) != 0)
+            lock_errors++;
+        assert_int_equal(ipsec_keymgr_remove(engines[side], sessions[side], t->handle),
+                         ERROR_SUCCESS);
+        pthread_mutex_unlock(&locks[side]);
+    }
     *will = t->will ? TRUE : FALSE;
     *w = t->weight;
 }
@@ -221,9 +231,8 @@ static void register_tia(struct pair *p, int side, enum tia_kind kind)
         {{.keyNotify = notify1}, {.keyDictationCheck = check1, .keyDictation = dict1, .keyNotify = notify1}},
     };
     IPSEC_KEY_MANAGER0 km = {.flags = kind == T_DICTATOR ? IPSEC_KEY_MANAGER_FLAG_DICTATE_KEY : 0};
-    HANDLE h;
     assert_int_equal(ipsec_keymgr_add(p->env[side].e, sessions[side], &km,
-                                      &cbs[side][kind == T_DICTATOR], &h),
+                                      &cbs[side][kind == T_DICTATOR], &tias[side].handle),
                      ERROR_SUCCESS);
 }
 
@@ -591,6 +600,34 @@ static void test_dictator_late(void **state)
     dictation_fails(1, D_LATE, FWP_E_TIMEOUT);
 }
 
+/* The dictator unregisters itself from inside keyDictationCheck (the
+ * lock is free there too) and still says it will dictate: by the time its
+ * side would call keyDictation there is no dictator, FWP_E_NOT_FOUND. */
+static void left_in_check(int side)
+{
+    struct pair p;
+    pair_init(&p, side == 0 ? T_DICTATOR : T_NOTIFY, side == 1 ? T_DICTATOR : T_NOTIFY);
+    tias[side].will = true;
+    tias[side].leave_in_check = true;
+    run(&p, -1);
+    struct neg *mine = side == 0 ? p.ini : p.rn, *theirs = side == 0 ? p.rn : p.ini;
+    assert_int_equal(neg_error(mine), NEG_ERR_DICTATION);
+    assert_int_equal(neg_error_code(mine), FWP_E_NOT_FOUND);
+    assert_int_equal(neg_error(theirs), NEG_ERR_PEER_DICTATION);
+    assert_int_equal(tias[side].checks, 1);
+    assert_int_equal(tias[side].dictations, 0);
+    assert_int_equal(ipsec_keymgr_count(p.env[side].e), 0);
+    assert_no_sa(&p);
+    pair_free(&p);
+}
+
+static void test_dictator_leaves_before_dictation(void **state)
+{
+    (void)state;
+    left_in_check(0);
+    left_in_check(1);
+}
+
 static void test_dictator_wrong_length(void **state)
 {
     (void)state;
@@ -650,18 +687,22 @@ static void test_wrong_psk(void **state)
 static void test_loss_of_any_single_message(void **state)
 {
     (void)state;
-    for (int flow = 0; flow < 2; flow++) {
-        int n = flow == 0 ? 4 : 6;
+    /* flow 0: nobody dictates; 1: the initiator does (KEYS); 2: the responder */
+    for (int flow = 0; flow < 3; flow++) {
+        int n = flow == 1 ? 6 : 4;
         for (int drop = 0; drop < n; drop++) {
             struct pair p;
-            pair_init(&p, flow ? T_DICTATOR : T_NOTIFY, T_NOTIFY);
+            pair_init(&p, flow == 1 ? T_DICTATOR : T_NOTIFY, flow == 2 ? T_DICTATOR : T_NOTIFY);
             tias[0].will = flow == 1;
+            tias[1].will = flow == 2;
             run(&p, drop);
             assert_interop(&p);
             assert_notified(&p);
             assert_int_equal(neg_retransmits(p.ini), 1);
-            assert_int_equal(tias[0].dictations, flow);
-            assert_int_equal(tias[0].checks, flow);
+            assert_int_equal(tias[0].dictations, flow == 1);
+            assert_int_equal(tias[0].checks, flow == 1);
+            assert_int_equal(tias[1].dictations, flow == 2);
+            assert_int_equal(tias[1].checks, flow == 2);
             pair_free(&p);
         }
     }
@@ -1116,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_dictator_fails),
         cmocka_unit_test(test_dictator_late),
         cmocka_unit_test(test_dictator_wrong_length),
+        cmocka_unit_test(test_dictator_leaves_before_dictation),
         cmocka_unit_test(test_dictator_fails_keying_module_generates),
         cmocka_unit_test(test_wrong_psk),
         cmocka_unit_test(test_loss_of_any_single_message),
