@@ -81,6 +81,8 @@ struct neg *neg_create(const struct neg_config *cfg)
         n->cfg.rto_ms = NEG_DEFAULT_RTO_MS;
     if (!n->cfg.max_retransmits)
         n->cfg.max_retransmits = NEG_DEFAULT_MAX_RETRANSMITS;
+    if (n->cfg.max_retransmits > NEG_MAX_RETRANSMITS)
+        n->cfg.max_retransmits = NEG_MAX_RETRANSMITS; /* the backoff shift stays defined */
     if (!n->cfg.km.random) {
         n->cfg.km.random = cfg->random;
         n->cfg.km.random_ctx = cfg->random_ctx;
@@ -131,6 +133,22 @@ const char *neg_error_name(enum neg_error e)
     return "unknown";
 }
 
+/* The IKE SA's keys, once nothing will be sealed or opened any more (the
+ * cached answer is kept as bytes). Rekeying, not built, will keep SK_d and
+ * the SK_e keys instead. */
+static void forget_ike(struct neg *n)
+{
+    OPENSSL_cleanse(n->x_priv, sizeof(n->x_priv));
+    OPENSSL_cleanse(n->sk_d, sizeof(n->sk_d));
+    OPENSSL_cleanse(n->sk_ei, sizeof(n->sk_ei));
+    OPENSSL_cleanse(n->sk_er, sizeof(n->sk_er));
+    OPENSSL_cleanse(n->salt_ei, sizeof(n->salt_ei));
+    OPENSSL_cleanse(n->salt_er, sizeof(n->salt_er));
+    OPENSSL_cleanse(n->sk_pi, sizeof(n->sk_pi));
+    OPENSSL_cleanse(n->sk_pr, sizeof(n->sk_pr));
+    n->have_ike = false;
+}
+
 /* Entering FAILED forgets every secret but the cached answer. */
 static void fail(struct neg *n, enum neg_error e, DWORD code)
 {
@@ -138,7 +156,7 @@ static void fail(struct neg *n, enum neg_error e, DWORD code)
     n->error = e;
     n->error_code = code;
     n->timer = UINT64_MAX;
-    OPENSSL_cleanse(n->x_priv, sizeof(n->x_priv));
+    forget_ike(n);
     OPENSSL_cleanse(n->keys_in, sizeof(n->keys_in));
     OPENSSL_cleanse(n->keys_out, sizeof(n->keys_out));
 }
@@ -311,6 +329,7 @@ static bool install(struct neg *n)
     neg_km_notify(&n->cfg.km, &p, n->spi_in, n->keys_in, n->spi_out, n->keys_out);
     OPENSSL_cleanse(n->keys_in, sizeof(n->keys_in));
     OPENSSL_cleanse(n->keys_out, sizeof(n->keys_out));
+    forget_ike(n);
     return true;
 }
 
@@ -320,6 +339,8 @@ static bool install(struct neg *n)
 static size_t seal(struct neg *n, uint8_t type, uint32_t mid, const uint8_t *body, size_t blen,
                    uint8_t *d)
 {
+    if (!n->have_ike)
+        return 0;
     size_t len = NEG_HEADER_SIZE + NEG_IV_SIZE + blen + NEG_GCM_TAG;
     struct neg_header h = {
         .type = type,
@@ -347,7 +368,7 @@ static size_t unseal(const struct neg *n, const struct neg_header *h, const uint
                      uint8_t *body)
 {
     const uint8_t *iv = d + NEG_HEADER_SIZE;
-    if (neg_get64(iv) != h->mid)
+    if (!n->have_ike || neg_get64(iv) != h->mid)
         return 0;
     size_t ct = h->length - NEG_HEADER_SIZE - NEG_IV_SIZE;
     uint8_t nonce[12];

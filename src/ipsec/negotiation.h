@@ -40,6 +40,7 @@
 #define NEG_PSK_MAX 128u
 #define NEG_DEFAULT_RTO_MS 500u        /* first retransmission after this */
 #define NEG_DEFAULT_MAX_RETRANSMITS 5u /* then give up: 0.5+1+2+4+8+16 s */
+#define NEG_MAX_RETRANSMITS 16u        /* larger config values are clamped */
 
 struct neg_peer {
     FWP_IP_VERSION ip_version; /* V4: the address in addr[0..3] */

@@ -731,6 +731,17 @@ static void test_retransmission_backoff_and_give_up(void **state)
     assert_int_equal(neg_state(p.ini), NEG_S_FAILED);
     assert_int_equal(neg_error(p.ini), NEG_ERR_TIMEOUT);
     assert_int_equal(neg_retransmits(p.ini), NEG_DEFAULT_MAX_RETRANSMITS);
+
+    /* a huge configured count is clamped (the backoff shift stays defined) */
+    struct neg_config c = {.psk = PSK, .psk_len = 3, .random = prng_fill,
+                           .random_ctx = &p.rng[0], .max_retransmits = 1000};
+    struct neg *n = neg_create(&c);
+    assert_non_null(n);
+    assert_true(neg_start(n, 0, &o));
+    while (neg_state(n) != NEG_S_FAILED)
+        neg_tick(n, neg_next_timeout(n), &o);
+    assert_int_equal(neg_retransmits(n), NEG_MAX_RETRANSMITS);
+    neg_free(n);
     pair_free(&p);
 }
 
