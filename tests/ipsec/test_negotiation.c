@@ -937,6 +937,37 @@ static void test_strict_parsing(void **state)
     pair_free(&p);
 }
 
+/* A key share that gives the all-zero X25519 secret (u = 0, a low-order
+ * point): the responder keeps nothing and answers nothing; an initiator
+ * drops such an INIT_RESP and still takes the genuine one after it. */
+static void test_low_order_key_share_refused(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, T_NONE, T_NONE);
+    struct neg_out o, r;
+    assert_true(neg_start(p.ini, 0, &o));
+    uint8_t bad[NEG_MAX_DATAGRAM];
+    memcpy(bad, o.buf, o.len);
+    memset(bad + NEG_HEADER_SIZE + 1, 0, NEG_KE_SIZE);
+    assert_null(neg_responder_receive(p.resp, 0, &p.a, bad, o.len, &r));
+    assert_int_equal(r.len, 0);
+    assert_int_equal(neg_responder_count(p.resp), 0);
+
+    p.rn = neg_responder_receive(p.resp, 0, &p.a, o.buf, o.len, &r);
+    assert_non_null(p.rn);
+    memcpy(bad, r.buf, r.len);
+    memset(bad + NEG_HEADER_SIZE, 0, NEG_KE_SIZE);
+    assert_false(neg_receive(p.ini, 0, bad, r.len, &o));
+    assert_int_equal(neg_state(p.ini), NEG_S_INIT_SENT);
+    assert_true(neg_receive(p.ini, 0, r.buf, r.len, &o));
+    assert_int_equal(neg_state(p.ini), NEG_S_AUTH_SENT);
+    assert_non_null(neg_responder_receive(p.resp, 0, &p.a, o.buf, o.len, &r));
+    assert_true(neg_receive(p.ini, 0, r.buf, r.len, &o));
+    assert_interop(&p);
+    pair_free(&p);
+}
+
 /* A flood of INIT_REQs from spoofed addresses: the half-open state stays
  * at the cap, the rest get stateless COOKIEs; an honest initiator still
  * gets through by returning its cookie; forged cookies do not. */
@@ -1178,6 +1209,7 @@ int main(void)
         cmocka_unit_test(test_bit_flips_dropped),
         cmocka_unit_test(test_tampered_init_never_completes),
         cmocka_unit_test(test_strict_parsing),
+        cmocka_unit_test(test_low_order_key_share_refused),
         cmocka_unit_test(test_cookie_flood_bounded),
         cmocka_unit_test(test_cookie_holders_capped),
         cmocka_unit_test(test_callback_reenters_registry),
