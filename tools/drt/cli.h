@@ -28,5 +28,9 @@ int cmd_node(int argc, char **argv);
 void usage_node(void);
 int cmd_search(int argc, char **argv);
 void usage_search(void);
+int cmd_cert(int argc, char **argv);
+void usage_cert(void);
+int cmd_key(int argc, char **argv);
+void usage_key(void);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "tool_node.h"
+#include "tool_pki.h"
 #include "util/result_text.h"
 
 #define WAIT_SLICE_MS 100u /* how soon a signal or the deadline is noticed */
@@ -27,7 +28,8 @@ void usage_node(void)
     printf("usage: drt node [--port N] [--bootstrap HOST[:PORT][;HOST[:PORT]...]]\n"
            "                [--register KEY[=DATA]]... [--data-file PATH]\n"
            "                [--advertise ADDR] [--link-local IF] [--exit-after SECONDS]\n"
-           "                [--cache FILE] [--json]\n\n"
+           "                [--cache FILE] [--root FILE [--cert FILE --key FILE]\n"
+           "                [--register-cert DATA] [--mode resolve]] [--json]\n\n"
            "Opens one DRT node on UDP and keeps it running until Ctrl-C (SIGINT or\n"
            "SIGTERM): then it unregisters its keys, closes and exits 0.\n"
            "  --port N          UDP port (default 0: an ephemeral port, printed)\n"
@@ -45,9 +47,24 @@ void usage_node(void)
            "  --cache FILE      load the route cache from FILE at start if it exists (its\n"
            "                    peers are checked before use), save it there on exit\n"
            "                    (if the node was ever ACTIVE; else the file is kept)\n"
+           "  --root FILE       the mesh's root certificate (PEM): use the derived-key\n"
+           "                    security provider (DRT_SECURE_RESOLVE), which accepts\n"
+           "                    only records signed under this root\n"
+           "  --cert FILE       this node's certificate (PEM; certificates after the\n"
+           "                    first are its intermediates), from 'drt cert issue'\n"
+           "  --key FILE        the certificate's private key (PEM, unencrypted)\n"
+           "  --register-cert D publish the key derived from --cert ('drt key' prints\n"
+           "                    it), the certificate as its key context, app data D\n"
+           "                    (--data-file after it reads D from a file); the key\n"
+           "                    ends when the certificate does (registration event)\n"
+           "  --mode resolve    the security mode (the default); membership and\n"
+           "                    confidential are not implemented yet and refused\n"
            "  --json            one JSON object per line instead of text\n"
            "It prints each event as it happens: status changes (with the bootstrap\n"
-           "addresses tried) and leaf-set changes (local and remote key).\n"
+           "addresses tried), leaf-set changes (local and remote key), and a key\n"
+           "whose certificate expired (registration ... UNRESOLVEABLE).\n"
+           "Keys registered with --register cannot be proven under --root: the\n"
+           "derived-key provider refuses them (DRT_E_INVALID_KEY).\n"
            "Exit: 0 after a clean shutdown, 1 when a DRT call fails, 2 on usage errors.\n");
 }
 
@@ -57,6 +74,7 @@ struct node_key {
     BYTE *data; /* malloc'd */
     size_t len;
     HDRT_REGISTRATION_CONTEXT reg;
+    bool from_cert; /* --register-cert: key and context from --cert */
 };
 
 struct node_opts {
@@ -68,6 +86,7 @@ struct node_opts {
     bool json;
     struct node_key *keys;
     size_t nkeys;
+    struct tool_security sec; /* --root, --cert, --key, --mode */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -141,6 +160,45 @@ static int add_register(struct node_opts *o, char *arg)
     return 0;
 }
 
+/* --register-cert DATA: the key is derived once --cert is read. */
+static int add_register_cert(struct node_opts *o, const char *data)
+{
+    struct node_key *k = &o->keys[o->nkeys];
+    memset(k, 0, sizeof(*k));
+    k->from_cert = true;
+    k->name = "(certificate)";
+    size_t len = strlen(data);
+    if (len == 0 || len > DRT_MAX_PAYLOAD_SIZE)
+        return usage_error("the data of --register-cert must be 1..5120 bytes%s", "");
+    if (!set_data(k, data, len)) {
+        fprintf(stderr, "drt node: out of memory\n");
+        return 1;
+    }
+    o->nkeys++;
+    return 0;
+}
+
+/* After --cert is loaded: the keys of --register-cert. */
+static int derive_cert_keys(struct node_opts *o)
+{
+    PCCERT_CONTEXT local = tool_security_local(&o->sec);
+    for (size_t i = 0; i < o->nkeys; i++) {
+        struct node_key *k = &o->keys[i];
+        if (!k->from_cert)
+            continue;
+        if (!local)
+            return usage_error("%s needs --root, --cert and --key", "--register-cert");
+        k->name = o->sec.cert_file;
+        DRT_DATA key = {32, k->key};
+        HRESULT hr = DrtCreateDerivedKey(local, &key);
+        if (FAILED(hr)) {
+            tool_report_failure("node", "DrtCreateDerivedKey(--cert)", hr, o->json);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct node_opts *o)
 {
     for (int i = 1; i < argc; i++) {
@@ -172,6 +230,10 @@ static int parse_args(int argc, char **argv, struct node_opts *o)
             o->cache = val;
         } else if (strcmp(opt, "--register") == 0) {
             rc = add_register(o, val);
+        } else if (strcmp(opt, "--register-cert") == 0) {
+            rc = add_register_cert(o, val);
+        } else if (tool_security_option(&o->sec, opt, val)) {
+            /* taken */
         } else if (strcmp(opt, "--data-file") == 0) {
             if (o->nkeys == 0)
                 rc = usage_error("%s must follow the --register it gives data to", opt);
@@ -203,6 +265,10 @@ static void print_listening(const struct node_opts *o, const struct tool_node *n
     if (o->json) {
         printf("{\"event\":\"listening\",\"port\":%u,\"instance\":", (unsigned)n->port);
         tool_json_string(stdout, name, strlen(name));
+        if (n->derived_security) {
+            printf(",\"security\":\"derived-key\",\"mode\":\"resolve\",\"root\":");
+            tool_json_string(stdout, o->sec.root_file, strlen(o->sec.root_file));
+        }
         printf(",\"advertise\":");
         if (o->advertise)
             tool_json_string(stdout, o->advertise, strlen(o->advertise));
@@ -217,6 +283,10 @@ static void print_listening(const struct node_opts *o, const struct tool_node *n
     } else {
         printf("node %s listening on UDP port %u, advertising %s\n", name, (unsigned)n->port, adv);
         printf("bootstrap: %s\n", o->bootstrap ? o->bootstrap : "none (first node of a cloud)");
+        if (n->derived_security)
+            printf("security: derived-key provider, DRT_SECURE_RESOLVE, root %s%s%s\n",
+                   o->sec.root_file, o->sec.cert_file ? ", certificate " : "",
+                   o->sec.cert_file ? o->sec.cert_file : "");
         if (n->open_hr == DRT_S_RETRY)
             printf("no seed found yet (DRT_S_RETRY): ALONE until another node joins\n");
     }
@@ -288,7 +358,9 @@ static int register_keys(struct node_opts *o, struct tool_node *n)
     for (size_t i = 0; i < o->nkeys; i++) {
         struct node_key *k = &o->keys[i];
         DRT_REGISTRATION reg = {{32, k->key}, {(ULONG)k->len, k->data}};
-        HRESULT hr = DrtRegisterKey(n->drt, &reg, NULL, &k->reg);
+        /* A --register-cert key is proven by the certificate it came from. */
+        PVOID ctx = k->from_cert ? (PVOID)tool_security_local(&o->sec) : NULL;
+        HRESULT hr = DrtRegisterKey(n->drt, &reg, ctx, &k->reg);
         if (FAILED(hr)) {
             char what[96];
             snprintf(what, sizeof(what), "DrtRegisterKey(%.64s)", k->name);
@@ -370,6 +442,10 @@ int cmd_node(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc == 0 && o.advertise && !tool_set_advertise(o.advertise))
         rc = usage_error("--advertise needs an IPv6 or IPv4 address, not '%s'", o.advertise);
+    if (rc == 0)
+        rc = tool_security_load(&o.sec, "node", o.json);
+    if (rc == 0)
+        rc = derive_cert_keys(&o);
     if (rc)
         goto out;
 
@@ -380,7 +456,8 @@ int cmd_node(int argc, char **argv)
 
     struct tool_node n;
     const char *failed = "";
-    HRESULT hr = tool_node_open(&n, (USHORT)o.port, o.bootstrap, (USHORT)o.port, &failed);
+    HRESULT hr =
+        tool_node_open(&n, (USHORT)o.port, o.bootstrap, (USHORT)o.port, &o.sec, &failed);
     if (FAILED(hr)) {
         tool_report_failure("node", failed, hr, o.json);
         if (hr == E_INVALIDARG && o.bootstrap)
@@ -411,5 +488,6 @@ out:
     for (size_t i = 0; i < o.nkeys; i++)
         free(o.keys[i].data);
     free(o.keys);
+    tool_security_free(&o.sec);
     return rc;
 }

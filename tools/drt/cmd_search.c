@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "tool_node.h"
+#include "tool_pki.h"
 #include "util/key256.h"
 #include "util/result_text.h"
 
@@ -28,6 +29,7 @@ void usage_search(void)
     printf("usage: drt search KEY [--nearest | --min HEX --max HEX] [--count N]\n"
            "                  [--iterative] [--path] [--timeout MS]\n"
            "                  --bootstrap HOST:PORT [--advertise ADDR] [--link-local IF]\n"
+           "                  [--root FILE [--cert FILE --key FILE] [--mode resolve]]\n"
            "                  [--json]\n\n"
            "Opens a node that registers nothing, bootstraps from the given seed(s)\n"
            "(';'-separated), waits until it is ACTIVE and searches for KEY.\n"
@@ -46,6 +48,14 @@ void usage_search(void)
            "  --advertise ADDR the address put in route entries, e.g. ::1 on loopback\n"
            "  --link-local IF  a link-local transport on interface IF (fe80:: seeds\n"
            "                   are written [fe80::1%%IF]:PORT)\n"
+           "  --root FILE      the mesh's root certificate (PEM): use the derived-key\n"
+           "                   security provider (DRT_SECURE_RESOLVE); only results\n"
+           "                   whose records are signed under this root are returned\n"
+           "  --cert/--key F   this node's certificate and private key (PEM; optional\n"
+           "                   in resolve mode, where searchers need not authenticate)\n"
+           "  --mode resolve   the security mode (the default); membership and\n"
+           "                   confidential are not implemented yet and refused\n"
+           "KEY may be what 'drt key --cert FILE' prints for a node's certificate.\n"
            "  --json           one JSON object per line instead of text\n"
            "Exit: 0 when at least one result was found, 1 when there is none\n"
            "(DRT_E_NO_MORE), 2 on usage errors and every other failure.\n");
@@ -61,6 +71,7 @@ struct search_opts {
     unsigned long timeout_ms;
     const char *bootstrap;
     const char *advertise;
+    struct tool_security sec; /* --root, --cert, --key, --mode */
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -157,6 +168,8 @@ static int parse_args(int argc, char **argv, struct search_opts *o)
             } else if (strcmp(opt, "--link-local") == 0) {
                 if (!tool_set_link_local(val))
                     return usage_error("--link-local: no interface named '%s'", val);
+            } else if (tool_security_option(&o->sec, opt, val)) {
+                /* read by tool_security_load */
             } else {
                 return usage_error("unknown option '%s'", opt);
             }
@@ -394,67 +407,80 @@ static void print_summary(const struct outcome *r, double ms, bool json)
         printf("not found: %s (%.1f ms)\n", text, ms);
 }
 
+static int run(const struct search_opts *o);
+
 int cmd_search(int argc, char **argv)
 {
     struct search_opts o;
     memset(&o, 0, sizeof(o));
     int rc = parse_args(argc, argv, &o);
+    if (rc == 0)
+        rc = tool_security_load(&o.sec, "search", o.json);
     if (rc)
         return rc;
+    rc = run(&o);
+    tool_security_free(&o.sec);
+    return rc;
+}
 
+/* Everything after the options: the node, the wait, the search. */
+static int run(const struct search_opts *o)
+{
+    int rc = 0;
     struct tool_node n;
     const char *failed = "";
-    HRESULT hr = tool_node_open(&n, 0, o.bootstrap, 0, &failed);
+    HRESULT hr = tool_node_open(&n, 0, o->bootstrap, 0, &o->sec, &failed);
     if (FAILED(hr)) {
-        tool_report_failure("search", failed, hr, o.json);
-        if (hr == E_INVALIDARG)
+        tool_report_failure("search", failed, hr, o->json);
+        if (hr == E_INVALIDARG && strncmp(failed, "DrtCreateDns", 12) == 0)
             fprintf(stderr, "drt search: --bootstrap wants HOST:PORT or [IPv6]:PORT, several "
                             "separated by ';'\n");
         return 2;
     }
     DRT_STATUS status;
-    hr = wait_active(&n, o.timeout_ms, &status);
+    hr = wait_active(&n, o->timeout_ms, &status);
     if (FAILED(hr)) {
         char what[128];
         snprintf(what, sizeof(what), "waiting for ACTIVE (last status %s, %lu ms)",
-                 (int)status == -1 ? "none" : tool_status_name(status), o.timeout_ms);
-        tool_report_failure("search", what, hr, o.json);
+                 (int)status == -1 ? "none" : tool_status_name(status), o->timeout_ms);
+        tool_report_failure("search", what, hr, o->json);
         tool_node_close(&n);
         return 2;
     }
-    print_header(&o);
+    print_header(o);
 
-    DRT_DATA target = {32, o.key}, lo = {32, o.min}, hi = {32, o.max};
-    bool ranged = o.nearest || o.min_text;
+    DRT_DATA target = {32, (BYTE *)o->key}, lo = {32, (BYTE *)o->min},
+             hi = {32, (BYTE *)o->max};
+    bool ranged = o->nearest || o->min_text;
     DRT_SEARCH_INFO info = {
         .dwSize = sizeof(info),
-        .fIterative = o.iterative,
+        .fIterative = o->iterative,
         .fAllowCurrentInstanceMatch = FALSE,
         .fAnyMatchInRange = FALSE,
-        .cMaxEndpoints = (ULONG)o.count,
+        .cMaxEndpoints = (ULONG)o->count,
         .pMaximumKey = ranged ? &hi : NULL,
         .pMinimumKey = ranged ? &lo : NULL,
     };
     HANDLE ev = DrtEventCreate(TRUE, FALSE);
     HDRT_SEARCH_CONTEXT s = NULL;
     double t0 = tool_now_ms();
-    hr = ev ? DrtStartSearch(n.drt, &target, &info, (ULONG)o.timeout_ms, ev, NULL, &s)
+    hr = ev ? DrtStartSearch(n.drt, &target, &info, (ULONG)o->timeout_ms, ev, NULL, &s)
             : E_OUTOFMEMORY;
     if (FAILED(hr)) {
-        tool_report_failure("search", "DrtStartSearch", hr, o.json);
+        tool_report_failure("search", "DrtStartSearch", hr, o->json);
         rc = 2;
     } else {
-        struct outcome r = run_search(&o, s, ev);
+        struct outcome r = run_search(o, s, ev);
         double ms = tool_now_ms() - t0;
-        if (o.path)
-            print_path(s, o.json);
-        print_summary(&r, ms, o.json);
+        if (o->path)
+            print_path(s, o->json);
+        print_summary(&r, ms, o->json);
         if (r.results)
             rc = 0;
         else if (r.end == DRT_E_NO_MORE)
             rc = 1;
         else {
-            tool_report_failure("search", r.failed_call, r.end, o.json);
+            tool_report_failure("search", r.failed_call, r.end, o->json);
             rc = 2;
         }
         DrtEndSearch(s);

@@ -5,8 +5,11 @@
 #include "cli.h"
 
 static const struct cli_command commands[] = {
+    {"cert", "make a test root and node certificates (PEM) for the derived-key provider",
+     cmd_cert, usage_cert},
     {"demo", "run a local demo of what libdrt does", cmd_demo, usage_demo},
     {"explain", "name an HRESULT code in words", cmd_explain, usage_explain},
+    {"key", "print the DRT key derived from a certificate", cmd_key, usage_key},
     {"node", "run one DRT node on UDP until Ctrl-C, registering keys", cmd_node, usage_node},
     {"search", "find a key (exact, nearest, range) from a resolve-only node", cmd_search,
      usage_search},

@@ -15,6 +15,7 @@
 #include <wchar.h>
 
 #include "tool_node.h"
+#include "tool_pki.h"
 #include "util/key256.h"
 #include "util/result_text.h"
 
@@ -100,8 +101,24 @@ bool tool_set_link_local(const char *ifname)
     return link_local_index != 0;
 }
 
+/* The derived-key provider over the loaded root (and the node's own
+ * certificate when given), or the null provider. */
+static HRESULT make_security(struct tool_node *n, const struct tool_security *sec,
+                             const char **failed)
+{
+    if (sec && tool_security_enabled(sec)) {
+        n->derived_security = true;
+        *failed = "DrtCreateDerivedKeySecurityProvider";
+        return DrtCreateDerivedKeySecurityProvider(&sec->root_ctx, tool_security_local(sec),
+                                                   &n->security);
+    }
+    *failed = "DrtCreateNullSecurityProvider";
+    return DrtCreateNullSecurityProvider(&n->security);
+}
+
 HRESULT tool_node_open(struct tool_node *n, USHORT port, const char *bootstrap,
-                       USHORT default_port, const char **failed)
+                       USHORT default_port, const struct tool_security *sec,
+                       const char **failed)
 {
     memset(n, 0, sizeof(*n));
     n->port = port;
@@ -112,10 +129,8 @@ HRESULT tool_node_open(struct tool_node *n, USHORT port, const char *bootstrap,
         *failed = "DrtCreateIpv6UdpTransport";
         goto fail;
     }
-    if (FAILED(hr = DrtCreateNullSecurityProvider(&n->security))) {
-        *failed = "DrtCreateNullSecurityProvider";
+    if (FAILED(hr = make_security(n, sec, failed)))
         goto fail;
-    }
     if (FAILED(hr = make_bootstrap(n, bootstrap, default_port))) {
         *failed = bootstrap ? "DrtCreateDnsBootstrapResolver" : "DrtCreateStaticBootstrapResolver";
         goto fail;
@@ -160,7 +175,10 @@ void tool_node_close(struct tool_node *n)
         DrtDeleteDnsBootstrapResolver(n->bootstrap);
     else
         DrtDeleteStaticBootstrapResolver(n->bootstrap);
-    DrtDeleteNullSecurityProvider(n->security);
+    if (n->derived_security)
+        DrtDeleteDerivedKeySecurityProvider(n->security);
+    else
+        DrtDeleteNullSecurityProvider(n->security);
     if (n->event)
         DrtEventClose(n->event);
     memset(n, 0, sizeof(*n));

@@ -12,10 +12,13 @@
 
 #include <drt.h>
 
+struct tool_security;
+
 struct tool_node {
     HDRT_TRANSPORT transport;
     USHORT port; /* the one bound, once open */
     DRT_SECURITY_PROVIDER *security;
+    bool derived_security; /* which delete function owns the provider */
     DRT_BOOTSTRAP_PROVIDER *bootstrap;
     bool dns_bootstrap; /* which delete function owns the resolver */
     HANDLE event;       /* auto-reset, signalled by the DRT for each event */
@@ -40,13 +43,15 @@ bool tool_set_advertise(const char *addr);
  * ifname; false when there is no such interface. */
 bool tool_set_link_local(const char *ifname);
 
-/* Opens a transport on port (0 = ephemeral), the null security provider,
+/* Opens a transport on port (0 = ephemeral), the security provider (the
+ * derived-key one when sec has a root, tool_pki.h; else the null one),
  * a bootstrap resolver and the DRT. bootstrap NULL makes a first node (no
  * seeds); otherwise it is a DNS host list, hosts without ":PORT" using
  * default_port. On failure everything made is released, *failed names the
  * call that failed and its HRESULT is returned. */
 HRESULT tool_node_open(struct tool_node *n, USHORT port, const char *bootstrap,
-                       USHORT default_port, const char **failed);
+                       USHORT default_port, const struct tool_security *sec,
+                       const char **failed);
 /* DrtClose (which unregisters what is left), then the transport and the
  * providers; the loop thread ends with the last instance. */
 void tool_node_close(struct tool_node *n);
