@@ -218,7 +218,11 @@ struct pair {
     size_t log_len[16];
     bool log_to_resp[16];
     size_t nlog;
+    /* called before each datagram is delivered (may deliver others first) */
+    void (*before)(struct pair *p, bool to_resp, const uint8_t *d, size_t len);
 };
+
+static uint32_t pair_max_half_open = 8;
 
 static const uint8_t PSK[] = "a mesh pre-shared key";
 
@@ -291,7 +295,7 @@ static void pair_init_psk(struct pair *p, enum tia_kind k0, enum tia_kind k1, co
     };
     p->ini = neg_create(&c);
     assert_non_null(p->ini);
-    struct neg_responder_config rc = {.base = c, .max_half_open = 8};
+    struct neg_responder_config rc = {.base = c, .max_half_open = pair_max_half_open};
     rc.base.random_ctx = &p->rng[1];
     rc.base.km = km_env(p, 1);
     rc.base.local = p->b;
@@ -340,6 +344,8 @@ static void run(struct pair *p, int drop)
                 p->log_to_resp[p->nlog++] = to_resp;
             }
             struct neg_out in = o;
+            if (p->before)
+                p->before(p, to_resp, in.buf, in.len);
             if (to_resp) {
                 struct neg *n = neg_responder_receive(p->resp, p->now, &p->a, in.buf, in.len, &o);
                 if (n)
@@ -937,6 +943,89 @@ static void test_strict_parsing(void **state)
     pair_free(&p);
 }
 
+/* Random mutations (bytes changed, truncated, extended, with and without
+ * the length field fixed up) of every datagram but the clear INIT_RESP
+ * (which has no integrity of its own: test_tampered_init_never_completes)
+ * are delivered before the genuine one: none changes either negotiation's
+ * state, none crashes (run it under ASan), and the genuine exchange then
+ * completes with one notification per side. INIT_REQ mutations come from
+ * another address, as an attacker's would. */
+static struct prng fuzz_rng;
+static unsigned fuzz_delivered;
+
+static void fuzz_before(struct pair *p, bool to_resp, const uint8_t *d, size_t len)
+{
+    if (!to_resp && d[1] == NEG_T_INIT_RESP)
+        return;
+    struct neg_peer attacker;
+    peer(&attacker, 66);
+    const struct neg_peer *from = d[1] == NEG_T_INIT_REQ ? &attacker : &p->a;
+    for (int i = 0; i < 400; i++) {
+        uint8_t m[NEG_MAX_DATAGRAM + 16];
+        size_t ml = len;
+        memcpy(m, d, len);
+        uint8_t r[8];
+        prng_fill(&fuzz_rng, r, sizeof(r));
+        switch (r[0] % 4) {
+        case 0: /* 1..4 bytes anywhere */
+        case 1:
+            for (int k = 0; k <= r[1] % 4; k++)
+                m[r[2 + k] % len] ^= (uint8_t)(r[6] | 1);
+            break;
+        case 2: /* truncated */
+            ml = r[1] % len;
+            break;
+        case 3: /* extended */
+            ml = len + 1 + r[1] % 16;
+            prng_fill(&fuzz_rng, m + len, ml - len);
+            break;
+        }
+        if ((r[7] & 1) && ml >= NEG_HEADER_SIZE)
+            neg_put32(m + 24, (uint32_t)ml);
+        if (ml == len && memcmp(m, d, len) == 0)
+            m[r[2] % len] ^= 0x80; /* two changes cancelled out */
+        enum neg_state si = neg_state(p->ini);
+        int sr = p->rn ? (int)neg_state(p->rn) : -1;
+        struct neg_out o;
+        if (to_resp)
+            neg_responder_receive(p->resp, p->now, from, m, ml, &o);
+        else
+            assert_false(neg_receive(p->ini, p->now, m, ml, &o));
+        assert_int_equal(neg_state(p->ini), si);
+        if (p->rn)
+            assert_int_equal((int)neg_state(p->rn), sr);
+        fuzz_delivered++;
+    }
+}
+
+static void test_mutated_datagrams_dropped(void **state)
+{
+    (void)state;
+    pair_max_half_open = 4096; /* mutated INIT_REQs must not push the honest one into cookies */
+    for (int flow = 0; flow < 3; flow++) {
+        struct pair p;
+        pair_init(&p, flow == 1 ? T_DICTATOR : T_NOTIFY, flow == 2 ? T_DICTATOR : T_NOTIFY);
+        tias[0].will = flow == 1;
+        tias[1].will = flow == 2;
+        fuzz_rng.s = 0xF022u + (uint64_t)flow;
+        fuzz_delivered = 0;
+        p.before = fuzz_before;
+        run(&p, -1);
+        assert_interop(&p);
+        assert_notified(&p);
+        assert_int_equal(neg_retransmits(p.ini), 0);
+        assert_int_equal(fuzz_delivered, 400u * (flow == 1 ? 5 : 3));
+        pair_free(&p);
+    }
+}
+
+static int restore_half_open(void **state)
+{
+    (void)state;
+    pair_max_half_open = 8;
+    return 0;
+}
+
 /* A key share that gives the all-zero X25519 secret (u = 0, a low-order
  * point): the responder keeps nothing and answers nothing; an initiator
  * drops such an INIT_RESP and still takes the genuine one after it. */
@@ -1209,6 +1298,7 @@ int main(void)
         cmocka_unit_test(test_bit_flips_dropped),
         cmocka_unit_test(test_tampered_init_never_completes),
         cmocka_unit_test(test_strict_parsing),
+        cmocka_unit_test_teardown(test_mutated_datagrams_dropped, restore_half_open),
         cmocka_unit_test(test_low_order_key_share_refused),
         cmocka_unit_test(test_cookie_flood_bounded),
         cmocka_unit_test(test_cookie_holders_capped),
