@@ -37,17 +37,25 @@ enum neg_type {
     NEG_T_INIT_RESP = 2, /* clear: KEr Nr */
     NEG_T_COOKIE = 3,    /* clear: cookie (responder demands it) */
     NEG_T_AUTH_REQ = 4,  /* protected: AUTHi SPI will weight */
-    NEG_T_AUTH_RESP = 5, /* protected: status [AUTHr SPI will weight nkeys [keys]] */
+    NEG_T_AUTH_RESP = 5, /* protected: status reason | status AUTHr SPI will weight nkeys [keys] */
     NEG_T_KEYS = 6,      /* protected: status nkeys [keys] (initiator dictated) */
     NEG_T_KEYS_ACK = 7,  /* protected: status */
 };
 
 /* Plaintext body sizes of the protected messages. */
 #define NEG_AUTH_REQ_BODY   (NEG_AUTH_SIZE + 4u + 1u + 4u)             /* 41 */
-#define NEG_AUTH_RESP_FAIL  4u                                          /* status only */
+#define NEG_AUTH_RESP_FAIL  5u                                          /* status, reason */
 #define NEG_AUTH_RESP_BODY  (4u + NEG_AUTH_SIZE + 4u + 1u + 4u + 1u)    /* 46, +72 with keys */
 #define NEG_KEYS_BODY       (4u + 1u)                                   /* 5, +72 with keys */
 #define NEG_KEYS_ACK_BODY   4u
+
+/* Why an AUTH_RESP refuses (its last byte); the status says the code. */
+enum neg_reason {
+    NEG_REASON_AUTH = 1,      /* AUTHi did not verify */
+    NEG_REASON_DICTATION = 2, /* the responder's key manager failed */
+    NEG_REASON_PROTOCOL = 3,  /* a field of the AUTH_REQ was out of range */
+    NEG_REASON_INTERNAL = 4,  /* the responder's random source or crypto failed */
+};
 
 struct neg_header {
     uint8_t type;

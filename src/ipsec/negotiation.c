@@ -129,6 +129,7 @@ const char *neg_error_name(enum neg_error e)
     case NEG_ERR_PEER_DICTATION: return "the peer's key manager failed to dictate keys";
     case NEG_ERR_PROTOCOL: return "protocol violation by the peer";
     case NEG_ERR_CRYPTO: return "cryptographic failure";
+    case NEG_ERR_PEER_INTERNAL: return "the peer failed internally (crypto or randomness)";
     }
     return "unknown";
 }
@@ -511,13 +512,22 @@ static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h
         return false;
     DWORD status = neg_get32(body);
     bool ok = true;
-    if (status != ERROR_SUCCESS || blen == NEG_AUTH_RESP_FAIL) {
-        if (status == ERROR_SUCCESS)
+    if (blen == NEG_AUTH_RESP_FAIL) {
+        static const enum neg_error by_reason[] = {
+            [NEG_REASON_AUTH] = NEG_ERR_PEER_AUTH,
+            [NEG_REASON_DICTATION] = NEG_ERR_PEER_DICTATION,
+            [NEG_REASON_PROTOCOL] = NEG_ERR_PROTOCOL,
+            [NEG_REASON_INTERNAL] = NEG_ERR_PEER_INTERNAL,
+        };
+        uint8_t reason = body[4];
+        if (status == ERROR_SUCCESS || reason < NEG_REASON_AUTH || reason > NEG_REASON_INTERNAL)
             fail(n, NEG_ERR_PROTOCOL, ERROR_INVALID_DATA);
-        else if (status == ERROR_ACCESS_DENIED)
-            fail(n, NEG_ERR_PEER_AUTH, status);
         else
-            fail(n, NEG_ERR_PEER_DICTATION, status);
+            fail(n, by_reason[reason], status);
+        goto out;
+    }
+    if (status != ERROR_SUCCESS) {
+        fail(n, NEG_ERR_PROTOCOL, ERROR_INVALID_DATA);
         goto out;
     }
     uint8_t want[NEG_AUTH_SIZE];
@@ -609,14 +619,27 @@ bool neg_accept(struct neg *n, uint64_t now, const uint8_t *d, size_t len, struc
     return true;
 }
 
-/* Answers a request with status only (a failure) and fails. */
+static uint8_t reason_of(enum neg_error e)
+{
+    switch (e) {
+    case NEG_ERR_AUTH: return NEG_REASON_AUTH;
+    case NEG_ERR_DICTATION: return NEG_REASON_DICTATION;
+    case NEG_ERR_PROTOCOL: return NEG_REASON_PROTOCOL;
+    default: return NEG_REASON_INTERNAL;
+    }
+}
+
+/* Answers a request with a failure and fails: AUTH_RESP carries the status
+ * and the reason, KEYS_ACK the status. */
 static void answer_failure(struct neg *n, uint8_t type, const struct neg_header *h,
                            const uint8_t *d, DWORD status, enum neg_error e,
                            struct neg_out *out)
 {
-    uint8_t body[4], dg[NEG_MAX_DATAGRAM];
+    uint8_t body[NEG_AUTH_RESP_FAIL], dg[NEG_MAX_DATAGRAM];
     neg_put32(body, status);
-    size_t dl = seal(n, type, h->mid, body, sizeof(body), dg);
+    body[4] = reason_of(e);
+    size_t blen = type == NEG_T_AUTH_RESP ? NEG_AUTH_RESP_FAIL : NEG_KEYS_ACK_BODY;
+    size_t dl = seal(n, type, h->mid, body, blen, dg);
     if (dl)
         send_answer(n, d, h->length, dg, dl, out);
     fail(n, e, status);
@@ -643,12 +666,9 @@ static bool on_auth_req(struct neg *n, const struct neg_header *h, const uint8_t
     }
     n->will_p = p[4] == 1;
     n->weight_p = n->will_p ? neg_get32(p + 5) : 0;
-    if (!random_child_spi(n, &n->spi_in) || n->spi_in == n->spi_out) {
-        if (n->spi_in != n->spi_out || !random_child_spi(n, &n->spi_in) ||
-            n->spi_in == n->spi_out) {
-            answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
-            return true;
-        }
+    if (!random_child_spi(n, &n->spi_in)) {
+        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
+        return true;
     }
     struct neg_sa_params sp;
     sa_params(n, &sp);

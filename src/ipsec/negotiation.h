@@ -81,6 +81,7 @@ enum neg_error {
     NEG_ERR_PEER_DICTATION,  /* the peer's dictator failed: its code */
     NEG_ERR_PROTOCOL,        /* the peer broke the exchange (e.g. keys when none were due) */
     NEG_ERR_CRYPTO,          /* OpenSSL or the random source failed, or a bad X25519 key */
+    NEG_ERR_PEER_INTERNAL,   /* the peer's OpenSSL or random source failed */
 };
 
 /* What one input produced: at most one datagram to send back. */

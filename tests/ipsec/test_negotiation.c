@@ -47,7 +47,7 @@ static int prng_fill(void *ctx, void *buf, size_t len)
 
 /* ------------------------------------------------------------ key managers */
 
-enum dict_mode { D_OK, D_FAIL, D_FAIL_GEN, D_LATE, D_LATE_GEN, D_SHORT, D_SPLIT_MISMATCH };
+enum dict_mode { D_OK, D_FAIL, D_FAIL_GEN, D_LATE, D_LATE_GEN, D_SHORT, D_SPLIT_MISMATCH, D_FAIL_ACCESS };
 
 /* What one side's key managers do and saw. Callbacks have no context, so
  * each side has its own functions over its slot. */
@@ -113,6 +113,9 @@ static DWORD do_dictate(struct tia *t, IPSEC_SA_DETAILS1 *in, IPSEC_SA_DETAILS1 
     case D_FAIL_GEN:
         *gen = TRUE;
         return FWP_E_INVALID_PARAMETER;
+    case D_FAIL_ACCESS: /* a code that is also the AUTH failure's status */
+        *gen = FALSE;
+        return ERROR_ACCESS_DENIED;
     case D_LATE:
     case D_LATE_GEN:
         *gen = t->mode == D_LATE_GEN ? TRUE : FALSE;
@@ -597,6 +600,9 @@ static void test_dictator_fails(void **state)
     (void)state;
     dictation_fails(0, D_FAIL, FWP_E_INVALID_PARAMETER);
     dictation_fails(1, D_FAIL, FWP_E_INVALID_PARAMETER);
+    /* the reason byte, not the code, says it was the dictator */
+    dictation_fails(0, D_FAIL_ACCESS, ERROR_ACCESS_DENIED);
+    dictation_fails(1, D_FAIL_ACCESS, ERROR_ACCESS_DENIED);
 }
 
 static void test_dictator_late(void **state)
