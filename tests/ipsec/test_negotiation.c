@@ -1032,6 +1032,104 @@ static int restore_half_open(void **state)
     return 0;
 }
 
+/* A lossy network: every datagram is lost with probability 1/4,
+ * duplicated with 1/8, and delayed 0..700 ms (so reordered), for 150 seeds
+ * in each flow. Whatever happens: no side installs keys that differ from
+ * the other's, no callback runs twice, and when the initiator is
+ * established, so is the responder (the responder can finish alone when
+ * every answer to the initiator is lost: the initiator then gives up, as
+ * in IKEv2). Most runs must end established on both sides. */
+struct flight {
+    uint64_t at;
+    bool to_resp;
+    size_t len;
+    uint8_t buf[NEG_MAX_DATAGRAM];
+};
+
+static void lossy_send(struct flight *q, size_t *nq, struct prng *net, uint64_t now, bool to_resp,
+                       const struct neg_out *o)
+{
+    if (!o->len)
+        return;
+    uint8_t r[3];
+    prng_fill(net, r, 3);
+    int copies = r[0] % 4 == 0 ? 0 : (r[0] % 8 == 1 ? 2 : 1);
+    for (int c = 0; c < copies && *nq < 64; c++) {
+        struct flight *f = &q[(*nq)++];
+        f->at = now + (uint64_t)((r[1 + c % 2] * 700u) / 255u);
+        f->to_resp = to_resp;
+        f->len = o->len;
+        memcpy(f->buf, o->buf, o->len);
+    }
+}
+
+static void test_lossy_network(void **state)
+{
+    (void)state;
+    int established = 0, runs = 0;
+    for (int flow = 0; flow < 3; flow++) {
+        for (uint64_t seed = 1; seed <= 150; seed++) {
+            struct pair p;
+            pair_init(&p, flow == 1 ? T_DICTATOR : T_NOTIFY, flow == 2 ? T_DICTATOR : T_NOTIFY);
+            tias[0].will = flow == 1;
+            tias[1].will = flow == 2;
+            struct prng net = {.s = seed * 7919u + (uint64_t)flow};
+            struct flight q[64];
+            size_t nq = 0;
+            struct neg_out o;
+            assert_true(neg_start(p.ini, 0, &o));
+            lossy_send(q, &nq, &net, 0, true, &o);
+            for (int steps = 0; steps < 400; steps++) {
+                size_t best = nq;
+                for (size_t i = 0; i < nq; i++)
+                    if (best == nq || q[i].at < q[best].at)
+                        best = i;
+                uint64_t t = neg_next_timeout(p.ini);
+                if (best == nq && t == UINT64_MAX)
+                    break;
+                if (best == nq || t < q[best].at) {
+                    p.now = t;
+                    neg_tick(p.ini, p.now, &o);
+                    lossy_send(q, &nq, &net, p.now, true, &o);
+                    continue;
+                }
+                struct flight f = q[best];
+                q[best] = q[--nq];
+                p.now = f.at;
+                if (f.to_resp) {
+                    struct neg *n = neg_responder_receive(p.resp, p.now, &p.a, f.buf, f.len, &o);
+                    if (n)
+                        p.rn = n;
+                    lossy_send(q, &nq, &net, p.now, false, &o);
+                } else {
+                    neg_receive(p.ini, p.now, f.buf, f.len, &o);
+                    lossy_send(q, &nq, &net, p.now, true, &o);
+                }
+            }
+            runs++;
+            assert_true(tias[0].notifies <= 1 && tias[1].notifies <= 1);
+            assert_true(tias[0].dictations + tias[1].dictations <= 1);
+            assert_true(tias[0].checks <= 1 && tias[1].checks <= 1);
+            bool ie = neg_state(p.ini) == NEG_S_ESTABLISHED;
+            bool re = p.rn && neg_state(p.rn) == NEG_S_ESTABLISHED;
+            if (ie)
+                assert_true(re);
+            if (ie && re) {
+                established++;
+                assert_interop(&p);
+                assert_notified(&p);
+            } else {
+                assert_int_equal(neg_state(p.ini), NEG_S_FAILED);
+                assert_int_equal(neg_error(p.ini), NEG_ERR_TIMEOUT);
+            }
+            pair_free(&p);
+        }
+    }
+    if (getenv("NEG_PRINT_VECTOR"))
+        printf("lossy network: %d of %d runs established\n", established, runs);
+    assert_true(established >= runs * 9 / 10);
+}
+
 /* A key share that gives the all-zero X25519 secret (u = 0, a low-order
  * point): the responder keeps nothing and answers nothing; an initiator
  * drops such an INIT_RESP and still takes the genuine one after it. */
@@ -1305,6 +1403,7 @@ int main(void)
         cmocka_unit_test(test_tampered_init_never_completes),
         cmocka_unit_test(test_strict_parsing),
         cmocka_unit_test_teardown(test_mutated_datagrams_dropped, restore_half_open),
+        cmocka_unit_test(test_lossy_network),
         cmocka_unit_test(test_low_order_key_share_refused),
         cmocka_unit_test(test_cookie_flood_bounded),
         cmocka_unit_test(test_cookie_holders_capped),
