@@ -57,6 +57,14 @@ bool neg_body_size_ok(uint8_t type, size_t n)
     }
 }
 
+/* An X25519 public key as RFC 7748 §5 encodes it: the top bit of the last
+ * byte is 0 (receivers are told to mask it; a key we generate never sets
+ * it, so a key that does is refused as malformed). */
+static bool ke_ok(const uint8_t *ke)
+{
+    return (ke[NEG_KE_SIZE - 1] & 0x80) == 0;
+}
+
 static bool clear_body_ok(uint8_t type, const uint8_t *body, size_t n)
 {
     switch (type) {
@@ -65,9 +73,9 @@ static bool clear_body_ok(uint8_t type, const uint8_t *body, size_t n)
             return false;
         if (body[0] != 0 && body[0] != NEG_COOKIE_SIZE)
             return false;
-        return n == 1u + body[0] + NEG_KE_SIZE + NEG_NONCE_SIZE;
+        return n == 1u + body[0] + NEG_KE_SIZE + NEG_NONCE_SIZE && ke_ok(body + 1 + body[0]);
     case NEG_T_INIT_RESP:
-        return n == NEG_KE_SIZE + NEG_NONCE_SIZE;
+        return n == NEG_KE_SIZE + NEG_NONCE_SIZE && ke_ok(body);
     case NEG_T_COOKIE:
         return n == NEG_COOKIE_SIZE;
     default:
