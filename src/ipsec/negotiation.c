@@ -114,6 +114,7 @@ const struct neg_peer *neg_remote(const struct neg *n) { return &n->cfg.remote; 
 uint64_t neg_dropped(const struct neg *n) { return n->dropped; }
 uint64_t neg_retransmits(const struct neg *n) { return n->retransmits; }
 enum neg_winner neg_winner(const struct neg *n) { return n->winner; }
+uint32_t neg_child_spi_in(const struct neg *n) { return n->spi_in; }
 struct esp_sa *neg_sa_inbound(struct neg *n) { return n->installed ? &n->sa_in : NULL; }
 struct esp_sa *neg_sa_outbound(struct neg *n) { return n->installed ? &n->sa_out : NULL; }
 uint64_t neg_next_timeout(const struct neg *n) { return n->timer; }
@@ -180,16 +181,19 @@ static bool random_spi64(struct neg *n, uint64_t *spi)
     return false;
 }
 
-/* A child SPI the receiver picks: never 0..255 (RFC 4303 §2.1). */
+/* A child SPI the receiver picks: never 0..255 (RFC 4303 §2.1), never one
+ * the node already uses. */
 static bool random_child_spi(struct neg *n, uint32_t *spi)
 {
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 16; i++) {
         uint8_t b[4];
         if (!rnd(n, b, 4))
             return false;
-        *spi = neg_get32(b);
-        if (*spi >= 256)
+        uint32_t v = neg_get32(b);
+        if (v >= 256 && !(n->cfg.spi_in_use && n->cfg.spi_in_use(n->cfg.spi_ctx, v))) {
+            *spi = v;
             return true;
+        }
     }
     return false;
 }

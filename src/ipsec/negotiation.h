@@ -59,6 +59,10 @@ struct neg_config {
     uint32_t rto_ms;          /* 0: NEG_DEFAULT_RTO_MS */
     uint32_t max_retransmits; /* 0: NEG_DEFAULT_MAX_RETRANSMITS */
     uint32_t replay_window;   /* of the ESP SAs; 0: esp.h's default */
+    /* Optional: true when spi is already an inbound SPI of this node (its
+     * other SAs and negotiations); the negotiation then draws another. */
+    bool (*spi_in_use)(void *ctx, uint32_t spi);
+    void *spi_ctx;
 };
 
 enum neg_state {
@@ -126,6 +130,8 @@ const struct neg_peer *neg_remote(const struct neg *n);
 /* Datagrams dropped so far, and retransmissions sent. */
 uint64_t neg_dropped(const struct neg *n);
 uint64_t neg_retransmits(const struct neg *n);
+/* The inbound ESP SPI this side picked (0 before it picked one). */
+uint32_t neg_child_spi_in(const struct neg *n);
 /* Who dictated the child SA's keys (valid once ESTABLISHED). */
 enum neg_winner neg_winner(const struct neg *n);
 /* The installed SAs, NULL before ESTABLISHED. */

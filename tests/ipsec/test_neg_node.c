@@ -1,0 +1,252 @@
+/*
+ * test_neg_node.c - a node's negotiations in both roles: two nodes that
+ * start towards each other at once, ESP both ways through the lookups,
+ * retransmission and forgetting of a failed initiation, and unique inbound
+ * SPIs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ipsec/neg_node.h"
+
+struct prng {
+    uint64_t s;
+};
+
+static int prng_fill(void *ctx, void *buf, size_t len)
+{
+    struct prng *p = ctx;
+    uint8_t *b = buf;
+    for (size_t i = 0; i < len; i++) {
+        p->s += 0x9E3779B97F4A7C15ull;
+        uint64_t z = p->s;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        b[i] = (uint8_t)(z ^ (z >> 31));
+    }
+    return 0;
+}
+
+static const uint8_t PSK[] = "mesh key";
+
+static struct neg_peer peer_of(uint8_t last)
+{
+    struct neg_peer p;
+    memset(&p, 0, sizeof(p));
+    p.ip_version = FWP_IP_VERSION_V6;
+    p.addr[15] = last;
+    p.port = 3540;
+    return p;
+}
+
+static struct neg_node *node_new(struct prng *rng, struct neg_peer self)
+{
+    struct neg_responder_config c = {
+        .base = {.psk = PSK, .psk_len = sizeof(PSK) - 1, .random = prng_fill, .random_ctx = rng,
+                 .local = self},
+    };
+    struct neg_node *n = neg_node_create(&c, 0);
+    assert_non_null(n);
+    return n;
+}
+
+/* A datagram on the wire between the two nodes. */
+struct wire {
+    struct neg_peer from, to;
+    struct neg_out o;
+};
+
+struct net {
+    struct wire q[32];
+    size_t n;
+};
+
+static void put(struct net *net, struct neg_peer from, struct neg_peer to, const struct neg_out *o)
+{
+    if (!o->len)
+        return;
+    assert_true(net->n < 32);
+    net->q[net->n++] = (struct wire){from, to, *o};
+}
+
+static void seal_open(struct esp_sa *out, struct neg_node *receiver)
+{
+    assert_non_null(out);
+    uint8_t pkt[128], back[128], nh;
+    size_t plen, blen;
+    const uint8_t msg[] = "both ways";
+    assert_int_equal(esp_seal(out, 17, msg, sizeof(msg), pkt, sizeof(pkt), &plen), ESP_OK);
+    struct esp_sa *in = neg_node_sa_by_spi(receiver, esp_packet_spi(pkt, plen));
+    assert_non_null(in);
+    assert_int_equal(esp_open(in, pkt, plen, back, sizeof(back), &blen, &nh), ESP_OK);
+    assert_memory_equal(back, msg, sizeof(msg));
+}
+
+static void test_simultaneous_initiation(void **state)
+{
+    (void)state;
+    struct prng ra = {1}, rb = {2};
+    struct neg_peer A = peer_of(1), B = peer_of(2);
+    struct neg_node *a = node_new(&ra, A), *b = node_new(&rb, B);
+    struct net net = {0};
+    struct neg_out o;
+    assert_true(neg_node_initiate(a, 0, &B, &o));
+    put(&net, A, B, &o);
+    assert_false(neg_node_initiate(a, 0, &B, &o)); /* one at a time */
+    assert_true(neg_node_initiate(b, 0, &A, &o));
+    put(&net, B, A, &o);
+    /* deliver newest first: the two exchanges interleave */
+    while (net.n) {
+        struct wire w = net.q[--net.n];
+        struct neg_node *to = memcmp(w.to.addr, A.addr, 16) == 0 ? a : b;
+        neg_node_receive(to, 0, &w.from, w.o.buf, w.o.len, &o);
+        put(&net, w.to, w.from, &o);
+    }
+    assert_int_equal(neg_state(neg_node_initiated(a, &B)), NEG_S_ESTABLISHED);
+    assert_int_equal(neg_state(neg_node_initiated(b, &A)), NEG_S_ESTABLISHED);
+    assert_int_equal(neg_responder_count(neg_node_responder(a)), 1);
+    assert_int_equal(neg_responder_count(neg_node_responder(b)), 1);
+    /* the preferred SAs, and the other pair as well */
+    seal_open(neg_node_sa_to(a, &B), b);
+    seal_open(neg_node_sa_to(b, &A), a);
+    seal_open(neg_sa_outbound(neg_responder_at(neg_node_responder(a), 0)), b);
+    seal_open(neg_sa_outbound(neg_responder_at(neg_node_responder(b), 0)), a);
+    assert_ptr_equal(neg_node_sa_to(a, &B), neg_sa_outbound(neg_node_initiated(a, &B)));
+    /* four distinct inbound SPIs per node pair, none shared inside a node */
+    assert_int_not_equal(neg_sa_inbound(neg_node_initiated(a, &B))->spi,
+                         neg_sa_inbound(neg_responder_at(neg_node_responder(a), 0))->spi);
+    assert_null(neg_node_sa_by_spi(a, 255));
+    struct neg_peer C = peer_of(3);
+    assert_null(neg_node_sa_to(a, &C));
+    neg_node_free(a);
+    neg_node_free(b);
+}
+
+static void count_send(void *ctx, const struct neg_peer *to, const struct neg_out *o)
+{
+    (void)to;
+    assert_int_not_equal(o->len, 0);
+    (*(int *)ctx)++;
+}
+
+static void test_failed_initiation_retransmitted_then_forgotten(void **state)
+{
+    (void)state;
+    struct prng ra = {3};
+    struct neg_peer A = peer_of(1), mute = peer_of(9);
+    struct neg_node *a = node_new(&ra, A);
+    struct neg_out o;
+    assert_true(neg_node_initiate(a, 0, &mute, &o));
+    int sent = 0;
+    uint64_t t;
+    while ((t = neg_node_next_timeout(a)) != UINT64_MAX)
+        neg_node_tick(a, t, count_send, &sent);
+    assert_int_equal(sent, NEG_DEFAULT_MAX_RETRANSMITS);
+    assert_null(neg_node_initiated(a, &mute));
+    assert_true(neg_node_initiate(a, t, &mute, &o)); /* may start again */
+    neg_node_free(a);
+}
+
+static bool all_taken(void *ctx, uint32_t spi)
+{
+    (void)spi;
+    (*(int *)ctx)++;
+    return true;
+}
+
+/* The SPI check is asked, and a negotiation that finds no free inbound SPI
+ * fails instead of reusing one. */
+static void test_inbound_spi_must_be_free(void **state)
+{
+    (void)state;
+    struct prng ri = {4}, rr = {5};
+    int asked = 0;
+    struct neg_config c = {.psk = PSK, .psk_len = sizeof(PSK) - 1, .random = prng_fill,
+                           .random_ctx = &ri, .spi_in_use = all_taken, .spi_ctx = &asked};
+    struct neg *ini = neg_create(&c);
+    struct neg_responder_config rc = {.base = c};
+    rc.base.random_ctx = &rr;
+    rc.base.spi_in_use = NULL;
+    struct neg_responder *r = neg_responder_create(&rc, 0);
+    struct neg_out o;
+    struct neg_peer from = peer_of(1);
+    assert_true(neg_start(ini, 0, &o));
+    assert_non_null(neg_responder_receive(r, 0, &from, o.buf, o.len, &o));
+    neg_receive(ini, 0, o.buf, o.len, &o);
+    assert_int_equal(neg_state(ini), NEG_S_FAILED);
+    assert_int_equal(neg_error(ini), NEG_ERR_CRYPTO);
+    assert_int_equal(asked, 16);
+    neg_free(ini);
+    neg_responder_free(r);
+}
+
+/* A source whose first two 4-byte draws (the child SPIs) are the same. */
+struct sticky {
+    struct prng p;
+    int fours;
+};
+
+static int sticky_fill(void *ctx, void *buf, size_t len)
+{
+    struct sticky *s = ctx;
+    if (len == 4 && s->fours++ < 2) {
+        memcpy(buf, "\x00\x00\x12\x34", 4);
+        return 0;
+    }
+    return prng_fill(&s->p, buf, len);
+}
+
+/* Node A negotiates with B and with C; its random source offers the same
+ * inbound SPI twice: the second negotiation takes another one. */
+static void test_node_inbound_spis_unique(void **state)
+{
+    (void)state;
+    struct sticky sa = {.p = {6}};
+    struct prng rb = {7}, rc = {8};
+    struct neg_peer A = peer_of(1), B = peer_of(2), C = peer_of(3);
+    struct neg_responder_config c = {
+        .base = {.psk = PSK, .psk_len = sizeof(PSK) - 1, .random = sticky_fill,
+                 .random_ctx = &sa, .local = A},
+    };
+    struct neg_node *a = neg_node_create(&c, 0);
+    struct neg_node *b = node_new(&rb, B), *cn = node_new(&rc, C);
+    struct neg_node *peers[2] = {b, cn};
+    struct neg_peer addrs[2] = {B, C};
+    for (int i = 0; i < 2; i++) {
+        struct neg_out o;
+        assert_true(neg_node_initiate(a, 0, &addrs[i], &o));
+        while (o.len) {
+            struct neg_out back;
+            neg_node_receive(peers[i], 0, &A, o.buf, o.len, &back);
+            if (!back.len)
+                break;
+            neg_node_receive(a, 0, &addrs[i], back.buf, back.len, &o);
+        }
+        assert_int_equal(neg_state(neg_node_initiated(a, &addrs[i])), NEG_S_ESTABLISHED);
+    }
+    uint32_t s1 = neg_sa_inbound(neg_node_initiated(a, &B))->spi;
+    uint32_t s2 = neg_sa_inbound(neg_node_initiated(a, &C))->spi;
+    assert_int_equal(s1, 0x1234);
+    assert_int_not_equal(s2, 0x1234);
+    seal_open(neg_node_sa_to(b, &A), a);
+    seal_open(neg_node_sa_to(cn, &A), a);
+    neg_node_free(a);
+    neg_node_free(b);
+    neg_node_free(cn);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_simultaneous_initiation),
+        cmocka_unit_test(test_failed_initiation_retransmitted_then_forgotten),
+        cmocka_unit_test(test_inbound_spi_must_be_free),
+        cmocka_unit_test(test_node_inbound_spis_unique),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
