@@ -17,7 +17,9 @@
  * and every datagram the whole cloud sent (UDP payload bytes; joins,
  * goodbyes, maintenance and lookups alike) by the minute it was sent.
  *
- * Output: one JSON object (per-minute array and overall figures).
+ * Output: one JSON object (per-minute array and overall figures). With
+ * CHURN_DEBUG=1 in the environment, each failed lookup and its search path
+ * (nearness, DRT_ADDRESS_FLAGS, RTT of every node contacted) go to stderr.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -63,6 +65,7 @@ static struct lookup *lookups;
 static size_t nlookups, lookups_cap;
 static size_t starting = SIZE_MAX; /* lookup being started, for events inside the call */
 static uint64_t seed = 1;
+static bool debug;
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -111,6 +114,9 @@ static struct lookup *lookup_of(size_t node, uint32_t id)
     return NULL;
 }
 
+static void print_miss(struct cluster *c, const struct lookup *l, HRESULT hr, uint32_t messages,
+                       const struct drt_engine_path_entry *path, size_t path_len);
+
 static void on_event(void *ctx, struct cluster *c, size_t node, const struct drt_engine_event *ev)
 {
     (void)ctx;
@@ -125,9 +131,33 @@ static void on_event(void *ctx, struct cluster *c, size_t node, const struct drt
         if (l && !l->done) {
             l->done = true;
             l->timeout = ev->u.done.hr == DRT_E_TIMEOUT;
+            if (!l->found && debug)
+                print_miss(c, l, ev->u.done.hr, ev->u.done.messages, ev->u.done.path,
+                           ev->u.done.path_len);
             l->done_ms = cluster_now_ms(c);
         }
     }
+}
+
+/* CHURN_DEBUG=1: each failed lookup with its search path on stderr. */
+static void print_miss(struct cluster *c, const struct lookup *l, HRESULT hr, uint32_t messages,
+                       const struct drt_engine_path_entry *path, size_t path_len)
+{
+    const struct drt_endpoint *tep = cluster_endpoint(c, l->target);
+    bool contacted = false;
+    for (size_t k = 0; k < path_len; k++)
+        contacted |= drt_endpoint_equal(&path[k].endpoint, tep);
+    fprintf(stderr,
+            "miss t=%" PRIu64 " from %zu (age %" PRIu64 " s) target %zu (age %" PRIu64
+            " s, alive %d) hr 0x%08x messages %u path %zu, target contacted %d:",
+            cluster_now_ms(c), l->from, (l->started_ms - nodes[l->from].joined_ms) / 1000,
+            l->target, (l->started_ms - nodes[l->target].joined_ms) / 1000,
+            cluster_node_alive(c, l->target), (unsigned)hr, messages, path_len,
+            contacted);
+    for (size_t k = 0; k < path_len; k++)
+        fprintf(stderr, " [near %u flags 0x%x rtt %u]", path[k].nearness, path[k].flags,
+                path[k].rtt_ms);
+    fprintf(stderr, "\n");
 }
 
 static double exp_ms(struct cluster *c, double mean_ms)
@@ -248,6 +278,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    debug = getenv("CHURN_DEBUG") != NULL;
     double mean_ms = median_min > 0 ? median_min * 60000.0 / log(2.0) : 0;
 
     struct cluster_config cfg;
