@@ -193,6 +193,32 @@ static struct neg *accept_new(struct neg_responder *r, uint64_t now, const struc
     return n;
 }
 
+/* n has just been established: the older established negotiations with
+ * the same peer are stale (see neg_responder.h). */
+static void replace_older(struct neg_responder *r, const struct neg *n)
+{
+    size_t i = r->count;
+    while (i-- > 0) {
+        struct neg *m = r->negs[i];
+        if (m != n && neg_state(m) == NEG_S_ESTABLISHED &&
+            same_peer(neg_remote(m), neg_remote(n))) {
+            remove_at(r, i);
+            r->st.replaced++;
+        }
+    }
+}
+
+static struct neg *deliver(struct neg_responder *r, struct neg *n, uint64_t now,
+                           const uint8_t *d, size_t len, struct neg_out *out)
+{
+    bool was = neg_state(n) == NEG_S_ESTABLISHED;
+    if (!neg_receive(n, now, d, len, out))
+        return NULL;
+    if (!was && neg_state(n) == NEG_S_ESTABLISHED)
+        replace_older(r, n);
+    return n;
+}
+
 struct neg *neg_responder_receive(struct neg_responder *r, uint64_t now,
                                   const struct neg_peer *from, const uint8_t *d, size_t len,
                                   struct neg_out *out)
@@ -210,7 +236,7 @@ struct neg *neg_responder_receive(struct neg_responder *r, uint64_t now,
         if (h.type == NEG_T_INIT_REQ ? !same_peer(neg_remote(n), from)
                                      : neg_spi_r(n) != h.spi_r)
             continue;
-        return neg_receive(n, now, d, len, out) ? n : NULL;
+        return deliver(r, n, now, d, len, out);
     }
     if (h.type != NEG_T_INIT_REQ) {
         r->st.dropped++;

@@ -11,7 +11,12 @@
  * stays valid for one more period). Even with a valid cookie no more than
  * 2 * max_half_open are half-open at once, and never more than max_negs
  * negotiations exist; past that, INIT_REQs are dropped. Half-open and
- * failed negotiations are forgotten after half_open_timeout_ms.
+ * failed negotiations are forgotten after half_open_timeout_ms. When a
+ * negotiation from a peer (address and port) is established, the ones
+ * established before from that peer are freed with their SAs: the peer
+ * only starts again when it lost or gave up its side (as IKEv2's
+ * INITIAL_CONTACT would say), so their SAs are stale; look SAs up per
+ * packet rather than keep pointers to them.
  *
  * Sans-I/O like negotiation.h: `now` in milliseconds, datagrams in and out.
  */
@@ -39,6 +44,7 @@ struct neg_responder_stats {
     uint64_t dropped_full;   /* INIT_REQs dropped at the caps */
     uint64_t dropped;        /* malformed or unknown datagrams */
     uint64_t expired;        /* half-open or failed negotiations forgotten */
+    uint64_t replaced;       /* established ones replaced by a newer one from the same peer */
 };
 
 struct neg_responder;

@@ -240,6 +240,49 @@ static void test_node_inbound_spis_unique(void **state)
     neg_node_free(cn);
 }
 
+static void exchange(struct neg_node *from_node, struct neg_peer from, struct neg_node *to_node,
+                     struct neg_peer to)
+{
+    struct neg_out o;
+    assert_true(neg_node_initiate(from_node, 0, &to, &o));
+    while (o.len) {
+        struct neg_out back;
+        neg_node_receive(to_node, 0, &from, o.buf, o.len, &back);
+        if (!back.len)
+            break;
+        neg_node_receive(from_node, 0, &to, back.buf, back.len, &o);
+    }
+    assert_int_equal(neg_state(neg_node_initiated(from_node, &to)), NEG_S_ESTABLISHED);
+}
+
+/* A peer that starts again (it restarted, or gave up its side) replaces
+ * the SA pair it had with us; another peer's pair stays. */
+static void test_restarted_peer_replaces_its_old_sas(void **state)
+{
+    (void)state;
+    struct prng ra = {10}, rb1 = {11}, rb2 = {12}, rc = {13};
+    struct neg_peer A = peer_of(1), B = peer_of(2), C = peer_of(3);
+    struct neg_node *a = node_new(&ra, A), *b = node_new(&rb1, B), *c = node_new(&rc, C);
+    exchange(b, B, a, A);
+    exchange(c, C, a, A);
+    struct neg_responder *r = neg_node_responder(a);
+    assert_int_equal(neg_responder_count(r), 2);
+    uint32_t old_spi = neg_sa_outbound(neg_node_initiated(b, &A))->spi;
+    assert_non_null(neg_node_sa_by_spi(a, old_spi));
+    neg_node_free(b);
+    b = node_new(&rb2, B); /* B restarts */
+    exchange(b, B, a, A);
+    assert_int_equal(neg_responder_count(r), 2);
+    assert_int_equal(neg_responder_stats(r).replaced, 1);
+    assert_null(neg_node_sa_by_spi(a, old_spi));
+    seal_open(neg_node_sa_to(b, &A), a);
+    seal_open(neg_node_sa_to(a, &B), b);
+    seal_open(neg_node_sa_to(c, &A), a);
+    neg_node_free(a);
+    neg_node_free(b);
+    neg_node_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_failed_initiation_retransmitted_then_forgotten),
         cmocka_unit_test(test_inbound_spi_must_be_free),
         cmocka_unit_test(test_node_inbound_spis_unique),
+        cmocka_unit_test(test_restarted_peer_replaces_its_old_sas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
