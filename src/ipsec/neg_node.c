@@ -11,6 +11,7 @@ struct neg_node {
     struct neg_responder *resp;
     struct neg **ini; /* initiated, one per peer */
     size_t count, cap;
+    uint64_t order; /* establishments so far (neg_config.order) */
 };
 
 static bool same_peer(const struct neg_peer *a, const struct neg_peer *b)
@@ -45,6 +46,7 @@ struct neg_node *neg_node_create(const struct neg_responder_config *cfg, uint64_
     node->cfg.base.psk = node->psk;
     node->cfg.base.spi_in_use = node_spi_in_use;
     node->cfg.base.spi_ctx = node;
+    node->cfg.base.order = &node->order;
     if (!node->cfg.max_negs)
         node->cfg.max_negs = NEG_DEFAULT_MAX_NEGS;
     node->resp = neg_responder_create(&node->cfg, now);
@@ -172,15 +174,16 @@ uint64_t neg_node_next_timeout(const struct neg_node *node)
 
 struct esp_sa *neg_node_sa_to(struct neg_node *node, const struct neg_peer *peer)
 {
-    struct neg *n = neg_node_initiated(node, peer);
-    if (n && neg_sa_outbound(n))
-        return neg_sa_outbound(n);
+    struct neg *best = neg_node_initiated(node, peer);
+    if (best && !neg_sa_outbound(best))
+        best = NULL;
     for (size_t i = 0; i < neg_responder_count(node->resp); i++) {
         struct neg *m = neg_responder_at(node->resp, i);
-        if (same_peer(neg_remote(m), peer) && neg_sa_outbound(m))
-            return neg_sa_outbound(m);
+        if (same_peer(neg_remote(m), peer) && neg_sa_outbound(m) &&
+            (!best || neg_established_order(m) > neg_established_order(best)))
+            best = m;
     }
-    return NULL;
+    return best ? neg_sa_outbound(best) : NULL;
 }
 
 struct esp_sa *neg_node_sa_by_spi(struct neg_node *node, uint32_t spi)

@@ -8,8 +8,10 @@
  * Two nodes that start towards each other at the same time each end up
  * with two SA pairs, one per direction of initiation; both inbound SAs are
  * installed, so whichever outbound SA a side seals with, the other side
- * opens it (lookup by SPI). neg_node_sa_to() prefers the SA pair this node
- * initiated. Sans-I/O like the rest of src/ipsec.
+ * opens it (lookup by SPI). neg_node_sa_to() seals with the pair
+ * established last, so a peer that restarted and started again is reached
+ * through its new pair, not the stale one this node may have initiated
+ * before. Sans-I/O like the rest of src/ipsec.
  */
 #ifndef DRT_IPSEC_NEG_NODE_H
 #define DRT_IPSEC_NEG_NODE_H
@@ -40,8 +42,9 @@ void neg_node_tick(struct neg_node *node, uint64_t now,
 /* The earliest time neg_node_tick has retransmission work; UINT64_MAX for none. */
 uint64_t neg_node_next_timeout(const struct neg_node *node);
 
-/* The outbound SA to seal with towards peer, or NULL: the pair this node
- * initiated if established, else one a peer initiated. */
+/* The outbound SA to seal with towards peer, or NULL: of the established
+ * pairs with that peer (initiated by either side), the one established
+ * last. */
 struct esp_sa *neg_node_sa_to(struct neg_node *node, const struct neg_peer *peer);
 /* The inbound SA for an ESP packet's SPI, or NULL. */
 struct esp_sa *neg_node_sa_by_spi(struct neg_node *node, uint32_t spi);

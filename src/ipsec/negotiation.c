@@ -61,6 +61,7 @@ struct neg {
     uint8_t keys_in[ESP_KEYMAT_SIZE], keys_out[ESP_KEYMAT_SIZE];
     struct esp_sa sa_in, sa_out;
     bool installed;
+    uint64_t order;
 
     uint64_t dropped, retransmits;
 };
@@ -115,6 +116,7 @@ uint64_t neg_dropped(const struct neg *n) { return n->dropped; }
 uint64_t neg_retransmits(const struct neg *n) { return n->retransmits; }
 enum neg_winner neg_winner(const struct neg *n) { return n->winner; }
 uint32_t neg_child_spi_in(const struct neg *n) { return n->spi_in; }
+uint64_t neg_established_order(const struct neg *n) { return n->order; }
 struct esp_sa *neg_sa_inbound(struct neg *n) { return n->installed ? &n->sa_in : NULL; }
 struct esp_sa *neg_sa_outbound(struct neg *n) { return n->installed ? &n->sa_out : NULL; }
 uint64_t neg_next_timeout(const struct neg *n) { return n->timer; }
@@ -328,6 +330,8 @@ static bool install(struct neg *n)
     }
     n->installed = true;
     n->state = NEG_S_ESTABLISHED;
+    if (n->cfg.order)
+        n->order = ++*n->cfg.order;
     n->timer = UINT64_MAX;
     struct neg_sa_params p;
     sa_params(n, &p);

@@ -63,6 +63,9 @@ struct neg_config {
      * other SAs and negotiations); the negotiation then draws another. */
     bool (*spi_in_use)(void *ctx, uint32_t spi);
     void *spi_ctx;
+    /* Optional: a counter shared by a node's negotiations; each takes the
+     * next value when it is established (neg_established_order). */
+    uint64_t *order;
 };
 
 enum neg_state {
@@ -130,6 +133,8 @@ const struct neg_peer *neg_remote(const struct neg *n);
 /* Datagrams dropped so far, and retransmissions sent. */
 uint64_t neg_dropped(const struct neg *n);
 uint64_t neg_retransmits(const struct neg *n);
+/* Its place among the node's establishments (cfg.order), 0 if none. */
+uint64_t neg_established_order(const struct neg *n);
 /* The inbound ESP SPI this side picked (0 before it picked one). */
 uint32_t neg_child_spi_in(const struct neg *n);
 /* Who dictated the child SA's keys (valid once ESTABLISHED). */

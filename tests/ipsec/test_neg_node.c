@@ -116,7 +116,12 @@ static void test_simultaneous_initiation(void **state)
     seal_open(neg_node_sa_to(b, &A), a);
     seal_open(neg_sa_outbound(neg_responder_at(neg_node_responder(a), 0)), b);
     seal_open(neg_sa_outbound(neg_responder_at(neg_node_responder(b), 0)), a);
-    assert_ptr_equal(neg_node_sa_to(a, &B), neg_sa_outbound(neg_node_initiated(a, &B)));
+    /* a seals with the pair it saw established last */
+    struct neg *mine = neg_node_initiated(a, &B), *theirs = neg_responder_at(neg_node_responder(a), 0);
+    assert_int_not_equal(neg_established_order(mine), neg_established_order(theirs));
+    assert_ptr_equal(neg_node_sa_to(a, &B),
+                     neg_sa_outbound(neg_established_order(mine) > neg_established_order(theirs)
+                                         ? mine : theirs));
     /* four distinct inbound SPIs per node pair, none shared inside a node */
     assert_int_not_equal(neg_sa_inbound(neg_node_initiated(a, &B))->spi,
                          neg_sa_inbound(neg_responder_at(neg_node_responder(a), 0))->spi);
@@ -263,6 +268,7 @@ static void test_restarted_peer_replaces_its_old_sas(void **state)
     struct prng ra = {10}, rb1 = {11}, rb2 = {12}, rc = {13};
     struct neg_peer A = peer_of(1), B = peer_of(2), C = peer_of(3);
     struct neg_node *a = node_new(&ra, A), *b = node_new(&rb1, B), *c = node_new(&rc, C);
+    exchange(a, A, b, B); /* a also has a pair it started towards b */
     exchange(b, B, a, A);
     exchange(c, C, a, A);
     struct neg_responder *r = neg_node_responder(a);
@@ -276,7 +282,9 @@ static void test_restarted_peer_replaces_its_old_sas(void **state)
     assert_int_equal(neg_responder_stats(r).replaced, 1);
     assert_null(neg_node_sa_by_spi(a, old_spi));
     seal_open(neg_node_sa_to(b, &A), a);
+    /* a reaches the new b through the new pair, not its stale initiated one */
     seal_open(neg_node_sa_to(a, &B), b);
+    assert_ptr_not_equal(neg_node_sa_to(a, &B), neg_sa_outbound(neg_node_initiated(a, &B)));
     seal_open(neg_node_sa_to(c, &A), a);
     neg_node_free(a);
     neg_node_free(b);
