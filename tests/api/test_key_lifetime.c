@@ -1,7 +1,8 @@
 /*
  * test_key_lifetime.c - a key registered with the derived-key provider
- * lives as long as its certificates (docs/SECURITY.md, "Key lifetime"):
- * at notAfter the node raises DRT_EVENT_REGISTRATION_STATE_CHANGED with
+ * lives as long as its certificates, its chain's included (docs/SECURITY.md,
+ * "Key lifetime"): at the first notAfter the node raises
+ * DRT_EVENT_REGISTRATION_STATE_CHANGED with
  * DRT_REGISTRATION_STATE_UNRESOLVEABLE for it and stops publishing it,
  * another node's search no longer finds it, no revocation is flooded, the
  * handle stays valid until DrtUnregisterKey, and the key can be registered
@@ -295,6 +296,41 @@ static void test_registering_an_out_of_date_certificate_is_refused(void **state)
     unsetenv("DRT_ADVERTISE_ADDRESS");
 }
 
+static void test_key_ends_with_the_first_certificate_of_its_chain(void **state)
+{
+    /* The node certificate lasts a month, but the intermediate that issued
+     * it ends in a second or two: every resolver refuses the chain from
+     * then on, so that is when the key ends. */
+    const struct fx_pki *pki = fx_pki();
+    setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
+    struct node a;
+    open_node(&a, 0);
+    EVP_PKEY *ca_key = fx_key(FX_EC_P256);
+    time_t until = time(NULL) + 2;
+    char ca_until[16];
+    asn1_date(until, ca_until);
+    struct fx_spec ca_spec = {"brief ca", 4343, true, -1, 0, NULL, ca_until};
+    X509 *ca = fx_issue(&ca_spec, ca_key, pki->root, pki->root_key);
+    struct fx_node n;
+    fx_node_init(&n, FX_ED25519, ca, ca_key, ca, -1, 30);
+    BYTE key[32];
+    key_of(&n.ctx, key);
+    HDRT_REGISTRATION_CONTEXT r;
+    assert_int_equal(register_key(&a, key, "chained", &n.ctx, &r), S_OK);
+    DRT_EVENT_DATA *e = wait_registration_event(&a, 6000);
+    assert_non_null(e);
+    assert_true(time(NULL) >= until);
+    assert_int_equal(e->registrationStateChange.state, DRT_REGISTRATION_STATE_UNRESOLVEABLE);
+    assert_memory_equal(e->registrationStateChange.localKey.pb, key, 32);
+    free(e);
+    DrtUnregisterKey(r);
+    close_node(&a);
+    fx_node_free(&n);
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+    unsetenv("DRT_ADVERTISE_ADDRESS");
+}
+
 static void test_expired_key_is_withdrawn_reported_and_renewable(void **state)
 {
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
@@ -399,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_provider_signs_nothing_with_an_expired_certificate),
         cmocka_unit_test(test_register_refuses_an_out_of_date_certificate_in_the_chain),
         cmocka_unit_test(test_registering_an_out_of_date_certificate_is_refused),
+        cmocka_unit_test(test_key_ends_with_the_first_certificate_of_its_chain),
         cmocka_unit_test(test_expired_key_is_withdrawn_reported_and_renewable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
