@@ -31,7 +31,7 @@
 #include "sec/cert_fixture.h"
 
 /* How long the short-lived certificate outlives its registration. */
-#define SHORT_LIFE_S 4
+#define SHORT_LIFE_S 5
 
 static void key_of(PCCERT_CONTEXT c, BYTE key[32])
 {
@@ -273,10 +273,10 @@ static void test_registering_an_out_of_date_certificate_is_refused(void **state)
     key_of(&early.ctx, key);
     assert_int_equal(register_key(&a, key, "early", &early.ctx, &r), DRT_E_INVALID_CERT_CHAIN);
     assert_null(r);
-    /* A certificate that ends a second or two from now is still
+    /* A certificate that ends two or three seconds from now is still
      * accepted, and the event follows the registration as soon. */
     EVP_PKEY *k = fx_key(FX_EC_P256);
-    time_t until = time(NULL) + 2;
+    time_t until = time(NULL) + 3;
     X509 *c = cert_until(k, until);
     CERT_CONTEXT ctx = {c, k, NULL};
     key_of(&ctx, key);
@@ -299,14 +299,14 @@ static void test_registering_an_out_of_date_certificate_is_refused(void **state)
 static void test_key_ends_with_the_first_certificate_of_its_chain(void **state)
 {
     /* The node certificate lasts a month, but the intermediate that issued
-     * it ends in a second or two: every resolver refuses the chain from
+     * it ends in two or three seconds: every resolver refuses the chain from
      * then on, so that is when the key ends. */
     const struct fx_pki *pki = fx_pki();
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
     struct node a;
     open_node(&a, 0);
     EVP_PKEY *ca_key = fx_key(FX_EC_P256);
-    time_t until = time(NULL) + 2;
+    time_t until = time(NULL) + 3;
     char ca_until[16];
     asn1_date(until, ca_until);
     struct fx_spec ca_spec = {"brief ca", 4343, true, -1, 0, NULL, ca_until};
