@@ -2,7 +2,8 @@
 # check.sh - everything CI runs, in order:
 #   1. a -Werror build from scratch and the whole ctest suite;
 #   2. the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   2b. the threaded tests under ThreadSanitizer;
+#   2b. the C test programs under valgrind (scripts/valgrind.sh says which);
+#   2c. the threaded tests under ThreadSanitizer;
 #   3. every libFuzzer target for FUZZ_SECONDS (default 60) each, with clang.
 set -eu
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDRT_WERROR=ON \
 cmake --build build/asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build/asan --output-on-failure -j "$JOBS"
+
+step "valgrind: the C test programs of the release build (no error, no leak)"
+sh scripts/valgrind.sh build/check
 
 step "ThreadSanitizer: the tests that run threads (loop thread, events, providers)"
 rm -rf build/tsan

@@ -3,7 +3,7 @@
 # Does nothing when they are all present; otherwise runs apt-get (as root, or
 # through sudo when that exists).
 set -eu
-PACKAGES="build-essential cmake pkg-config clang libclang-rt-dev libssl-dev libcmocka-dev libuv1-dev"
+PACKAGES="build-essential cmake pkg-config clang libclang-rt-dev libssl-dev libcmocka-dev libuv1-dev valgrind"
 
 missing=""
 for p in $PACKAGES; do
