@@ -970,7 +970,7 @@ static void fuzz_before(struct pair *p, bool to_resp, const uint8_t *d, size_t l
         uint8_t m[NEG_MAX_DATAGRAM + 16];
         size_t ml = len;
         memcpy(m, d, len);
-        uint8_t r[8];
+        uint8_t r[8] = {0}; /* prng_fill writes all of it; -O2 cannot tell */
         prng_fill(&fuzz_rng, r, sizeof(r));
         switch (r[0] % 4) {
         case 0: /* 1..4 bytes anywhere */
