@@ -457,6 +457,57 @@ void DrtEventClose(HANDLE hEvent);
 HRESULT WINAPI DrtSaveRouteCache(HDRT hDrt, const char *path);
 HRESULT WINAPI DrtLoadRouteCache(HDRT hDrt, const char *path);
 
+/* ----------------------------------------------------------------------
+ * libdrt extension: SA protection of a transport (docs/API.md, KEYING.md)
+ *
+ * Windows' DRT relies on the host's IPsec policy; libdrt negotiates ESP
+ * security associations itself, on the transport's own UDP port, keyed
+ * with a pre-shared key of the mesh. Key managers registered in the
+ * process (IPsecKeyManagerAddAndRegister0, <fwpmu.h>) take part in every
+ * negotiation: dictation and keyNotify.
+ *   DRT_PROTECTION_OFF      plain [MC-DRT] (the default)
+ *   DRT_PROTECTION_REQUEST  ESP to every peer that negotiates an SA; in the
+ *                           clear to (and from) peers that do not
+ *   DRT_PROTECTION_REQUIRE  no DRT message leaves or is accepted outside an
+ *                           SA: messages wait for the negotiation to their
+ *                           peer; plaintext DRT received is dropped, counted
+ * Set it before DrtOpen binds the transport; it lasts until the transport
+ * is deleted. The key (1..128 bytes) is copied.
+ *   S_OK; DRT_E_INVALID_TRANSPORT_PROVIDER (not a transport);
+ *   DRT_E_TRANSPORTPROVIDER_IN_USE (a DRT is bound to it, or protection
+ *   was already set); E_INVALIDARG (unknown mode; for REQUEST and REQUIRE
+ *   a NULL key, 0 or more than 128 bytes; for OFF a key given);
+ *   E_OUTOFMEMORY.
+ * ---------------------------------------------------------------------- */
+typedef enum drt_protection_mode_tag {
+    DRT_PROTECTION_OFF = 0,
+    DRT_PROTECTION_REQUEST = 1,
+    DRT_PROTECTION_REQUIRE = 2
+} DRT_PROTECTION_MODE;
+
+#define DRT_PROTECTION_MAX_KEY 128
+
+/* Counters of one transport since protection was set. */
+typedef struct drt_protection_stats_tag {
+    UINT64 espSent, espReceived;         /* DRT messages sealed / opened */
+    UINT64 plainSent, plainReceived;     /* DRT messages in the clear */
+    UINT64 plainRefused;                 /* plaintext DRT dropped (REQUIRE) */
+    UINT64 espDropped;                   /* unknown SPI, forged, replayed, malformed */
+    UINT64 negotiationSent, negotiationReceived; /* negotiation datagrams */
+    UINT64 negotiationDropped;           /* negotiation datagrams nobody took */
+    UINT64 sasEstablished;               /* negotiations that installed an SA pair */
+    UINT64 negotiationsFailed;           /* our initiations that failed */
+    UINT64 unsent;                       /* outbound DRT dropped for want of an SA */
+    UINT64 invalid;                      /* datagrams of no known class */
+} DRT_PROTECTION_STATS;
+
+HRESULT WINAPI DrtSetTransportProtection(HDRT_TRANSPORT hTransport, DRT_PROTECTION_MODE mode,
+                                         const BYTE *pbPreSharedKey, ULONG cbPreSharedKey);
+/* S_OK; DRT_E_INVALID_TRANSPORT_PROVIDER; E_INVALIDARG (pStats NULL);
+ * all zero when protection is off. */
+HRESULT WINAPI DrtGetTransportProtectionStats(HDRT_TRANSPORT hTransport,
+                                              DRT_PROTECTION_STATS *pStats);
+
 /* libdrt extension: the library version, "MAJOR.MINOR.PATCH". */
 const char *DrtLibraryVersion(void);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/io_ipsec.h"
 #include "io/io_loop.h"
 
 uint64_t io_now_ms(void)
@@ -68,7 +69,13 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct so
     if (n <= 0 || !from || (flags & UV_UDP_PARTIAL) || !s->node ||
         !io_endpoint_from_sockaddr(from, &ep))
         return;
-    drt_engine_receive(s->node->eng, &ep, (const uint8_t *)buf->base, (size_t)n, io_now_ms());
+    const uint8_t *msg = (const uint8_t *)buf->base;
+    size_t len = (size_t)n;
+    if (s->ipsec && !io_ipsec_receive(s->ipsec, &ep, msg, len, &msg, &len)) {
+        io_node_flush(s->node); /* a negotiation step may have released messages */
+        return;
+    }
+    drt_engine_receive(s->node->eng, &ep, msg, len, io_now_ms());
     io_node_flush(s->node);
 }
 
@@ -116,6 +123,8 @@ void io_socket_close(struct io_socket *s)
 {
     if (!s)
         return;
+    io_ipsec_destroy(s->ipsec);
+    s->ipsec = NULL;
     uv_udp_recv_stop(&s->udp);
     uv_close((uv_handle_t *)&s->udp, free_on_close);
 }
@@ -257,6 +266,11 @@ struct io_node *io_node_create(struct io_socket *sock, const struct drt_engine_c
     ec.random = crypto_random;
     ec.random_ctx = NULL;
     n->eng = drt_engine_create(&ec, io_now_ms());
+    /* A protected socket cannot start without its negotiations. */
+    if (n->eng && sock->ipsec && !io_ipsec_set_local(sock->ipsec, &ec.self)) {
+        drt_engine_destroy(n->eng);
+        n->eng = NULL;
+    }
     if (!n->eng || uv_timer_init(io_loop(), &n->timer) != 0) {
         drt_engine_destroy(n->eng);
         free(n);
@@ -305,8 +319,8 @@ static void send_done(uv_udp_send_t *req, int status)
     free(req);
 }
 
-static void send_one(struct io_socket *s, const struct drt_endpoint *to, const uint8_t *buf,
-                     size_t len)
+void io_socket_send(struct io_socket *s, const struct drt_endpoint *to, const uint8_t *buf,
+                    size_t len)
 {
     struct sockaddr_in6 dst;
     io_sockaddr_from_endpoint(to, s->scope_id, &dst);
@@ -331,8 +345,12 @@ void io_node_flush(struct io_node *n)
     struct drt_endpoint to;
     const uint8_t *buf;
     size_t len;
-    while (drt_engine_next_datagram(n->eng, &to, &buf, &len))
-        send_one(n->sock, &to, buf, len);
+    while (drt_engine_next_datagram(n->eng, &to, &buf, &len)) {
+        if (n->sock->ipsec)
+            io_ipsec_send_drt(n->sock->ipsec, &to, buf, len);
+        else
+            io_socket_send(n->sock, &to, buf, len);
+    }
     struct drt_engine_event ev;
     while (drt_engine_next_event(n->eng, &ev))
         if (n->on_event)

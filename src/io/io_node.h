@@ -25,6 +25,7 @@
 #include "core/engine.h"
 
 struct io_node;
+struct io_ipsec;
 
 #define IO_RECV_BATCH 4
 
@@ -34,6 +35,7 @@ struct io_socket {
     uint32_t scope_id; /* for link-local destinations */
     bool link_local;
     struct io_node *node; /* the instance bound to it, or NULL */
+    struct io_ipsec *ipsec; /* SA protection (io_ipsec.h), or NULL: none */
     /* Room for IO_RECV_BATCH datagrams of the largest UDP size: libuv then
      * reads them with one recvmmsg() where the platform has it. */
     uint8_t rxbuf[IO_RECV_BATCH * 65536];
@@ -42,8 +44,12 @@ struct io_socket {
 /* Binds [::]:*port (0 = an ephemeral port, written back). Returns 0 or a
  * negative libuv error (UV_EADDRINUSE, ...). */
 int io_socket_open(bool link_local, uint32_t scope_id, uint16_t *port, struct io_socket **out);
-/* Closes and frees the socket (after libuv's close callback). */
+/* Closes and frees the socket (after libuv's close callback), and its
+ * protection. */
 void io_socket_close(struct io_socket *s);
+/* One datagram as it is, best effort (queued when the socket is busy). */
+void io_socket_send(struct io_socket *s, const struct drt_endpoint *to, const uint8_t *buf,
+                    size_t len);
 
 typedef void (*io_event_fn)(void *ctx, const struct drt_engine_event *ev);
 

@@ -3,6 +3,7 @@
  * (negotiation.h; byte layout in neg_wire.h and docs/KEYING.md §7).
  */
 #include "ipsec/negotiation.h"
+#include "ipsec/udp_encap.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -184,7 +185,8 @@ static bool random_spi64(struct neg *n, uint64_t *spi)
 }
 
 /* A child SPI the receiver picks: never 0..255 (RFC 4303 §2.1), never one
- * the node already uses. */
+ * with a zero first byte (on the DRT's UDP port a zero first byte marks a
+ * datagram that is not ESP: udp_encap.h), never one the node already uses. */
 static bool random_child_spi(struct neg *n, uint32_t *spi)
 {
     for (int i = 0; i < 16; i++) {
@@ -192,7 +194,7 @@ static bool random_child_spi(struct neg *n, uint32_t *spi)
         if (!rnd(n, b, 4))
             return false;
         uint32_t v = neg_get32(b);
-        if (v >= 256 && !(n->cfg.spi_in_use && n->cfg.spi_in_use(n->cfg.spi_ctx, v))) {
+        if (v >= UDP_ENCAP_MIN_SPI && !(n->cfg.spi_in_use && n->cfg.spi_in_use(n->cfg.spi_ctx, v))) {
             *spi = v;
             return true;
         }

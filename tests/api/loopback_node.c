@@ -18,11 +18,21 @@
 
 void lb_open(struct lb_node *n, const struct lb_node *seed)
 {
+    lb_open_protected(n, seed, DRT_PROTECTION_OFF, NULL);
+}
+
+void lb_open_protected(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_MODE mode,
+                       const char *psk)
+{
     memset(n, 0, sizeof(*n));
     n->status = (DRT_STATUS)-1;
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
                      S_OK);
+    if (mode != DRT_PROTECTION_OFF)
+        assert_int_equal(
+            DrtSetTransportProtection(n->transport, mode, (const BYTE *)psk, (ULONG)strlen(psk)),
+            S_OK);
     assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
     SOCKADDR_STORAGE addr;
     memset(&addr, 0, sizeof(addr));

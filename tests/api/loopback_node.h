@@ -27,6 +27,9 @@ struct lb_node {
 /* Sets DRT_ADVERTISE_ADDRESS to ::1 and opens a node bootstrapping from
  * seed (NULL: the first node of its cloud). */
 void lb_open(struct lb_node *n, const struct lb_node *seed);
+/* The same with DrtSetTransportProtection(mode, psk) before DrtOpen. */
+void lb_open_protected(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_MODE mode,
+                       const char *psk);
 void lb_register(struct lb_node *n, const BYTE key[32], const char *data,
                  HDRT_REGISTRATION_CONTEXT *reg);
 /* Drains the node's DRT_EVENT_DATA queue (bounded); returns how many. */

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ipsec/neg_node.h"
+#include "ipsec/udp_encap.h"
 
 struct prng {
     uint64_t s;
@@ -190,20 +191,53 @@ static void test_inbound_spi_must_be_free(void **state)
     neg_responder_free(r);
 }
 
-/* A source whose first two 4-byte draws (the child SPIs) are the same. */
+/* A source whose first `repeat` 4-byte draws (the child SPIs) are `spi`. */
 struct sticky {
     struct prng p;
-    int fours;
+    int fours, repeat;
+    const char *spi;
 };
 
 static int sticky_fill(void *ctx, void *buf, size_t len)
 {
     struct sticky *s = ctx;
-    if (len == 4 && s->fours++ < 2) {
-        memcpy(buf, "\x00\x00\x12\x34", 4);
+    if (len == 4 && s->fours++ < s->repeat) {
+        memcpy(buf, s->spi, 4);
         return 0;
     }
     return prng_fill(&s->p, buf, len);
+}
+
+/* An inbound SPI whose first byte is 0 would read as a non-ESP datagram on
+ * the DRT's port (udp_encap.h): the responder draws again. */
+static void test_inbound_spi_never_starts_with_zero(void **state)
+{
+    (void)state;
+    struct sticky sb = {.p = {9}, .repeat = 3, .spi = "\x00\xab\xcd\xef"};
+    struct prng ra = {10};
+    struct neg_peer A = peer_of(1), B = peer_of(2);
+    struct neg_responder_config c = {
+        .base = {.psk = PSK, .psk_len = sizeof(PSK) - 1, .random = sticky_fill,
+                 .random_ctx = &sb, .local = B},
+    };
+    struct neg_node *b = neg_node_create(&c, 0);
+    struct neg_node *a = node_new(&ra, A);
+    struct neg_out o;
+    assert_true(neg_node_initiate(a, 0, &B, &o));
+    for (int step = 0; step < 8 && o.len; step++) {
+        struct neg_out back;
+        neg_node_receive(b, 0, &A, o.buf, o.len, &back);
+        if (!back.len)
+            break;
+        neg_node_receive(a, 0, &B, back.buf, back.len, &o);
+    }
+    assert_int_equal(neg_state(neg_node_initiated(a, &B)), NEG_S_ESTABLISHED);
+    uint32_t spi = neg_sa_outbound(neg_node_initiated(a, &B))->spi;
+    assert_true(spi >= UDP_ENCAP_MIN_SPI);
+    assert_int_equal(sb.fours > 3, true); /* the three offers were refused */
+    seal_open(neg_node_sa_to(a, &B), b);
+    neg_node_free(a);
+    neg_node_free(b);
 }
 
 /* Node A negotiates with B and with C; its random source offers the same
@@ -211,7 +245,7 @@ static int sticky_fill(void *ctx, void *buf, size_t len)
 static void test_node_inbound_spis_unique(void **state)
 {
     (void)state;
-    struct sticky sa = {.p = {6}};
+    struct sticky sa = {.p = {6}, .repeat = 2, .spi = "\x12\x34\x56\x78"};
     struct prng rb = {7}, rc = {8};
     struct neg_peer A = peer_of(1), B = peer_of(2), C = peer_of(3);
     struct neg_responder_config c = {
@@ -236,8 +270,8 @@ static void test_node_inbound_spis_unique(void **state)
     }
     uint32_t s1 = neg_sa_inbound(neg_node_initiated(a, &B))->spi;
     uint32_t s2 = neg_sa_inbound(neg_node_initiated(a, &C))->spi;
-    assert_int_equal(s1, 0x1234);
-    assert_int_not_equal(s2, 0x1234);
+    assert_int_equal(s1, 0x12345678);
+    assert_int_not_equal(s2, 0x12345678);
     seal_open(neg_node_sa_to(b, &A), a);
     seal_open(neg_node_sa_to(cn, &A), a);
     neg_node_free(a);
@@ -298,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_failed_initiation_retransmitted_then_forgotten),
         cmocka_unit_test(test_inbound_spi_must_be_free),
         cmocka_unit_test(test_node_inbound_spis_unique),
+        cmocka_unit_test(test_inbound_spi_never_starts_with_zero),
         cmocka_unit_test(test_restarted_peer_replaces_its_old_sas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

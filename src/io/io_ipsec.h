@@ -1,0 +1,79 @@
+/*
+ * io_ipsec.h - SA protection of one transport socket: the demultiplexer of
+ * its datagrams (udp_encap.h), the node's SA negotiations (neg_node.h) run
+ * with real time, and ESP around every DRT message to a peer with an SA.
+ * Loop thread only, like everything in src/io.
+ *
+ * Modes (docs/API.md, DrtSetTransportProtection):
+ *   REQUEST  a DRT message to a peer with an SA goes inside ESP; without
+ *            one it goes in the clear at once while a negotiation starts,
+ *            so an unprotected peer is never kept waiting. Plaintext DRT
+ *            from anybody is accepted.
+ *   REQUIRE  nothing goes out in the clear: a message to a peer without an
+ *            SA waits (IO_IPSEC_QUEUE_PER_PEER at most, oldest dropped)
+ *            while a negotiation runs, and is dropped if it fails.
+ *            Plaintext DRT received is dropped and counted.
+ * A peer whose negotiation failed gets no new one for IO_IPSEC_HOLD_MS.
+ */
+#ifndef DRT_IO_IPSEC_H
+#define DRT_IO_IPSEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/endpoint.h"
+#include "ipsec/neg_keymgr.h"
+
+enum io_ipsec_mode { IO_IPSEC_OFF = 0, IO_IPSEC_REQUEST = 1, IO_IPSEC_REQUIRE = 2 };
+
+#define IO_IPSEC_QUEUE_PER_PEER 32u /* DRT datagrams waiting for an SA, per peer */
+#define IO_IPSEC_MAX_PEERS 1024u    /* peers with waiting datagrams or a hold */
+#define IO_IPSEC_HOLD_MS 30000u     /* after a failed negotiation */
+#define IO_IPSEC_HOUSEKEEPING_MS 5000u
+
+struct io_ipsec_config {
+    enum io_ipsec_mode mode;
+    const uint8_t *psk; /* copied */
+    size_t psk_len;
+    struct neg_keymgr_env km; /* the process's key managers (src/api) */
+};
+
+/* Counters of one socket; DRT_TRANSPORT_PROTECTION_STATS mirrors them. */
+struct io_ipsec_stats {
+    uint64_t esp_sent, esp_received;     /* DRT messages sealed / opened */
+    uint64_t plain_sent, plain_received; /* DRT messages in the clear */
+    uint64_t plain_refused;              /* plaintext DRT dropped (REQUIRE) */
+    uint64_t esp_dropped;                /* unknown SPI, forged, replayed, malformed */
+    uint64_t neg_sent, neg_received;     /* negotiation datagrams */
+    uint64_t neg_dropped;                /* negotiation datagrams nobody took */
+    uint64_t sas_established;            /* negotiations that installed an SA pair */
+    uint64_t neg_failed;                 /* our initiations that failed */
+    uint64_t unsent;                     /* outbound DRT dropped for want of an SA */
+    uint64_t invalid;                    /* datagrams of no known class */
+};
+
+struct io_ipsec;
+struct io_socket;
+
+/* NULL on a bad config or no memory. Negotiations start once
+ * io_ipsec_set_local gave the node's address. */
+struct io_ipsec *io_ipsec_create(struct io_socket *sock, const struct io_ipsec_config *cfg);
+/* Frees everything, the timer after libuv's close callback. */
+void io_ipsec_destroy(struct io_ipsec *ip);
+/* The address key managers see as ours (the node's advertised one). */
+bool io_ipsec_set_local(struct io_ipsec *ip, const struct drt_endpoint *self);
+
+/* A DRT message for `to`: sealed, sent in the clear, queued or dropped
+ * according to the mode. */
+void io_ipsec_send_drt(struct io_ipsec *ip, const struct drt_endpoint *to, const uint8_t *buf,
+                       size_t len);
+/* Any datagram from `from`. Returns the DRT message it carried, if any
+ * (*out, *out_len: valid until the next call), else false. */
+bool io_ipsec_receive(struct io_ipsec *ip, const struct drt_endpoint *from, const uint8_t *buf,
+                      size_t len, const uint8_t **out, size_t *out_len);
+
+struct io_ipsec_stats io_ipsec_stats(const struct io_ipsec *ip);
+enum io_ipsec_mode io_ipsec_mode(const struct io_ipsec *ip);
+
+#endif

@@ -1,0 +1,435 @@
+/*
+ * test_api_protection.c - SA protection of real transports on ::1
+ * (DrtSetTransportProtection): nodes that require protection find each
+ * other's keys with every DRT message inside ESP, a plaintext node cannot
+ * talk to them, "request" falls back to the clear with an unprotected
+ * node, and the process's key managers see the real negotiations (notify
+ * on both sides with the same keys, a dictator's keys installed).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+
+#include <drt.h>
+#include <fwpmu.h>
+
+#include "api/loopback_node.h"
+
+#define PSK "loopback mesh key"
+#define WAIT_STEP_MS 50u
+#define WAIT_STEPS 200u /* every wait below is bounded by 10 s */
+
+static void key_for(int i, BYTE key[32])
+{
+    for (int b = 0; b < 32; b++)
+        key[b] = (BYTE)(i * 41 + b * 13 + 3);
+    key[31] = (BYTE)(0x10 + i * 0x29);
+}
+
+static DRT_PROTECTION_STATS stats_of(const struct lb_node *n)
+{
+    DRT_PROTECTION_STATS s;
+    assert_int_equal(DrtGetTransportProtectionStats(n->transport, &s), S_OK);
+    return s;
+}
+
+/* Runs an exact search for key from n; true when it found the key with
+ * the expected data. */
+static bool search_finds(struct lb_node *n, const BYTE key[32], const char *data)
+{
+    HANDLE ev = DrtEventCreate(TRUE, FALSE);
+    DRT_DATA k = {32, (BYTE *)key};
+    DRT_SEARCH_INFO info = {.dwSize = sizeof(info), .fIterative = FALSE,
+                            .fAllowCurrentInstanceMatch = TRUE, .fAnyMatchInRange = FALSE,
+                            .cMaxEndpoints = 1, .pMaximumKey = NULL, .pMinimumKey = NULL};
+    HDRT_SEARCH_CONTEXT s;
+    assert_int_equal(DrtStartSearch(n->drt, &k, &info, 5000, ev, NULL, &s), S_OK);
+    bool found = false;
+    for (unsigned step = 0; step < WAIT_STEPS; step++) {
+        DrtEventWait(ev, WAIT_STEP_MS);
+        ULONG size = 0;
+        HRESULT hr = DrtGetSearchResultSize(s, &size);
+        if (hr == DRT_E_SEARCH_IN_PROGRESS)
+            continue;
+        if (hr != S_OK)
+            break;
+        DRT_SEARCH_RESULT *r = malloc(size);
+        assert_non_null(r);
+        assert_int_equal(DrtGetSearchResult(s, size, r), S_OK);
+        if (r->type == DRT_MATCH_EXACT && r->registration.appData.cb == strlen(data) &&
+            memcmp(r->registration.appData.pb, data, strlen(data)) == 0)
+            found = true;
+        free(r);
+    }
+    assert_int_equal(DrtEndSearch(s), S_OK);
+    DrtEventClose(ev);
+    return found;
+}
+
+/* Opens n nodes in one cloud, each seeded by the first and registering
+ * key_for(i) with data "node-i"; waits until all report ACTIVE. */
+static void open_cloud(struct lb_node *nodes, int n, const DRT_PROTECTION_MODE *modes,
+                       HDRT_REGISTRATION_CONTEXT *regs)
+{
+    for (int i = 0; i < n; i++) {
+        const char *psk = modes[i] == DRT_PROTECTION_OFF ? NULL : PSK;
+        lb_open_protected(&nodes[i], i ? &nodes[0] : NULL, modes[i], psk);
+        BYTE key[32];
+        char data[16];
+        key_for(i, key);
+        snprintf(data, sizeof(data), "node-%d", i);
+        lb_register(&nodes[i], key, data, &regs[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        if (lb_wait_active(&nodes[i], WAIT_STEPS * WAIT_STEP_MS))
+            continue;
+        for (int j = 0; j < n; j++) {
+            DRT_PROTECTION_STATS s = stats_of(&nodes[j]);
+            print_message("node %d: esp %llu/%llu plain %llu/%llu refused %llu neg %llu/%llu "
+                          "negdrop %llu sas %llu failed %llu unsent %llu invalid %llu\n", j,
+                          (unsigned long long)s.espSent, (unsigned long long)s.espReceived,
+                          (unsigned long long)s.plainSent, (unsigned long long)s.plainReceived,
+                          (unsigned long long)s.plainRefused, (unsigned long long)s.negotiationSent,
+                          (unsigned long long)s.negotiationReceived,
+                          (unsigned long long)s.negotiationDropped,
+                          (unsigned long long)s.sasEstablished,
+                          (unsigned long long)s.negotiationsFailed, (unsigned long long)s.unsent,
+                          (unsigned long long)s.invalid);
+        }
+        fail_msg("node %d not ACTIVE", i);
+    }
+}
+
+/* Every node finds every other node's key (bounded retries: a fresh
+ * cloud's leaf sets take a moment to fill). */
+static void search_all(struct lb_node *nodes, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            if (i == j)
+                continue;
+            BYTE key[32];
+            char data[16];
+            key_for(j, key);
+            snprintf(data, sizeof(data), "node-%d", j);
+            bool found = false;
+            for (int attempt = 0; attempt < 5 && !found; attempt++)
+                found = search_finds(&nodes[i], key, data);
+            if (!found)
+                fail_msg("node %d did not find node %d's key", i, j);
+        }
+}
+
+static void close_all(struct lb_node *nodes, int n, HDRT_REGISTRATION_CONTEXT *regs)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        if (regs)
+            DrtUnregisterKey(regs[i]);
+        lb_close(&nodes[i]);
+    }
+}
+
+/* A protected node's traffic: nothing in the clear either way, ESP both
+ * ways, at least one SA. */
+static void assert_only_esp(const struct lb_node *n)
+{
+    DRT_PROTECTION_STATS s = stats_of(n);
+    assert_int_equal(s.plainSent, 0);
+    assert_int_equal(s.plainReceived, 0);
+    assert_true(s.espSent > 0);
+    assert_true(s.espReceived > 0);
+    assert_true(s.sasEstablished > 0);
+    assert_int_equal(s.espDropped, 0);
+    assert_int_equal(s.invalid, 0);
+}
+
+static void test_two_require_nodes_search_inside_esp(void **state)
+{
+    (void)state;
+    struct lb_node nodes[2];
+    HDRT_REGISTRATION_CONTEXT regs[2];
+    DRT_PROTECTION_MODE modes[2] = {DRT_PROTECTION_REQUIRE, DRT_PROTECTION_REQUIRE};
+    open_cloud(nodes, 2, modes, regs);
+    search_all(nodes, 2);
+    for (int i = 0; i < 2; i++)
+        assert_only_esp(&nodes[i]);
+    close_all(nodes, 2, regs);
+}
+
+static void test_five_require_nodes_search_inside_esp(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    struct lb_node nodes[N];
+    HDRT_REGISTRATION_CONTEXT regs[N];
+    DRT_PROTECTION_MODE modes[N];
+    for (int i = 0; i < N; i++)
+        modes[i] = DRT_PROTECTION_REQUIRE;
+    open_cloud(nodes, N, modes, regs);
+    search_all(nodes, N);
+    for (int i = 0; i < N; i++)
+        assert_only_esp(&nodes[i]);
+    close_all(nodes, N, regs);
+}
+
+static void test_plaintext_node_cannot_join_require_node(void **state)
+{
+    (void)state;
+    struct lb_node a, c;
+    lb_open_protected(&a, NULL, DRT_PROTECTION_REQUIRE, PSK);
+    lb_open(&c, &a);
+    assert_false(lb_wait_active(&c, 3000));
+    DRT_PROTECTION_STATS s = stats_of(&a);
+    assert_true(s.plainRefused > 0);
+    assert_int_equal(s.plainSent, 0);
+    assert_int_equal(s.plainReceived, 0);
+    assert_int_equal(s.espReceived, 0);
+    lb_close(&c);
+    lb_close(&a);
+}
+
+static void test_wrong_key_node_cannot_join(void **state)
+{
+    (void)state;
+    struct lb_node a, c;
+    lb_open_protected(&a, NULL, DRT_PROTECTION_REQUIRE, PSK);
+    lb_open_protected(&c, &a, DRT_PROTECTION_REQUIRE, "another mesh");
+    assert_false(lb_wait_active(&c, 3000));
+    DRT_PROTECTION_STATS sa = stats_of(&a), sc = stats_of(&c);
+    assert_int_equal(sa.sasEstablished, 0);
+    assert_int_equal(sc.sasEstablished, 0);
+    assert_int_equal(sa.plainSent + sc.plainSent, 0);
+    assert_int_equal(sa.espReceived + sc.espReceived, 0);
+    assert_true(sc.negotiationSent > 0);
+    lb_close(&c);
+    lb_close(&a);
+}
+
+static void test_request_interoperates_with_unprotected_node(void **state)
+{
+    (void)state;
+    struct lb_node nodes[2];
+    HDRT_REGISTRATION_CONTEXT regs[2];
+    DRT_PROTECTION_MODE modes[2] = {DRT_PROTECTION_REQUEST, DRT_PROTECTION_OFF};
+    open_cloud(nodes, 2, modes, regs);
+    search_all(nodes, 2);
+    DRT_PROTECTION_STATS s = stats_of(&nodes[0]);
+    assert_true(s.plainSent > 0);
+    assert_true(s.plainReceived > 0);
+    assert_int_equal(s.espSent, 0);
+    assert_int_equal(s.sasEstablished, 0);
+    assert_true(s.negotiationSent > 0); /* it tried */
+    close_all(nodes, 2, regs);
+}
+
+static void test_request_uses_esp_with_require_node(void **state)
+{
+    (void)state;
+    struct lb_node nodes[2];
+    HDRT_REGISTRATION_CONTEXT regs[2];
+    DRT_PROTECTION_MODE modes[2] = {DRT_PROTECTION_REQUIRE, DRT_PROTECTION_REQUEST};
+    open_cloud(nodes, 2, modes, regs);
+    search_all(nodes, 2);
+    DRT_PROTECTION_STATS r = stats_of(&nodes[0]), q = stats_of(&nodes[1]);
+    assert_int_equal(r.plainSent, 0);
+    assert_int_equal(r.plainReceived, 0);
+    assert_true(r.espReceived > 0 && q.espReceived > 0);
+    close_all(nodes, 2, regs);
+}
+
+/* --- key managers ---------------------------------------------------------- */
+
+#define MAX_NOTES 32
+
+struct note {
+    UINT32 in_spi, out_spi;
+    BYTE in_key[36], out_key[36];
+    UINT32 bundle_flags;
+};
+
+static pthread_mutex_t notes_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct note notes[MAX_NOTES];
+static int nnotes;
+static int dictations;
+
+static const BYTE *blob_of(const IPSEC_SA_DETAILS1 *d)
+{
+    const IPSEC_SA_AUTH_AND_CIPHER_INFORMATION0 *i = d->saBundle.saList[0].espAuthAndCipherInformation;
+    assert_int_equal(i->saCipherInformation.cipherKey.size, 36);
+    return i->saCipherInformation.cipherKey.data;
+}
+
+static void CALLBACK on_notify(const IPSEC_SA_DETAILS1 *in, const IPSEC_SA_DETAILS1 *out)
+{
+    pthread_mutex_lock(&notes_lock);
+    if (nnotes < MAX_NOTES) {
+        struct note *n = &notes[nnotes++];
+        n->in_spi = in->saBundle.saList[0].spi;
+        n->out_spi = out->saBundle.saList[0].spi;
+        memcpy(n->in_key, blob_of(in), 36);
+        memcpy(n->out_key, blob_of(out), 36);
+        n->bundle_flags = in->saBundle.flags;
+    }
+    pthread_mutex_unlock(&notes_lock);
+}
+
+static void CALLBACK on_check(const IKEEXT_TRAFFIC0 *t, BOOL *will, UINT32 *w)
+{
+    (void)t;
+    *will = TRUE;
+    *w = 7;
+}
+
+/* Dictates a key that says which SPI it is for, so the test can tell. */
+static DWORD CALLBACK on_dictate(IPSEC_SA_DETAILS1 *in, IPSEC_SA_DETAILS1 *out, BOOL *gen)
+{
+    *gen = FALSE;
+    IPSEC_SA_DETAILS1 *ds[2] = {in, out};
+    for (int i = 0; i < 2; i++) {
+        IPSEC_SA_AUTH_AND_CIPHER_INFORMATION0 *info = ds[i]->saBundle.saList[0].espAuthAndCipherInformation;
+        UINT32 spi = ds[i]->saBundle.saList[0].spi;
+        for (int b = 0; b < 36; b++)
+            info->saCipherInformation.cipherKey.data[b] = (BYTE)(0xd0 ^ (spi >> (8 * (b % 4))) ^ b);
+        memcpy(info->saAuthInformation.authKey.data, info->saCipherInformation.cipherKey.data, 36);
+    }
+    pthread_mutex_lock(&notes_lock);
+    dictations++;
+    pthread_mutex_unlock(&notes_lock);
+    return ERROR_SUCCESS;
+}
+
+static HANDLE register_km(bool dictate, HANDLE *km)
+{
+    FWPM_SESSION0 s = {.flags = FWPM_SESSION_FLAG_DYNAMIC};
+    HANDLE h = NULL;
+    assert_int_equal(FwpmEngineOpen0(NULL, RPC_C_AUTHN_WINNT, NULL, &s, &h), ERROR_SUCCESS);
+    IPSEC_KEY_MANAGER0 m = {.flags = dictate ? IPSEC_KEY_MANAGER_FLAG_DICTATE_KEY : 0};
+    IPSEC_KEY_MANAGER_CALLBACKS0 cb = {.keyNotify = on_notify};
+    if (dictate) {
+        cb.keyDictationCheck = on_check;
+        cb.keyDictation = on_dictate;
+    }
+    assert_int_equal(IPsecKeyManagerAddAndRegister0(h, &m, &cb, km), ERROR_SUCCESS);
+    return h;
+}
+
+/* Both nodes live in this process, so one key manager hears both sides:
+ * for every SA pair, two notifications whose keys and SPIs mirror. */
+static void assert_mirrored_pairs(void)
+{
+    pthread_mutex_lock(&notes_lock);
+    assert_true(nnotes >= 2);
+    for (int i = 0; i < nnotes; i++) {
+        int mates = 0;
+        for (int j = 0; j < nnotes; j++) {
+            if (j == i || notes[j].in_spi != notes[i].out_spi ||
+                notes[j].out_spi != notes[i].in_spi)
+                continue;
+            assert_memory_equal(notes[j].in_key, notes[i].out_key, 36);
+            assert_memory_equal(notes[j].out_key, notes[i].in_key, 36);
+            mates++;
+        }
+        assert_int_equal(mates, 1);
+    }
+    pthread_mutex_unlock(&notes_lock);
+}
+
+static void run_pair_with_key_manager(bool dictate)
+{
+    nnotes = 0;
+    dictations = 0;
+    HANDLE km;
+    HANDLE session = register_km(dictate, &km);
+    struct lb_node nodes[2];
+    HDRT_REGISTRATION_CONTEXT regs[2];
+    DRT_PROTECTION_MODE modes[2] = {DRT_PROTECTION_REQUIRE, DRT_PROTECTION_REQUIRE};
+    open_cloud(nodes, 2, modes, regs);
+    search_all(nodes, 2);
+    UINT64 sas = stats_of(&nodes[0]).sasEstablished + stats_of(&nodes[1]).sasEstablished;
+    close_all(nodes, 2, regs);
+    assert_int_equal(IPsecKeyManagerUnregisterAndDelete0(session, km), ERROR_SUCCESS);
+    assert_int_equal(FwpmEngineClose0(session), ERROR_SUCCESS);
+    /* Each establishment on each side notified once. */
+    assert_int_equal((UINT64)nnotes, sas);
+    assert_mirrored_pairs();
+    for (int i = 0; i < nnotes; i++) {
+        if (!dictate) {
+            assert_int_equal(notes[i].bundle_flags & IPSEC_SA_BUNDLE_FLAG_USING_DICTATED_KEYS, 0);
+            continue;
+        }
+        assert_true(notes[i].bundle_flags & IPSEC_SA_BUNDLE_FLAG_USING_DICTATED_KEYS);
+        /* the dictator's keys, not derived ones */
+        for (int b = 0; b < 36; b++)
+            assert_int_equal(notes[i].in_key[b],
+                             (BYTE)(0xd0 ^ (notes[i].in_spi >> (8 * (b % 4))) ^ b));
+    }
+    if (dictate)
+        assert_int_equal(dictations * 2, nnotes); /* one dictation per pair */
+}
+
+static void test_notify_key_manager_sees_both_sides_with_identical_keys(void **state)
+{
+    (void)state;
+    run_pair_with_key_manager(false);
+}
+
+static void test_dictating_key_manager_keys_the_real_sas(void **state)
+{
+    (void)state;
+    run_pair_with_key_manager(true);
+}
+
+/* --- argument checks ------------------------------------------------------- */
+
+static void test_set_protection_codes(void **state)
+{
+    (void)state;
+    HDRT_TRANSPORT t;
+    USHORT port = 0;
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &port, &t), S_OK);
+    const BYTE *k = (const BYTE *)PSK;
+    BYTE big[DRT_PROTECTION_MAX_KEY + 1] = {0};
+    assert_int_equal(DrtSetTransportProtection(NULL, DRT_PROTECTION_REQUIRE, k, 3),
+                     DRT_E_INVALID_TRANSPORT_PROVIDER);
+    assert_int_equal(DrtSetTransportProtection(t, (DRT_PROTECTION_MODE)3, k, 3), E_INVALIDARG);
+    assert_int_equal(DrtSetTransportProtection(t, DRT_PROTECTION_REQUIRE, NULL, 3), E_INVALIDARG);
+    assert_int_equal(DrtSetTransportProtection(t, DRT_PROTECTION_REQUIRE, k, 0), E_INVALIDARG);
+    assert_int_equal(DrtSetTransportProtection(t, DRT_PROTECTION_REQUEST, big, sizeof(big)),
+                     E_INVALIDARG);
+    assert_int_equal(DrtSetTransportProtection(t, DRT_PROTECTION_OFF, k, 3), E_INVALIDARG);
+    assert_int_equal(DrtSetTransportProtection(t, DRT_PROTECTION_OFF, NULL, 0), S_OK);
+    DRT_PROTECTION_STATS s;
+    assert_int_equal(DrtGetTransportProtectionStats(t, NULL), E_INVALIDARG);
+    assert_int_equal(DrtGetTransportProtectionStats(NULL, &s), DRT_E_INVALID_TRANSPORT_PROVIDER);
+    assert_int_equal(DrtSetTransportProtection(t, DRT_PROTECTION_REQUEST, big, DRT_PROTECTION_MAX_KEY),
+                     S_OK);
+    assert_int_equal(DrtSetTransportProtection(t, DRT_PROTECTION_REQUIRE, k, 3),
+                     DRT_E_TRANSPORTPROVIDER_IN_USE);
+    assert_int_equal(DrtGetTransportProtectionStats(t, &s), S_OK);
+    assert_int_equal(s.espSent + s.plainSent + s.negotiationSent, 0);
+    assert_int_equal(DrtDeleteIpv6UdpTransport(t), S_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_protection_codes),
+        cmocka_unit_test(test_two_require_nodes_search_inside_esp),
+        cmocka_unit_test(test_five_require_nodes_search_inside_esp),
+        cmocka_unit_test(test_plaintext_node_cannot_join_require_node),
+        cmocka_unit_test(test_wrong_key_node_cannot_join),
+        cmocka_unit_test(test_request_interoperates_with_unprotected_node),
+        cmocka_unit_test(test_request_uses_esp_with_require_node),
+        cmocka_unit_test(test_notify_key_manager_sees_both_sides_with_identical_keys),
+        cmocka_unit_test(test_dictating_key_manager_keys_the_real_sas),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
