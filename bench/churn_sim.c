@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "sim/cluster.h"
+#include "util/key256.h"
 
 #define TICK_MS 100u
 #define LOOKUP_TIMEOUT_MS 30000u
@@ -139,6 +140,74 @@ static void on_event(void *ctx, struct cluster *c, size_t node, const struct drt
     }
 }
 
+/* Bytes delivered in the measured minutes by MC-DRT message type (the
+ * header's MessageType at offset 7), to see where maintenance goes. */
+static bool measuring_now;
+static uint64_t type_bytes[16];
+
+static void count_type(void *ctx, const struct sim_trace_event *ev)
+{
+    (void)ctx;
+    if (measuring_now && ev->kind == SIM_TRACE_DELIVER && ev->buf && ev->len > 7)
+        type_bytes[ev->buf[7] & 15] += ev->len;
+}
+
+/* CHURN_DEBUG: do the live nodes nearest the target on the ring hold it in
+ * their caches, and it them? (Leaf sets that do not converge under churn
+ * show here.) */
+static bool knows(struct cluster *c, size_t who, const uint8_t key[32], bool *verified)
+{
+    static struct drt_engine_route routes[4096];
+    size_t n = drt_engine_export_routes(cluster_engine(c, who), routes, 4096);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(routes[i].key, key, 32) == 0) {
+            *verified = true;
+            return true;
+        }
+    *verified = false;
+    return false;
+}
+
+static void print_neighbourhood(struct cluster *c, size_t target)
+{
+    enum { NB = 6 };
+    size_t best[NB];
+    drt_key dist[NB];
+    size_t nb = 0;
+    const drt_key *t = (const drt_key *)nodes[target].key;
+    for (size_t i = 0; i < cluster_node_count(c); i++) {
+        if (i == target || !cluster_node_alive(c, i))
+            continue;
+        drt_key d;
+        key256_ring_distance(&d, t, (const drt_key *)nodes[i].key);
+        size_t pos = nb < NB ? nb++ : NB;
+        while (pos > 0 && key256_cmp(&d, &dist[pos - 1]) < 0) {
+            if (pos < NB) {
+                dist[pos] = dist[pos - 1];
+                best[pos] = best[pos - 1];
+            }
+            pos--;
+        }
+        if (pos < NB) {
+            dist[pos] = d;
+            best[pos] = i;
+        }
+    }
+    static struct drt_engine_route routes[4096];
+    struct drt_engine *te = cluster_engine(c, target);
+    fprintf(stderr, "   target status %d, keys %zu, verified routes %zu; ring neighbours:",
+            (int)drt_engine_status(te), drt_engine_key_count(te),
+            drt_engine_export_routes(te, routes, 4096));
+    for (size_t k = 0; k < nb; k++) {
+        bool v1, v2;
+        bool a = knows(c, best[k], nodes[target].key, &v1);
+        bool b = knows(c, target, nodes[best[k]].key, &v2);
+        fprintf(stderr, " [%zu age %" PRIu64 "s knows-target %d target-knows %d]", best[k],
+                (cluster_now_ms(c) - nodes[best[k]].joined_ms) / 1000, a, b);
+    }
+    fprintf(stderr, "\n");
+}
+
 /* CHURN_DEBUG=1: each failed lookup with its search path on stderr. */
 static void print_miss(struct cluster *c, const struct lookup *l, HRESULT hr, uint32_t messages,
                        const struct drt_engine_path_entry *path, size_t path_len)
@@ -158,6 +227,7 @@ static void print_miss(struct cluster *c, const struct lookup *l, HRESULT hr, ui
         fprintf(stderr, " [near %u flags 0x%x rtt %u]", path[k].nearness, path[k].flags,
                 path[k].rtt_ms);
     fprintf(stderr, "\n");
+    print_neighbourhood(c, l->target);
 }
 
 static double exp_ms(struct cluster *c, double mean_ms)
@@ -292,6 +362,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct sim *s = cluster_sim(c);
+    sim_set_trace(s, count_type, NULL);
 
     /* Join and settle (no churn yet: departure times are drawn when churn starts). */
     for (uint64_t i = 0; i < n_nodes; i++) {
@@ -316,6 +387,7 @@ int main(int argc, char **argv)
 
     for (uint64_t now = churn_start; now < run_end; now = cluster_now_ms(c)) {
         bool measuring = now >= measure_start && now < measure_end;
+        measuring_now = measuring;
         size_t m = measuring ? (size_t)((now - measure_start) / 60000) : 0;
         if (now == measure_start) {
             const struct sim_stats *st = sim_stats(s);
@@ -475,7 +547,7 @@ int main(int argc, char **argv)
            ",\"success_pct\":%.3f,\"latency_ms_p50\":%.0f,\"latency_ms_p99\":%.0f,"
            "\"bytes_per_s_per_node\":%.1f,\"departures\":%" PRIu64 ",\"crashes\":%" PRIu64
            ",\"closes\":%" PRIu64 ",\"nodes_created\":%zu,\"live_min\":%zu,\"live_max\":%zu,"
-           "\"virtual_ms\":%" PRIu64 "}\n",
+           "\"virtual_ms\":%" PRIu64 ",",
            tot_started, tot_found, tot_abandoned, counted - tot_found, tot_gone,
            tot_young_failed, tot_young, tot_origin_young_failed, tot_timeouts,
            counted ? 100.0 * (double)tot_found / (double)counted : 100.0,
@@ -483,6 +555,18 @@ int main(int argc, char **argv)
            (double)tot_bytes / 60.0 / (double)minutes / (double)n_nodes, departures, crashes,
            closes, cluster_node_count(c), min_live == SIZE_MAX ? 0 : min_live, max_live,
            cluster_now_ms(c));
+    static const char *const type_name[16] = {[1] = "SOLICIT", [2] = "ADVERTISE", [3] = "REQUEST",
+                                              [4] = "FLOOD", [7] = "INQUIRE", [8] = "AUTHORITY",
+                                              [9] = "ACK", [11] = "LOOKUP"};
+    printf("\"bytes_per_s_per_node_by_type\":{");
+    const char *sep = "";
+    for (int t = 0; t < 16; t++)
+        if (type_bytes[t]) {
+            printf("%s\"%s\":%.1f", sep, type_name[t] ? type_name[t] : "other",
+                   (double)type_bytes[t] / 60.0 / (double)minutes / (double)n_nodes);
+            sep = ",";
+        }
+    printf("}}\n");
     cluster_destroy(c);
     return 0;
 }

@@ -27,6 +27,14 @@ struct search *engine_search_find(struct drt_engine *e, uint32_t id)
     return NULL;
 }
 
+static struct candidate *find_cand(struct search *s, const uint8_t key[32])
+{
+    for (size_t i = 0; i < s->ncand; i++)
+        if (memcmp(s->cand[i].peer.key, key, 32) == 0)
+            return &s->cand[i];
+    return NULL;
+}
+
 static bool exact_only(const struct search *s)
 {
     return memcmp(s->p.min, s->p.max, 32) == 0;
@@ -319,10 +327,46 @@ static bool ask(struct drt_engine *e, struct search *s, struct candidate *c)
     return true;
 }
 
+/* An exact search that has learned the node holding its target needs no
+ * LOOKUP to it: the INQUIRE that fetches the data proves the key ([MC-DRT]
+ * 3.1.4.4 ends a search with the INQUIRE to the node found). Saves a round
+ * trip and two datagrams per lookup. */
+static struct candidate *target_to_fetch(struct search *s)
+{
+    if (!exact_only(s) || s->p.iterative || s->publish)
+        return NULL;
+    struct candidate *c = find_cand(s, s->p.target);
+    return c && !c->local && c->state == CAND_NEW ? c : NULL;
+}
+
+/* Leaves the walk for the fetch of c alone. LOOKUPs still out stay out:
+ * their answers still teach the cache and the candidate list, which the
+ * walk needs should the fetch fail. */
+static bool fetch_target(struct drt_engine *e, struct search *s, struct candidate *c)
+{
+    if (!engine_send_inquire(e, &c->peer, PENDING_INQUIRE_RESULT,
+                             WIRE_INQUIRE_A | WIRE_INQUIRE_X, s->id))
+        return false;
+    c->state = CAND_DONE;
+    if (c->order == 0)
+        c->order = ++s->asked_count;
+    s->phase = PHASE_FETCH;
+    s->hops = c->depth;
+    s->fetch_left = 1;
+    s->messages++;
+    return true;
+}
+
 void engine_search_pump(struct drt_engine *e, struct search *s)
 {
     if (s->phase != PHASE_ROUTE || s->paused)
         return;
+    struct candidate *target = target_to_fetch(s);
+    if (target) {
+        if (fetch_target(e, s, target))
+            return;
+        target->state = CAND_FAILED;
+    }
     size_t asked;
     if (route_done(e, s, &asked)) {
         pending_remove_owner(&e->pending, s->id);
@@ -347,14 +391,6 @@ void engine_search_pump(struct drt_engine *e, struct search *s)
         start_fetch(e, s);
 }
 
-static struct candidate *find_cand(struct search *s, const uint8_t key[32])
-{
-    for (size_t i = 0; i < s->ncand; i++)
-        if (memcmp(s->cand[i].peer.key, key, 32) == 0)
-            return &s->cand[i];
-    return NULL;
-}
-
 /* A candidate failed (no answer, or not holding its key): the node that
  * named it may know the next best one, which it could not name while the
  * failed one looked better. Ask it again, with the failed node now on the
@@ -366,6 +402,21 @@ static void reask_referrer(struct search *s, const struct candidate *failed)
     struct candidate *ref = find_cand(s, failed->via);
     if (ref && ref->state == CAND_DONE && !ref->local && ref->asks < 3)
         ref->state = CAND_NEW;
+}
+
+/* The last fetch is over. An exact search whose one result failed to
+ * prove itself (gone, refused, silent) has not failed yet: the walk goes
+ * on without that node, as it would had its LOOKUP failed. */
+static void fetch_ended(struct drt_engine *e, struct search *s, struct candidate *failed)
+{
+    if (s->results == 0 && failed && exact_only(s) && !s->p.iterative && !s->publish) {
+        failed->state = CAND_FAILED;
+        reask_referrer(s, failed);
+        s->phase = PHASE_ROUTE;
+        engine_search_pump(e, s);
+        return;
+    }
+    finish(e, s, s->results ? S_OK : DRT_E_NO_MORE);
 }
 
 static void on_fetch_answer(struct drt_engine *e, struct search *s, struct pending *p,
@@ -386,6 +437,8 @@ static void on_fetch_answer(struct drt_engine *e, struct search *s, struct pendi
         engine_proof_done(e);
         return;
     }
+    struct engine_peer answered = {{0}, p->peer};
+    memcpy(answered.key, p->key, 32);
     pending_remove(&e->pending, p);
     if (s->fetch_left)
         s->fetch_left--;
@@ -398,12 +451,19 @@ static void on_fetch_answer(struct drt_engine *e, struct search *s, struct pendi
                                     DRT_ADDRESS_FLAG_BAD_VALIDATE_ID);
     }
     if (ok) {
+        /* It answered our nonce from its address: as good as a LOOKUP's
+         * answer for the path and the cache. */
+        c->flags |= DRT_ADDRESS_FLAG_ACCEPTED;
+        engine_cache_verified(e, &answered);
         report(e, s, c, match_of(s, c->peer.key), payload.p, payload.len);
         s->results++;
+    } else if (c && refused) {
+        engine_cache_forget_key(e, answered.key);
+        engine_leafset_sync(e);
     }
     engine_proof_done(e);
     if (s->fetch_left == 0)
-        finish(e, s, s->results ? S_OK : DRT_E_NO_MORE);
+        fetch_ended(e, s, ok ? NULL : c);
 }
 
 void engine_search_on_authority(struct drt_engine *e, struct pending *p,
@@ -495,14 +555,16 @@ void engine_search_on_timeout(struct drt_engine *e, struct pending *p)
     engine_leafset_sync(e);
     if (!s)
         return;
+    struct candidate *c = find_cand(s, key);
     if (kind == PENDING_INQUIRE_RESULT) {
+        if (c)
+            c->flags |= DRT_ADDRESS_FLAG_UNREACHABLE;
         if (s->fetch_left)
             s->fetch_left--;
         if (s->fetch_left == 0)
-            finish(e, s, s->results ? S_OK : DRT_E_NO_MORE);
+            fetch_ended(e, s, c);
         return;
     }
-    struct candidate *c = find_cand(s, key);
     if (c) {
         c->state = CAND_FAILED;
         c->flags |= DRT_ADDRESS_FLAG_UNREACHABLE;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,15 +132,25 @@ void io_socket_close(struct io_socket *s)
 
 /* --- node ---------------------------------------------------------------- */
 
+/* The engine draws 8 random bytes for every message id and nonce;
+ * RAND_bytes per draw cost more than the rest of a LOOKUP's handling, so
+ * each node takes them from OpenSSL a pool at a time. */
 static uint64_t crypto_random(void *ctx)
 {
-    (void)ctx;
-    uint64_t v = 0;
-    if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1) {
-        /* OpenSSL's generator cannot fail once seeded; if it ever does the
-         * engine must not run on predictable ids. */
-        abort();
+    struct io_node *n = ctx;
+    if (n->random_used + sizeof(uint64_t) > sizeof(n->random_pool)) {
+        if (RAND_bytes(n->random_pool, sizeof(n->random_pool)) != 1) {
+            /* OpenSSL's generator cannot fail once seeded; if it ever does
+             * the engine must not run on predictable ids. */
+            abort();
+        }
+        n->random_used = 0;
     }
+    uint64_t v;
+    memcpy(&v, n->random_pool + n->random_used, sizeof(v));
+    /* Spent bytes are wiped: what is left in memory has not been used. */
+    memset(n->random_pool + n->random_used, 0, sizeof(v));
+    n->random_used += sizeof(v);
     return v;
 }
 
@@ -264,7 +275,8 @@ struct io_node *io_node_create(struct io_socket *sock, const struct drt_engine_c
         pick_link_local(sock, &ec.self);
     ec.self.port = sock->port;
     ec.random = crypto_random;
-    ec.random_ctx = NULL;
+    ec.random_ctx = n;
+    n->random_used = sizeof(n->random_pool); /* empty: the first draw fills it */
     n->eng = drt_engine_create(&ec, io_now_ms());
     /* A protected socket cannot start without its negotiations. */
     if (n->eng && sock->ipsec && !io_ipsec_set_local(sock->ipsec, &ec.self)) {
@@ -293,8 +305,10 @@ struct io_node *io_node_create(struct io_socket *sock, const struct drt_engine_c
 static void free_node(uv_handle_t *h)
 {
     struct io_node *n = h->data;
-    if (--n->open_handles == 0)
+    if (--n->open_handles == 0) {
+        OPENSSL_cleanse(n->random_pool, sizeof(n->random_pool));
         free(n);
+    }
 }
 
 void io_node_destroy(struct io_node *n)

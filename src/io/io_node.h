@@ -61,6 +61,8 @@ struct io_node {
     int open_handles;    /* freed when both timers are closed */
     io_event_fn on_event;
     void *ctx;
+    uint8_t random_pool[256]; /* from RAND_bytes, handed out 8 bytes a draw */
+    unsigned random_used;
 };
 
 /* An engine on sock with cfg's protocol settings (self and random are

@@ -26,11 +26,31 @@ void key256_from_u64(drt_key *k, uint64_t v)
         k->b[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* The key as four 64-bit limbs, least significant first. */
+static inline uint64_t limb(const drt_key *k, int i)
+{
+    uint64_t v;
+    memcpy(&v, k->b + 8 * i, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static inline void set_limb(drt_key *k, int i, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(k->b + 8 * i, &v, sizeof(v));
+}
+
 int key256_cmp(const drt_key *a, const drt_key *b)
 {
-    for (int i = DRT_KEY_BYTES - 1; i >= 0; i--) {
-        if (a->b[i] != b->b[i])
-            return a->b[i] < b->b[i] ? -1 : 1;
+    for (int i = 3; i >= 0; i--) {
+        uint64_t x = limb(a, i), y = limb(b, i);
+        if (x != y)
+            return x < y ? -1 : 1;
     }
     return 0;
 }
@@ -47,21 +67,28 @@ bool key256_is_zero(const drt_key *k)
 
 void key256_add(drt_key *r, const drt_key *a, const drt_key *b)
 {
-    unsigned carry = 0;
-    for (int i = 0; i < DRT_KEY_BYTES; i++) {
-        unsigned s = (unsigned)a->b[i] + b->b[i] + carry;
-        r->b[i] = (uint8_t)s;
-        carry = s >> 8;
+    uint64_t carry = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t x = limb(a, i), y = limb(b, i);
+        uint64_t s = x + y;
+        uint64_t c = s < x;
+        s += carry;
+        c |= s < carry;
+        set_limb(r, i, s);
+        carry = c;
     }
 }
 
 void key256_sub(drt_key *r, const drt_key *a, const drt_key *b)
 {
-    int borrow = 0;
-    for (int i = 0; i < DRT_KEY_BYTES; i++) {
-        int d = (int)a->b[i] - b->b[i] - borrow;
-        borrow = d < 0;
-        r->b[i] = (uint8_t)(d + (borrow << 8));
+    uint64_t borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t x = limb(a, i), y = limb(b, i);
+        uint64_t d = x - y;
+        uint64_t o = x < y;
+        o |= d < borrow;
+        set_limb(r, i, d - borrow);
+        borrow = o;
     }
 }
 
@@ -86,10 +113,21 @@ void key256_cw_distance(drt_key *d, const drt_key *a, const drt_key *b)
 
 void key256_ring_distance(drt_key *d, const drt_key *a, const drt_key *b)
 {
-    drt_key fwd, back;
+    /* The clockwise way is the shorter one (or a tie, which keeps it) unless
+     * it is more than half the ring; then the other way, 2^256 - fwd. */
+    drt_key fwd;
     key256_sub(&fwd, b, a);
-    key256_sub(&back, a, b);
-    *d = key256_cmp(&fwd, &back) <= 0 ? fwd : back;
+    bool over_half = fwd.b[DRT_KEY_BYTES - 1] & 0x80;
+    if (over_half) {
+        bool exactly_half = fwd.b[DRT_KEY_BYTES - 1] == 0x80;
+        for (int i = 0; exactly_half && i < DRT_KEY_BYTES - 1; i++)
+            exactly_half = fwd.b[i] == 0;
+        if (!exactly_half) {
+            key256_sub(d, &key256_zero, &fwd);
+            return;
+        }
+    }
+    *d = fwd;
 }
 
 void key256_abs_distance(drt_key *d, const drt_key *a, const drt_key *b)

@@ -664,6 +664,79 @@ static void test_only_forged_proofs_mean_no_result_and_a_rejected_node(void **st
     drt_engine_destroy(d.b);
 }
 
+static uint64_t lookups_sent(struct drt_engine *e)
+{
+    struct drt_engine_stats st;
+    drt_engine_get_stats(e, &st);
+    return st.sent_by_type[WIRE_LOOKUP];
+}
+
+static void test_an_exact_search_fetches_a_known_key_without_a_lookup(void **state)
+{
+    (void)state;
+    struct duo d;
+    duo_join(&d);
+    uint64_t before = lookups_sent(d.a);
+    duo_start_search(&d);
+    assert_int_equal(d.done.u.done.hr, S_OK);
+    assert_int_equal(d.results, 1);
+    /* a knew b under the key: one INQUIRE fetched and proved it. */
+    assert_int_equal(lookups_sent(d.a), before);
+    assert_int_equal(d.done.u.done.messages, 1);
+    assert_true(d.owner_flags & DRT_ADDRESS_FLAG_ACCEPTED);
+    assert_true(d.owner_flags & DRT_ADDRESS_FLAG_INQUIRE);
+    assert_false(d.owner_flags & DRT_ADDRESS_FLAG_REJECTED);
+    drt_engine_destroy(d.a);
+    drt_engine_destroy(d.b);
+}
+
+static void test_a_refused_fetch_sends_the_exact_search_on_walking(void **state)
+{
+    (void)state;
+    struct duo d;
+    duo_join(&d);
+    /* b registers a second key that a learns, then drops it while a does
+     * not hear the revocation: a's cache names b under a key b no longer
+     * holds. */
+    uint8_t gone[32] = {0xb0, 1};
+    uint32_t reg;
+    assert_int_equal(drt_engine_register(d.b, gone, NULL, 0, &reg, d.now), S_OK);
+    duo_run(&d, 20000);
+    d.deaf_a = true;
+    assert_int_equal(drt_engine_unregister(d.b, reg, d.now), S_OK);
+    duo_run(&d, 50);
+    d.deaf_a = false;
+    struct drt_engine_search_params p;
+    memset(&p, 0, sizeof(p));
+    memcpy(p.target, gone, 32);
+    memcpy(p.min, gone, 32);
+    memcpy(p.max, gone, 32);
+    p.max_results = 1;
+    p.timeout_ms = 30000;
+    uint32_t id;
+    d.done_seen = false;
+    d.results = 0;
+    uint64_t before = lookups_sent(d.a);
+    assert_int_equal(drt_engine_search_start(d.a, &p, &id, d.now), S_OK);
+    /* The first step is the fetch, no LOOKUP yet. */
+    assert_int_equal(lookups_sent(d.a), before);
+    for (int i = 0; i < 300 && !d.done_seen; i++)
+        duo_run(&d, 100);
+    assert_true(d.done_seen);
+    assert_int_equal(d.done.u.done.hr, DRT_E_NO_MORE);
+    assert_int_equal(d.results, 0);
+    /* b refused to prove the key; the walk went on and asked b under the
+     * key it does hold before giving up. */
+    assert_true(lookups_sent(d.a) > before);
+    bool refused_seen = false;
+    for (size_t i = 0; i < d.done.u.done.path_len; i++)
+        if (memcmp(d.done.u.done.path[i].key, gone, 32) == 0)
+            refused_seen = d.done.u.done.path[i].flags & DRT_ADDRESS_FLAG_BAD_VALIDATE_ID;
+    assert_true(refused_seen);
+    drt_engine_destroy(d.a);
+    drt_engine_destroy(d.b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +745,8 @@ int main(void)
         cmocka_unit_test(test_back_from_no_network_the_node_is_active_again),
         cmocka_unit_test(test_a_forged_proof_does_not_end_the_wait_for_the_real_one),
         cmocka_unit_test(test_only_forged_proofs_mean_no_result_and_a_rejected_node),
+        cmocka_unit_test(test_an_exact_search_fetches_a_known_key_without_a_lookup),
+        cmocka_unit_test(test_a_refused_fetch_sends_the_exact_search_on_walking),
         cmocka_unit_test(test_create_rejects_bad_config),
         cmocka_unit_test(test_status_machine),
         cmocka_unit_test(test_silent_seeds_mean_alone),

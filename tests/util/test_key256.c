@@ -262,6 +262,51 @@ static void test_arithmetic_properties_hold_for_random_keys(void **state)
     }
 }
 
+/* A byte-at-a-time model of the ring arithmetic, the way it is defined
+ * (little-endian 256-bit integers modulo 2^256), to check the library's
+ * limb-wise code digit for digit, carries across limb borders included. */
+static void model_sub(drt_key *r, const drt_key *a, const drt_key *b)
+{
+    int borrow = 0;
+    for (int i = 0; i < 32; i++) {
+        int d = (int)a->b[i] - b->b[i] - borrow;
+        borrow = d < 0;
+        r->b[i] = (uint8_t)(d + 256 * borrow);
+    }
+}
+
+static int model_cmp(const drt_key *a, const drt_key *b)
+{
+    for (int i = 31; i >= 0; i--)
+        if (a->b[i] != b->b[i])
+            return a->b[i] < b->b[i] ? -1 : 1;
+    return 0;
+}
+
+static void test_arithmetic_matches_a_byte_wise_model(void **state)
+{
+    (void)state;
+    drt_key half = key256_zero;
+    half.b[31] = 0x80;
+    for (int i = 0; i < 20000; i++) {
+        drt_key a = random_key(), b = random_key(), r, m, back;
+        if (i % 7 == 0) /* exactly half the ring apart: the tie keeps the clockwise way */
+            key256_add(&b, &a, &half);
+        key256_sub(&r, &a, &b);
+        model_sub(&m, &a, &b);
+        assert_memory_equal(r.b, m.b, 32);
+        key256_add(&r, &m, &b); /* (a - b) + b == a */
+        assert_memory_equal(r.b, a.b, 32);
+        int c = key256_cmp(&a, &b);
+        assert_int_equal(c, model_cmp(&a, &b));
+        /* ring distance: the smaller of the two ways, clockwise on a tie */
+        key256_ring_distance(&r, &a, &b);
+        model_sub(&m, &b, &a);
+        model_sub(&back, &a, &b);
+        assert_memory_equal(r.b, model_cmp(&m, &back) <= 0 ? m.b : back.b, 32);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_max_plus_one_wraps_to_zero),
         cmocka_unit_test(test_zero_and_max_are_neighbours),
         cmocka_unit_test(test_carry_crosses_every_byte),
+        cmocka_unit_test(test_arithmetic_matches_a_byte_wise_model),
         cmocka_unit_test(test_closer_prefers_the_smaller_ring_distance_across_zero),
         cmocka_unit_test(test_closer_breaks_ties_toward_the_smaller_key),
         cmocka_unit_test(test_in_range_is_inclusive_and_never_wraps),
