@@ -3,7 +3,7 @@
  * AUTHORITY answers and in revocation FLOODs. The first input byte picks
  * what the record is checked as (an answer to a fixed nonce, with or
  * without a payload, or a revocation), the rest is the record. The root
- * is made once, from a fixed Ed25519 seed, so a record of the test vector
+ * is fuzz_pki.h's (a fixed Ed25519 seed), so a record of the test vector
  * (the seed corpus) parses and reaches the signature and chain checks.
  * Invariants: no crash, no leak; on success the outputs are the key (32
  * bytes), flags with only DRT_PAYLOAD_REVOKED, and each is released with
@@ -12,40 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include <drt.h>
+
+#include "fuzz_pki.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static DRT_SECURITY_PROVIDER *provider(void)
 {
     static DRT_SECURITY_PROVIDER *p;
-    if (p)
-        return p;
-    uint8_t seed[32];
-    memset(seed, 0x11, sizeof(seed));
-    EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
-    X509 *root = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    if (!key || !root || !name ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                    (const unsigned char *)"libdrt test root", -1, -1, 0) ||
-        !X509_set_version(root, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(root), 1) ||
-        !X509_set_subject_name(root, name) || !X509_set_issuer_name(root, name) ||
-        !ASN1_TIME_set_string(X509_getm_notBefore(root), "20250101000000Z") ||
-        !ASN1_TIME_set_string(X509_getm_notAfter(root), "20491231235959Z") ||
-        !X509_set_pubkey(root, key) || !X509_sign(root, key, NULL))
-        abort();
     static CERT_CONTEXT ctx;
-    ctx.pCert = root;
-    if (DrtCreateDerivedKeySecurityProvider(&ctx, NULL, &p) != S_OK)
-        abort();
-    X509_NAME_free(name);
-    EVP_PKEY_free(key);
-    /* The provider keeps its own reference to the root; ours stays for the
-     * process, like the provider. */
+    if (!p) {
+        /* The provider keeps its own reference to the root; fuzz_pki's
+         * stays for the process, like the provider. */
+        ctx.pCert = fuzz_root(NULL);
+        if (DrtCreateDerivedKeySecurityProvider(&ctx, NULL, &p) != S_OK)
+            abort();
+    }
     return p;
 }
 

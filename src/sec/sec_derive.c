@@ -1,6 +1,6 @@
 /*
- * sec_derive.c - SHA-256 over the certificate's DER SubjectPublicKeyInfo
- * (sec_derive.h).
+ * sec_derive.c - SHA-256 over the DER SubjectPublicKeyInfo of the
+ * certificate's key (sec_derive.h).
  */
 #include <string.h>
 
@@ -19,8 +19,12 @@ HRESULT sec_derive_key(X509 *cert, uint8_t key[SEC_KEY_LEN])
         ERR_clear_error();
         return DRT_E_CAPABILITY_MISMATCH;
     }
+    /* The key as OpenSSL decoded it, written out again: a received
+     * certificate may spell its SPKI in BER (OpenSSL accepts, e.g., a BIT
+     * STRING with unused bits), and hashing that spelling would give one
+     * key pair a second DRT key. */
     unsigned char *der = NULL;
-    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    int n = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
     if (n <= 0) {
         ERR_clear_error();
         return DRT_E_CAPABILITY_MISMATCH;

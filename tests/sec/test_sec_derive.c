@@ -81,6 +81,54 @@ static void test_certificate_without_public_key_is_refused(void **state)
     X509_free(empty);
 }
 
+/* Decodes der with the Ed25519 SPKI's BIT STRING claiming 7 unused bits
+ * and the key's last byte set to last, and derives its key. */
+static void derive_spelled(unsigned char *der, int n, uint8_t *unused, uint8_t last,
+                           uint8_t key[32])
+{
+    unused[0] = 7;
+    unused[32] = last;
+    const unsigned char *p = der;
+    X509 *cert = d2i_X509(NULL, &p, n);
+    assert_non_null(cert);
+    assert_int_equal(sec_derive_key(cert, key), S_OK);
+    X509_free(cert);
+}
+
+/* An SPKI whose BIT STRING claims 7 unused bits is not DER, but OpenSSL
+ * decodes it, dropping those bits: spellings that differ only there are one
+ * public key. Hashing the bytes as received gave that key pair several DRT
+ * keys (found by fuzz_cert_chain); the key counts, not its spelling. */
+static void test_spellings_of_one_key_derive_one_key(void **state)
+{
+    EVP_PKEY *k = fx_ed25519_from_seed(rfc8032_seed);
+    struct fx_spec s = {"spelling", 1, false, -1, 30, NULL, NULL};
+    X509 *cert = fx_issue(&s, k, NULL, NULL);
+    unsigned char *der = NULL;
+    int n = i2d_X509(cert, &der);
+    assert_true(n > 0);
+    uint8_t spki[44] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+    uint8_t *at = NULL;
+    for (int i = 0; i + 44 <= n && !at; i++)
+        if (memcmp(der + i, spki, 12) == 0)
+            at = der + i;
+    assert_non_null(at);
+    memcpy(spki, at, 44);
+    uint8_t last = spki[43] & 0x80;
+    uint8_t a[32], b[32], want[32];
+    derive_spelled(der, n, at + 11, last, a);
+    derive_spelled(der, n, at + 11, last | 0x7f, b);
+    assert_memory_equal(a, b, 32);
+    /* Both are the key of the canonical spelling, hashed here. */
+    spki[43] = last;
+    unsigned int len = 0;
+    assert_true(EVP_Digest(spki, sizeof(spki), want, &len, EVP_sha256(), NULL));
+    assert_memory_equal(a, want, 32);
+    OPENSSL_free(der);
+    X509_free(cert);
+    EVP_PKEY_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -88,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_key_is_sha256_of_der_spki_for_every_type),
         cmocka_unit_test(test_only_the_public_key_counts),
         cmocka_unit_test(test_certificate_without_public_key_is_refused),
+        cmocka_unit_test(test_spellings_of_one_key_derive_one_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
