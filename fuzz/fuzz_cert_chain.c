@@ -8,9 +8,11 @@
  * through an intermediate, of each key type.
  * Invariants: no crash, no leak; decoding gives both outputs or neither and
  * only its documented codes; at most SEC_CHAIN_MAX_CERTS certificates;
- * a decoded chain re-encodes to the same certificates; verification answers S_OK or DRT_E_INVALID_CERT_CHAIN and
- * accepts nothing that does not chain to the root; the derived key is
- * SHA-256 of the leaf's SubjectPublicKeyInfo, computed here again. */
+ * a decoded chain re-encodes to the same certificates; verification
+ * answers S_OK or DRT_E_INVALID_CERT_CHAIN and accepts nothing that does
+ * not chain to the root; the derived key is SHA-256 of the DER
+ * SubjectPublicKeyInfo of the leaf's key, computed here again; no OpenSSL
+ * error is left queued. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
