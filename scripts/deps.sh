@@ -1,9 +1,10 @@
 #!/bin/sh
-# deps.sh - installs the Debian packages libdrt needs to build, test and fuzz.
+# deps.sh - installs the Debian packages libdrt needs to build, test and fuzz
+# (tshark: test_ipsec_capture decrypts a capture with a node's ESP key log).
 # Does nothing when they are all present; otherwise runs apt-get (as root, or
 # through sudo when that exists).
 set -eu
-PACKAGES="build-essential cmake pkg-config clang libclang-rt-dev libssl-dev libcmocka-dev libuv1-dev valgrind"
+PACKAGES="build-essential cmake pkg-config clang libclang-rt-dev libssl-dev libcmocka-dev libuv1-dev valgrind tshark"
 
 missing=""
 for p in $PACKAGES; do

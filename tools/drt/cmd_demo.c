@@ -13,21 +13,32 @@
 
 #include "cli.h"
 #include "demo_cloud.h"
+#include "tool_ipsec.h"
 #include "core/reassembly.h"
 #include "core/wire.h"
 #include "util/key256.h"
 #include "util/result_text.h"
 
+/* The pre-shared key of a demo cloud without --psk: every node of the demo
+ * runs in this process, so any fixed string does; documented in README. */
+#define DEMO_PSK "libdrt demo mesh key"
+
 void usage_demo(void)
 {
-    printf("usage: drt demo [--nodes N] [--json]\n\n"
+    printf("usage: drt demo [--nodes N] [--json] [--ipsec require|request [--psk FILE]\n"
+           "                [--key-manager notify|dictate [--key-log FILE] [--key-file FILE]]]\n\n"
            "Starts N DRT nodes (default 8, 2..12) in this process on loopback UDP,\n"
            "each publishing a service key through the Windows API, runs exact,\n"
            "nearest and range searches between them and prints what was found,\n"
            "the search path length and the time. Then shows the parts underneath:\n"
            "key arithmetic, the [MC-DRT] codec, fragmentation, key managers, and\n"
            "the API's argument checks. --json: the cloud's results only, one JSON\n"
-           "object per line.\n");
+           "object per line.\n"
+           "With --ipsec every node's transport negotiates ESP SAs with the others\n"
+           "(without --psk the demo's key is \"%s\"); the cloud then\n"
+           "reports the SAs and what went in the clear.\n",
+           DEMO_PSK);
+    tool_ipsec_usage();
 }
 
 static void section(const char *title)
@@ -260,9 +271,16 @@ int cmd_demo(int argc, char **argv)
 {
     unsigned nodes = 8;
     bool json = false;
+    struct tool_ipsec ip;
+    memset(&ip, 0, sizeof(ip));
     for (int i = 1; i < argc; i++) {
+        int rc = 0;
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (i + 1 < argc && tool_ipsec_option(&ip, "demo", argv[i], argv[i + 1], &rc)) {
+            if (rc)
+                return rc;
+            i++;
         } else if (strcmp(argv[i], "--nodes") == 0 && i + 1 < argc) {
             nodes = (unsigned)strtoul(argv[++i], NULL, 10);
             if (nodes < 2 || nodes > 12) {
@@ -275,10 +293,19 @@ int cmd_demo(int argc, char **argv)
             return 2;
         }
     }
-    if (json)
-        return demo_cloud(nodes, true); /* the cloud only, as JSON lines */
+    int rc = tool_ipsec_start(&ip, "demo", DEMO_PSK);
+    if (rc)
+        return rc;
+    if (json) {
+        tool_ipsec_describe(&ip, true);
+        rc = demo_cloud(nodes, true, &ip); /* the cloud only, as JSON lines */
+        tool_ipsec_stop(&ip);
+        return rc;
+    }
     printf("libdrt %s demo\n", DrtLibraryVersion());
-    int rc = demo_cloud(nodes, false);
+    tool_ipsec_describe(&ip, false);
+    rc = demo_cloud(nodes, false, &ip);
+    tool_ipsec_stop(&ip);
     printf("\n---- under the hood ----\n");
     demo_key_ring();
     demo_wire_lookup();

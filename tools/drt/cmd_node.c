@@ -17,6 +17,7 @@
 #include <drt.h>
 
 #include "cli.h"
+#include "tool_ipsec.h"
 #include "tool_node.h"
 #include "tool_pki.h"
 #include "util/result_text.h"
@@ -29,7 +30,10 @@ void usage_node(void)
            "                [--register KEY[=DATA]]... [--data-file PATH]\n"
            "                [--advertise ADDR] [--link-local IF] [--exit-after SECONDS]\n"
            "                [--cache FILE] [--root FILE [--cert FILE --key FILE]\n"
-           "                [--register-cert DATA] [--mode resolve]] [--json]\n\n"
+           "                [--register-cert DATA] [--mode resolve]]\n"
+           "                [--ipsec require|request --psk FILE\n"
+           "                 [--key-manager notify|dictate [--key-log FILE] [--key-file FILE]]]\n"
+           "                [--json]\n\n"
            "Opens one DRT node on UDP and keeps it running until Ctrl-C (SIGINT or\n"
            "SIGTERM): then it unregisters its keys, closes and exits 0.\n"
            "  --port N          UDP port (default 0: an ephemeral port, printed)\n"
@@ -59,8 +63,9 @@ void usage_node(void)
            "                    ends when the certificate does (registration event)\n"
            "  --mode resolve    the security mode (the default); membership and\n"
            "                    confidential are not implemented yet and refused\n"
-           "  --json            one JSON object per line instead of text\n"
-           "It prints each event as it happens: status changes (with the bootstrap\n"
+           "  --json            one JSON object per line instead of text\n");
+    tool_ipsec_usage();
+    printf("It prints each event as it happens: status changes (with the bootstrap\n"
            "addresses tried), leaf-set changes (local and remote key), and a key\n"
            "whose certificate expired (registration ... UNRESOLVEABLE).\n"
            "Keys registered with --register cannot be proven under --root: the\n"
@@ -87,6 +92,7 @@ struct node_opts {
     struct node_key *keys;
     size_t nkeys;
     struct tool_security sec; /* --root, --cert, --key, --mode */
+    struct tool_ipsec ipsec;  /* --ipsec, --psk, --key-manager, --key-log, --key-file */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -234,6 +240,8 @@ static int parse_args(int argc, char **argv, struct node_opts *o)
             rc = add_register_cert(o, val);
         } else if (tool_security_option(&o->sec, opt, val)) {
             /* taken */
+        } else if (tool_ipsec_option(&o->ipsec, "node", opt, val, &rc)) {
+            /* taken; rc says whether the value was good */
         } else if (strcmp(opt, "--data-file") == 0) {
             if (o->nkeys == 0)
                 rc = usage_error("%s must follow the --register it gives data to", opt);
@@ -446,8 +454,11 @@ int cmd_node(int argc, char **argv)
         rc = tool_security_load(&o.sec, "node", o.json);
     if (rc == 0)
         rc = derive_cert_keys(&o);
+    if (rc == 0)
+        rc = tool_ipsec_start(&o.ipsec, "node", NULL);
     if (rc)
         goto out;
+    tool_set_protection(&o.ipsec);
 
     sigset_t set;
     block_stop_signals(&set, true);
@@ -468,6 +479,7 @@ int cmd_node(int argc, char **argv)
         goto out;
     }
     print_listening(&o, &n);
+    tool_ipsec_describe(&o.ipsec, o.json);
     if (o.cache)
         print_cache(&o, "loaded", DrtLoadRouteCache(n.drt, o.cache));
     drain_events(&n, o.json);
@@ -489,5 +501,6 @@ out:
         free(o.keys[i].data);
     free(o.keys);
     tool_security_free(&o.sec);
+    tool_ipsec_stop(&o.ipsec);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include <drt.h>
 
 #include "cli.h"
+#include "tool_ipsec.h"
 #include "tool_node.h"
 #include "tool_pki.h"
 #include "util/key256.h"
@@ -30,6 +31,7 @@ void usage_search(void)
            "                  [--iterative] [--path] [--timeout MS]\n"
            "                  --bootstrap HOST:PORT [--advertise ADDR] [--link-local IF]\n"
            "                  [--root FILE [--cert FILE --key FILE] [--mode resolve]]\n"
+           "                  [--ipsec require|request --psk FILE [--key-manager ...]]\n"
            "                  [--json]\n\n"
            "Opens a node that registers nothing, bootstraps from the given seed(s)\n"
            "(';'-separated), waits until it is ACTIVE and searches for KEY.\n"
@@ -56,8 +58,10 @@ void usage_search(void)
            "  --mode resolve   the security mode (the default); membership and\n"
            "                   confidential are not implemented yet and refused\n"
            "KEY may be what 'drt key --cert FILE' prints for a node's certificate.\n"
-           "  --json           one JSON object per line instead of text\n"
-           "Exit: 0 when at least one result was found, 1 when there is none\n"
+           "  --json           one JSON object per line instead of text\n");
+    printf("As in 'drt node' (the searching node's transport and its key manager):\n");
+    tool_ipsec_usage();
+    printf("Exit: 0 when at least one result was found, 1 when there is none\n"
            "(DRT_E_NO_MORE), 2 on usage errors and every other failure.\n");
 }
 
@@ -72,6 +76,7 @@ struct search_opts {
     const char *bootstrap;
     const char *advertise;
     struct tool_security sec; /* --root, --cert, --key, --mode */
+    struct tool_ipsec ipsec;  /* --ipsec, --psk, --key-manager, ... */
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -133,6 +138,7 @@ static int parse_args(int argc, char **argv, struct search_opts *o)
     o->timeout_ms = DEFAULT_TIMEOUT_MS;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
+        int bad = 0;
         if (strncmp(opt, "--", 2) != 0) {
             if (o->key_text)
                 return usage_error("one KEY only ('%s' is a second one)", opt);
@@ -170,6 +176,9 @@ static int parse_args(int argc, char **argv, struct search_opts *o)
                     return usage_error("--link-local: no interface named '%s'", val);
             } else if (tool_security_option(&o->sec, opt, val)) {
                 /* read by tool_security_load */
+            } else if (tool_ipsec_option(&o->ipsec, "search", opt, val, &bad)) {
+                if (bad)
+                    return bad;
             } else {
                 return usage_error("unknown option '%s'", opt);
             }
@@ -416,10 +425,16 @@ int cmd_search(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc == 0)
         rc = tool_security_load(&o.sec, "search", o.json);
-    if (rc)
+    if (rc == 0)
+        rc = tool_ipsec_start(&o.ipsec, "search", NULL);
+    if (rc) {
+        tool_ipsec_stop(&o.ipsec);
         return rc;
+    }
+    tool_set_protection(&o.ipsec);
     rc = run(&o);
     tool_security_free(&o.sec);
+    tool_ipsec_stop(&o.ipsec);
     return rc;
 }
 

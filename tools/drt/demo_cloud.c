@@ -16,6 +16,7 @@
 #include <drt.h>
 
 #include "demo_cloud.h"
+#include "tool_ipsec.h"
 #include "util/result_text.h"
 
 #define STEP_MS 50u
@@ -127,6 +128,8 @@ static void drain_events(struct demo_node *n, unsigned index, bool verbose)
     }
 }
 
+static const struct tool_ipsec *protection;
+
 static bool open_node(struct demo_node *nodes, unsigned i)
 {
     struct demo_node *n = &nodes[i];
@@ -134,6 +137,10 @@ static bool open_node(struct demo_node *nodes, unsigned i)
     HRESULT hr = DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport);
     if (FAILED(hr)) {
         fail("DrtCreateIpv6UdpTransport", hr);
+        return false;
+    }
+    if (protection && FAILED(hr = tool_ipsec_protect(protection, n->transport))) {
+        fail("DrtSetTransportProtection", hr);
         return false;
     }
     if (FAILED(hr = DrtCreateNullSecurityProvider(&n->security))) {
@@ -244,9 +251,40 @@ static struct found run_search(struct demo_node *from, const BYTE target[32],
     return f;
 }
 
-int demo_cloud(unsigned count, bool as_json)
+/* What protection did: SAs and ESP per node, and anything in the clear.
+ * Returns false when REQUIRE let a DRT message through in the clear. */
+static bool report_protection(struct demo_node *nodes, unsigned count)
+{
+    if (!protection || protection->mode == DRT_PROTECTION_OFF)
+        return true;
+    UINT64 sas = 0, esp = 0, plain = 0, refused = 0, dropped = 0;
+    for (unsigned i = 0; i < count; i++) {
+        DRT_PROTECTION_STATS st;
+        if (DrtGetTransportProtectionStats(nodes[i].transport, &st) != S_OK)
+            return false;
+        sas += st.sasEstablished;
+        esp += st.espSent;
+        plain += st.plainSent + st.plainReceived;
+        refused += st.plainRefused;
+        dropped += st.espDropped;
+    }
+    if (json)
+        printf("{\"event\":\"ipsec\",\"sas\":%llu,\"esp_sent\":%llu,\"plain\":%llu,"
+               "\"plain_refused\":%llu,\"esp_dropped\":%llu}\n",
+               (unsigned long long)sas, (unsigned long long)esp, (unsigned long long)plain,
+               (unsigned long long)refused, (unsigned long long)dropped);
+    else
+        printf("  ipsec: %llu SA pairs established (counted on each side), %llu DRT messages "
+               "sent inside ESP,\n         %llu in the clear, %llu ESP packets dropped\n",
+               (unsigned long long)sas, (unsigned long long)esp, (unsigned long long)plain,
+               (unsigned long long)dropped);
+    return protection->mode != DRT_PROTECTION_REQUIRE || plain == 0;
+}
+
+int demo_cloud(unsigned count, bool as_json, const struct tool_ipsec *ip)
 {
     json = as_json;
+    protection = ip;
     if (count < 2)
         count = 2;
     if (count > NSERVICES)
@@ -402,7 +440,8 @@ int demo_cloud(unsigned count, bool as_json)
         drain_events(&nodes[i], i, false);
         leaf += nodes[i].leaf_changes;
     }
-    rc = ok == tried && f.count > 0 && remaining == 0 ? 0 : 1;
+    bool sealed = report_protection(nodes, count);
+    rc = ok == tried && f.count > 0 && remaining == 0 && sealed ? 0 : 1;
     if (json) {
         printf("{\"event\":\"summary\",\"exact_found\":%u,\"exact_tried\":%u,"
                "\"leaf_events\":%u,\"ok\":%s}\n",

@@ -4,8 +4,12 @@
 
 #include <stdbool.h>
 
+struct tool_ipsec;
+
 /* Runs the cloud demo with `count` nodes (2..12), as text or as one JSON
- * object per line; 0 when every search answered as expected. */
-int demo_cloud(unsigned count, bool json);
+ * object per line, each transport protected as ip says (NULL: none); 0
+ * when every search answered as expected (and, under --ipsec require, no
+ * DRT message went in the clear). */
+int demo_cloud(unsigned count, bool json, const struct tool_ipsec *ip);
 
 #endif

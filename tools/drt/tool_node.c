@@ -15,6 +15,7 @@
 #include <wchar.h>
 
 #include "tool_node.h"
+#include "tool_ipsec.h"
 #include "tool_pki.h"
 #include "util/key256.h"
 #include "util/result_text.h"
@@ -94,6 +95,12 @@ static HRESULT make_bootstrap(struct tool_node *n, const char *bootstrap, USHORT
 }
 
 static unsigned link_local_index; /* 0: global scope */
+static const struct tool_ipsec *protection;
+
+void tool_set_protection(const struct tool_ipsec *ip)
+{
+    protection = ip;
+}
 
 bool tool_set_link_local(const char *ifname)
 {
@@ -127,6 +134,10 @@ HRESULT tool_node_open(struct tool_node *n, USHORT port, const char *bootstrap,
                                            link_local_index, 300, &n->port, &n->transport);
     if (FAILED(hr)) {
         *failed = "DrtCreateIpv6UdpTransport";
+        goto fail;
+    }
+    if (protection && FAILED(hr = tool_ipsec_protect(protection, n->transport))) {
+        *failed = "DrtSetTransportProtection";
         goto fail;
     }
     if (FAILED(hr = make_security(n, sec, failed)))

@@ -13,6 +13,7 @@
 #include <drt.h>
 
 struct tool_security;
+struct tool_ipsec;
 
 struct tool_node {
     HDRT_TRANSPORT transport;
@@ -42,6 +43,10 @@ bool tool_set_advertise(const char *addr);
 /* Makes the next tool_node_open use a link-local transport on interface
  * ifname; false when there is no such interface. */
 bool tool_set_link_local(const char *ifname);
+
+/* Makes the next tool_node_open protect its transport (tool_ipsec.h);
+ * ip must outlive it. NULL: no protection. */
+void tool_set_protection(const struct tool_ipsec *ip);
 
 /* Opens a transport on port (0 = ephemeral), the security provider (the
  * derived-key one when sec has a root, tool_pki.h; else the null one),

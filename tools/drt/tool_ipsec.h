@@ -1,0 +1,58 @@
+/*
+ * tool_ipsec.h - the options `drt node` and `drt demo` share for SA
+ * protection of their transports (DrtSetTransportProtection) and the two
+ * built-in example key managers:
+ *   --ipsec require|request   the protection mode
+ *   --psk FILE                the mesh's pre-shared key: the file's bytes
+ *                             (1..128; one trailing newline is dropped)
+ *   --key-manager notify      logs every SA's keys to --key-log FILE in the
+ *                             format of Wireshark's ESP SA table (esp_sa)
+ *   --key-manager dictate     dictates every SA's keys, derived from
+ *                             --key-file FILE, which both sides share; it
+ *                             also logs to --key-log FILE when given
+ * Format of both files: README and docs/KEYING.md §9.
+ */
+#ifndef DRT_TOOL_IPSEC_H
+#define DRT_TOOL_IPSEC_H
+
+#include <stdbool.h>
+
+#include <drt.h>
+
+enum tool_key_manager { TOOL_KM_NONE = 0, TOOL_KM_NOTIFY, TOOL_KM_DICTATE };
+
+struct tool_ipsec {
+    DRT_PROTECTION_MODE mode;
+    const char *psk_file;
+    BYTE psk[DRT_PROTECTION_MAX_KEY];
+    ULONG psk_len;
+    enum tool_key_manager km;
+    const char *key_log;
+    const char *key_file;
+    HANDLE session;      /* the key manager's engine session */
+    HANDLE registration; /* and its registration */
+};
+
+/* The option help lines, for usage texts. */
+void tool_ipsec_usage(void);
+
+/* Takes opt (with its value) when it is one of the options above: returns
+ * true and sets *rc (0, or 2 after a usage message on stderr). */
+bool tool_ipsec_option(struct tool_ipsec *ip, const char *cmd, const char *opt, const char *val,
+                       int *rc);
+
+/* After parsing: checks the combination, reads the files (default_psk is
+ * used without --psk, or NULL to make --psk required), registers the key
+ * manager in this process. 0, 1 (a call failed) or 2 (usage). */
+int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default_psk);
+
+/* DrtSetTransportProtection with the options (nothing when --ipsec is absent). */
+HRESULT tool_ipsec_protect(const struct tool_ipsec *ip, HDRT_TRANSPORT transport);
+
+/* One line on stdout saying what protects the node, or nothing. */
+void tool_ipsec_describe(const struct tool_ipsec *ip, bool json);
+
+/* Unregisters the key manager, closes its files. */
+void tool_ipsec_stop(struct tool_ipsec *ip);
+
+#endif
