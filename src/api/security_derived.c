@@ -10,12 +10,10 @@
  * nonce, and every resolver checks the chain against the root given here,
  * the signature, the derivation and the nonce.
  *
- * This implements DRT_SECURE_RESOLVE. The callbacks of the membership and
- * confidential-payload modes (EncryptData, DecryptData,
- * GetSerializedCredential, ValidateRemoteCredential, SignData, VerifyData)
- * answer E_NOTIMPL for now.
+ * The callbacks of the membership and confidential-payload modes
+ * (credentials, request signatures, keytokens) are in
+ * security_derived_member.c.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,15 +26,6 @@
 #include "sec/sec_record.h"
 #include "sec/sec_sign.h"
 #include "util/export.h"
-
-struct derived_provider {
-    /* First member: the pointer handed to the application is the object. */
-    DRT_SECURITY_PROVIDER provider;
-    atomic_bool attached;
-    X509 *root;         /* our reference */
-    X509_STORE *store;  /* trusts root only */
-    PCCERT_CONTEXT local; /* the caller's, for the membership modes */
-};
 
 static const DRT_DATA empty_data = {0, NULL};
 
@@ -77,7 +66,7 @@ static bool nonce_of(const DRT_DATA *pNonce, uint8_t nonce[SEC_NONCE_LEN])
 /* A private key that can sign for cert: a trial signature must verify
  * with the certificate's public key, which also catches a key that
  * belongs to another certificate or holds only a public part. */
-static bool can_sign_for(PCCERT_CONTEXT cert)
+bool derived_can_sign(PCCERT_CONTEXT cert)
 {
     static const uint8_t probe[] = "libdrt capability probe";
     EVP_PKEY *pub = X509_get0_pubkey(cert->pCert);
@@ -136,7 +125,7 @@ static HRESULT derived_register_key(const PVOID pvContext, const DRT_REGISTRATIO
      * those on the verified path: signing refuses otherwise (below). */
     if (!derived_dates_valid(p->root, cert, time(NULL)))
         return DRT_E_INVALID_CERT_CHAIN;
-    return can_sign_for(cert) ? S_OK : DRT_E_CAPABILITY_MISMATCH;
+    return derived_can_sign(cert) ? S_OK : DRT_E_CAPABILITY_MISMATCH;
 }
 
 static HRESULT derived_unregister_key(const PVOID pvContext, const DRT_DATA *pKey,
@@ -155,7 +144,7 @@ static void clear_pack_outs(DRT_DATA *a, DRT_DATA *b, DRT_DATA *c, DRT_DATA *d)
 
 /* The chain as it travels in pCertChain: the same bytes as inside the
  * record (sec_chain.h). */
-static HRESULT chain_out(struct derived_provider *p, PCCERT_CONTEXT cert, DRT_DATA *out)
+HRESULT derived_chain_out(const struct derived_provider *p, PCCERT_CONTEXT cert, DRT_DATA *out)
 {
     struct sec_writer w;
     sec_writer_init(&w, NULL, 0);
@@ -227,7 +216,7 @@ static HRESULT derived_secure_and_pack(const PVOID pvContext, PVOID pvKeyContext
     if (pSecuredPayload)
         hr = data_dup(payload, payload_len, pSecuredPayload);
     if (SUCCEEDED(hr) && pCertChain)
-        hr = chain_out(p, cert, pCertChain);
+        hr = derived_chain_out(p, cert, pCertChain);
     if (FAILED(hr)) {
         data_release(pSecuredAddressPayload);
         data_release(pSecuredPayload);
@@ -336,54 +325,11 @@ static void derived_free_data(const PVOID pvContext, PVOID pv)
     free(pv);
 }
 
-/* --- membership and confidential-payload modes: not yet ------------------ */
-
-static HRESULT derived_encrypt(const PVOID pvContext, const DRT_DATA *pRemoteCredential,
-                               DWORD dwBuffers, DRT_DATA *pDataBuffers,
-                               DRT_DATA *pEncryptedBuffers, DRT_DATA *pKeyToken)
-{
-    return E_NOTIMPL;
-}
-
-static HRESULT derived_decrypt(const PVOID pvContext, DRT_DATA *pKeyToken,
-                               const PVOID pvKeyContext, DWORD dwBuffers, DRT_DATA *pData)
-{
-    return E_NOTIMPL;
-}
-
-static HRESULT derived_get_credential(const PVOID pvContext, DRT_DATA *pSelfCredential)
-{
-    if (pSelfCredential)
-        *pSelfCredential = empty_data;
-    return E_NOTIMPL;
-}
-
-static HRESULT derived_validate_credential(const PVOID pvContext, DRT_DATA *pRemoteCredential)
-{
-    return E_NOTIMPL;
-}
-
-static HRESULT derived_sign(const PVOID pvContext, DWORD dwBuffers, DRT_DATA *pDataBuffers,
-                            DRT_DATA *pKeyIdentifier, DRT_DATA *pSignature)
-{
-    if (pKeyIdentifier)
-        *pKeyIdentifier = empty_data;
-    if (pSignature)
-        *pSignature = empty_data;
-    return E_NOTIMPL;
-}
-
-static HRESULT derived_verify(const PVOID pvContext, DWORD dwBuffers, DRT_DATA *pDataBuffers,
-                              DRT_DATA *pRemoteCredentials, DRT_DATA *pKeyIdentifier,
-                              DRT_DATA *pSignature)
-{
-    return E_NOTIMPL;
-}
-
 /* --- the public functions ------------------------------------------------- */
 
 static void provider_free(struct derived_provider *p)
 {
+    derived_creds_free(&p->creds);
     X509_STORE_free(p->store);
     X509_free(p->root);
     free(p);
@@ -403,6 +349,7 @@ DRT_EXPORT HRESULT WINAPI DrtCreateDerivedKeySecurityProvider(
     struct derived_provider *p = calloc(1, sizeof(*p));
     if (!p)
         return E_OUTOFMEMORY;
+    derived_creds_init(&p->creds);
     /* A root without a usable public key can anchor nothing. */
     p->store = sec_store_new(pRootCert->pCert);
     if (!p->store || X509_up_ref(pRootCert->pCert) != 1) {
@@ -431,13 +378,8 @@ DRT_EXPORT HRESULT WINAPI DrtCreateDerivedKeySecurityProvider(
         .ValidateAndUnpackPayload = derived_validate_and_unpack,
         .SecureAndPackPayload = derived_secure_and_pack,
         .FreeData = derived_free_data,
-        .EncryptData = derived_encrypt,
-        .DecryptData = derived_decrypt,
-        .GetSerializedCredential = derived_get_credential,
-        .ValidateRemoteCredential = derived_validate_credential,
-        .SignData = derived_sign,
-        .VerifyData = derived_verify,
     };
+    derived_member_callbacks(&p->provider);
     atomic_init(&p->attached, false);
     *ppSecurityProvider = &p->provider;
     return S_OK;
