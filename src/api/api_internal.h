@@ -92,6 +92,7 @@ struct drt_instance {
     /* The security provider as the engine calls it (loop thread only). */
     struct drt_engine_security sec_ops;
     SOCKADDR_STORAGE self;  /* this node's endpoint, for SecureAndPackPayload */
+    DRT_DATA credential;    /* GetSerializedCredential's, membership modes */
     void *to_free[8];       /* provider buffers handed to the engine */
     size_t nfree;
     /* The timer at the earliest registration's end of life (loop thread
@@ -146,8 +147,12 @@ void instance_push_event(struct drt_instance *inst, struct api_event *ev);
 void key_expiry_arm(struct drt_instance *inst);
 void key_expiry_close(struct drt_instance *inst);
 
-/* Points inst->sec_ops at inst->security (security_adapter.c). */
-void security_adapter_init(struct drt_instance *inst);
+/* Points inst->sec_ops at inst->security (security_adapter.c). In the
+ * membership modes it takes the node's credential and checks that the
+ * mode's callbacks work with it: the provider's error, or
+ * DRT_E_CAPABILITY_MISMATCH. release gives the credential back. */
+HRESULT security_adapter_init(struct drt_instance *inst);
+void security_adapter_release(struct drt_instance *inst);
 
 /* Creates an instance bound to its transport, with a running engine. */
 HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID context,

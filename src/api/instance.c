@@ -265,7 +265,12 @@ HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID contex
     struct create_job job = {inst, t, {0}, false};
     job.cfg.version_major = settings->bProtocolMajorVersion;
     job.cfg.version_minor = settings->bProtocolMinorVersion;
-    security_adapter_init(inst);
+    job.cfg.mode = settings->eSecurityMode;
+    hr = security_adapter_init(inst);
+    if (FAILED(hr)) {
+        instance_destroy(inst);
+        return hr;
+    }
     job.cfg.security = &inst->sec_ops;
     io_call(create_node, &job);
     if (!job.ok) {
@@ -338,6 +343,8 @@ void instance_destroy(struct drt_instance *inst)
     }
     free(inst->seeds);
     pthread_mutex_unlock(&inst->lock);
+    if (inst->security)
+        security_adapter_release(inst);
     pthread_mutex_destroy(&inst->lock);
     free(inst->name);
     free(inst);

@@ -116,8 +116,155 @@ static void adapter_done(void *ctx)
     inst->nfree = 0;
 }
 
-void security_adapter_init(struct drt_instance *inst)
+/* --- membership and confidential modes ----------------------------------- */
+
+static struct drt_engine_blob adapter_credential(void *ctx)
 {
-    inst->sec_ops = (struct drt_engine_security){adapter_pack, adapter_validate, adapter_done,
-                                                 inst};
+    struct drt_instance *inst = ctx;
+    return from_data(&inst->credential);
+}
+
+static HRESULT adapter_sign(void *ctx, const struct drt_engine_blob *bufs, size_t n,
+                            uint8_t *key_id, size_t *key_id_len, uint8_t *sig, size_t *sig_len)
+{
+    struct drt_instance *inst = ctx;
+    DRT_SECURITY_PROVIDER *sp = inst->security;
+    DRT_DATA in[4], id = {0, NULL}, s = {0, NULL};
+    if (n > 4)
+        return E_INVALIDARG;
+    for (size_t i = 0; i < n; i++)
+        in[i] = to_data(&bufs[i]);
+    HRESULT hr = sp->SignData(sp->pvContext, (DWORD)n, in, &id, &s);
+    /* The engine keeps copies: a signature outlives this call's buffers.
+     * Empty ones are the null provider's (its fields are left out). */
+    if (SUCCEEDED(hr) && (id.cb > *key_id_len || s.cb > *sig_len || (id.cb && !id.pb) ||
+                          (s.cb && !s.pb)))
+        hr = DRT_E_CAPABILITY_MISMATCH;
+    if (SUCCEEDED(hr)) {
+        if (id.cb)
+            memcpy(key_id, id.pb, id.cb);
+        if (s.cb)
+            memcpy(sig, s.pb, s.cb);
+        *key_id_len = id.cb;
+        *sig_len = s.cb;
+    }
+    if (id.pb)
+        sp->FreeData(sp->pvContext, id.pb);
+    if (s.pb)
+        sp->FreeData(sp->pvContext, s.pb);
+    return hr;
+}
+
+static HRESULT adapter_verify(void *ctx, const struct drt_engine_blob *bufs, size_t n,
+                              const struct drt_engine_auth *auth)
+{
+    struct drt_instance *inst = ctx;
+    DRT_SECURITY_PROVIDER *sp = inst->security;
+    DRT_DATA in[4], cred = to_data(&auth->credential), id = to_data(&auth->key_id),
+                    sig = to_data(&auth->signature);
+    if (n > 4)
+        return E_INVALIDARG;
+    for (size_t i = 0; i < n; i++)
+        in[i] = to_data(&bufs[i]);
+    HRESULT hr = sp->ValidateRemoteCredential(sp->pvContext, &cred);
+    if (SUCCEEDED(hr))
+        hr = sp->VerifyData(sp->pvContext, (DWORD)n, in, &cred, &id, &sig);
+    return hr;
+}
+
+static HRESULT adapter_encrypt(void *ctx, const struct drt_engine_blob *to, const uint8_t *data,
+                               size_t len, struct drt_engine_blob *sealed,
+                               struct drt_engine_blob *keytoken)
+{
+    struct drt_instance *inst = ctx;
+    DRT_SECURITY_PROVIDER *sp = inst->security;
+    DRT_DATA cred = to_data(to), in = {(ULONG)len, (BYTE *)data}, out = {0, NULL},
+             token = {0, NULL};
+    HRESULT hr = sp->EncryptData(sp->pvContext, &cred, 1, &in, &out, &token);
+    keep(inst, out.pb);
+    keep(inst, token.pb);
+    if (FAILED(hr))
+        return hr;
+    *sealed = from_data(&out);
+    *keytoken = from_data(&token);
+    return S_OK;
+}
+
+static HRESULT adapter_decrypt(void *ctx, const struct drt_engine_blob *keytoken, uint8_t *data,
+                               size_t *len)
+{
+    struct drt_instance *inst = ctx;
+    DRT_SECURITY_PROVIDER *sp = inst->security;
+    DRT_DATA token = to_data(keytoken), d = {(ULONG)*len, data};
+    /* Answers come to the node, not to one of its registrations. */
+    HRESULT hr = sp->DecryptData(sp->pvContext, &token, NULL, 1, &d);
+    if (SUCCEEDED(hr) && (d.pb != data || d.cb > *len))
+        hr = DRT_E_INVALID_MESSAGE;
+    if (SUCCEEDED(hr))
+        *len = d.cb;
+    return hr;
+}
+
+/* A mode's primitives must work with the node's own credential before the
+ * DRT starts: DrtOpen answers DRT_E_CAPABILITY_MISMATCH when the provider
+ * has none (no local certificate), cannot sign with it, or cannot encrypt
+ * for it (a key type that receives no keytoken). */
+static HRESULT self_test(struct drt_instance *inst)
+{
+    static const uint8_t probe[] = "libdrt mode probe";
+    struct drt_engine_blob b = {probe, sizeof(probe)};
+    uint8_t id[DRT_ENGINE_KEY_ID_MAX], sig[DRT_ENGINE_SIG_MAX];
+    size_t id_len = sizeof(id), sig_len = sizeof(sig);
+    if (FAILED(adapter_sign(inst, &b, 1, id, &id_len, sig, &sig_len)))
+        return DRT_E_CAPABILITY_MISMATCH;
+    struct drt_engine_auth auth = {from_data(&inst->credential), {id, id_len}, {sig, sig_len}};
+    if (FAILED(adapter_verify(inst, &b, 1, &auth)))
+        return DRT_E_CAPABILITY_MISMATCH;
+    if (inst->security_mode != DRT_SECURE_CONFIDENTIALPAYLOAD)
+        return S_OK;
+    struct drt_engine_blob sealed = {NULL, 0}, token = {NULL, 0};
+    uint8_t copy[sizeof(probe) + 64];
+    size_t n = 0;
+    HRESULT hr = adapter_encrypt(inst, &auth.credential, probe, sizeof(probe), &sealed, &token);
+    if (SUCCEEDED(hr) && sealed.len <= sizeof(copy)) {
+        n = sealed.len;
+        memcpy(copy, sealed.p, n);
+        hr = adapter_decrypt(inst, &token, copy, &n);
+    }
+    bool ok = SUCCEEDED(hr) && n == sizeof(probe) && memcmp(copy, probe, n) == 0;
+    adapter_done(inst);
+    return ok ? S_OK : DRT_E_CAPABILITY_MISMATCH;
+}
+
+HRESULT security_adapter_init(struct drt_instance *inst)
+{
+    inst->sec_ops = (struct drt_engine_security){.pack = adapter_pack,
+                                                 .validate = adapter_validate,
+                                                 .done = adapter_done,
+                                                 .ctx = inst};
+    if (inst->security_mode == DRT_SECURE_RESOLVE)
+        return S_OK;
+    DRT_SECURITY_PROVIDER *sp = inst->security;
+    HRESULT hr = sp->GetSerializedCredential(sp->pvContext, &inst->credential);
+    if (SUCCEEDED(hr) && inst->credential.cb && !inst->credential.pb)
+        hr = DRT_E_CAPABILITY_MISMATCH;
+    if (SUCCEEDED(hr))
+        hr = self_test(inst);
+    if (FAILED(hr))
+        return hr;
+    inst->sec_ops.credential = adapter_credential;
+    inst->sec_ops.sign = adapter_sign;
+    inst->sec_ops.verify = adapter_verify;
+    if (inst->security_mode == DRT_SECURE_CONFIDENTIALPAYLOAD) {
+        inst->sec_ops.encrypt = adapter_encrypt;
+        inst->sec_ops.decrypt = adapter_decrypt;
+    }
+    return S_OK;
+}
+
+void security_adapter_release(struct drt_instance *inst)
+{
+    if (inst->credential.pb)
+        inst->security->FreeData(inst->security->pvContext, inst->credential.pb);
+    inst->credential = (DRT_DATA){0, NULL};
 }

@@ -82,9 +82,25 @@ static void apply_defaults(struct drt_engine_config *c)
         c->burst_global = DEFAULT_BURST_GLOBAL;
 }
 
+/* The higher modes need the security callbacks they use. */
+static bool mode_supported(const struct drt_engine_config *cfg)
+{
+    const struct drt_engine_security *s = cfg->security;
+    switch (cfg->mode) {
+    case DRT_SECURE_RESOLVE:
+        return true;
+    case DRT_SECURE_MEMBERSHIP:
+        return s && s->credential && s->sign && s->verify;
+    case DRT_SECURE_CONFIDENTIALPAYLOAD:
+        return s && s->credential && s->sign && s->verify && s->encrypt && s->decrypt;
+    default:
+        return false;
+    }
+}
+
 struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64_t now)
 {
-    if (!cfg || !cfg->random || cfg->self.port < WIRE_MIN_PORT)
+    if (!cfg || !cfg->random || cfg->self.port < WIRE_MIN_PORT || !mode_supported(cfg))
         return NULL;
     struct drt_engine *e = calloc(1, sizeof(*e));
     if (!e)
@@ -480,6 +496,10 @@ void drt_engine_receive(struct drt_engine *e, const struct drt_endpoint *from, c
     }
     if (is_request(m.hdr.type) && !engine_admit_request(e, from))
         return;
+    if (!engine_auth_admit(e, buf, len, &m)) {
+        e->stats.dropped_unauthenticated++;
+        return;
+    }
     switch (m.hdr.type) {
     case WIRE_SOLICIT:
         engine_on_solicit(e, from, &m);
@@ -488,7 +508,7 @@ void drt_engine_receive(struct drt_engine *e, const struct drt_endpoint *from, c
         on_advertise(e, from, &m);
         break;
     case WIRE_REQUEST:
-        engine_on_request(e, from, &m);
+        engine_on_request(e, from, &m, buf);
         break;
     case WIRE_FLOOD:
         engine_on_flood(e, from, &m);
@@ -627,10 +647,14 @@ void drt_engine_timer(struct drt_engine *e, uint64_t now)
         due->retries_left--;
         due->retransmitted = true;
         due->deadline = now + due->rto_ms;
-        (void)queue_push(&e->out, &due->peer, sizeof(due->peer), due->dgram, due->len);
-        e->stats.datagrams_sent++;
+        size_t step = due->frag_len ? due->frag_len : due->len;
+        for (size_t off = 0; off < due->len; off += step) {
+            size_t n = due->len - off < step ? due->len - off : step;
+            (void)queue_push(&e->out, &due->peer, sizeof(due->peer), due->dgram + off, n);
+            e->stats.datagrams_sent++;
+            e->stats.bytes_sent += n;
+        }
         e->stats.retransmissions++;
-        e->stats.bytes_sent += due->len;
     }
     reasm_expire(e->reasm, now);
     engine_search_expire(e);

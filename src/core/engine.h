@@ -55,6 +55,15 @@ struct drt_engine_proof {
  * exactly `flags`, so an answer never passes for a revocation nor a
  * revocation for an answer.
  */
+/* Membership and confidential modes: how a request proves its sender. */
+struct drt_engine_auth {
+    struct drt_engine_blob credential; /* CREDENTIAL: the sender's chain */
+    struct drt_engine_blob key_id;     /* KEY_IDENTIFIER */
+    struct drt_engine_blob signature;  /* SIGNATURE */
+};
+#define DRT_ENGINE_KEY_ID_MAX 64u
+#define DRT_ENGINE_SIG_MAX 1024u
+
 struct drt_engine_security {
     /* Proof for local registration reg_id: an answer to an INQUIRE's nonce,
      * or (flags REVOKED, nonce zero, no data) its revocation. */
@@ -69,6 +78,25 @@ struct drt_engine_security {
                         struct drt_engine_blob *payload);
     void (*done)(void *ctx);
     void *ctx;
+
+    /* DRT_SECURE_MEMBERSHIP and up (NULL in DRT_SECURE_RESOLVE). The node's
+     * own credential, valid while the engine lives; a signature of the
+     * buffers of a request we send, written to key_id and sig (at most
+     * DRT_ENGINE_KEY_ID_MAX and DRT_ENGINE_SIG_MAX bytes); and the check of
+     * a request's credential and signature. */
+    struct drt_engine_blob (*credential)(void *ctx);
+    HRESULT (*sign)(void *ctx, const struct drt_engine_blob *bufs, size_t n, uint8_t *key_id,
+                    size_t *key_id_len, uint8_t *sig, size_t *sig_len);
+    HRESULT (*verify)(void *ctx, const struct drt_engine_blob *bufs, size_t n,
+                      const struct drt_engine_auth *auth);
+    /* DRT_SECURE_CONFIDENTIALPAYLOAD (NULL below). encrypt seals a payload
+     * for the holder of credential `to` (outputs valid until done());
+     * decrypt opens one sent to this node in place, shrinking *len. */
+    HRESULT (*encrypt)(void *ctx, const struct drt_engine_blob *to, const uint8_t *data,
+                       size_t len, struct drt_engine_blob *sealed,
+                       struct drt_engine_blob *keytoken);
+    HRESULT (*decrypt)(void *ctx, const struct drt_engine_blob *keytoken, uint8_t *data,
+                       size_t *len);
 };
 
 struct drt_engine_config {
@@ -78,6 +106,9 @@ struct drt_engine_config {
     drt_random_fn random;     /* required */
     void *random_ctx;
     const struct drt_engine_security *security; /* NULL: the null scheme */
+    /* DRT_SECURE_RESOLVE (0), _MEMBERSHIP, _CONFIDENTIALPAYLOAD: the two
+     * higher modes need a security with their callbacks. */
+    DRT_SECURITY_MODE mode;
     /* 0 selects the default of each. */
     uint32_t max_cache_entries; /* route cache cap (default 1024) */
     uint32_t parallelism;       /* LOOKUPs in flight per search (default 3) */
@@ -232,6 +263,11 @@ struct drt_engine_stats {
     uint64_t rate_sources_evicted; /* sources that lost their bucket's slot */
     uint64_t events_dropped;       /* oldest events dropped at max_events */
     uint64_t proofs_rejected;      /* answers whose proof did not check out */
+    /* Requests dropped for their authentication: in membership and
+     * confidential modes a REQUEST, INQUIRE or LOOKUP without a valid
+     * credential and signature; in resolve mode one that carries them (a
+     * node of another mode). */
+    uint64_t dropped_unauthenticated;
     /* Revocations (FLOOD with a Revoke CPA) under a security provider:
      * refused (proof, signer or sender wrong), stale (the key's node still
      * proves the key: a replay), accepted (key forgotten, passed on). */

@@ -144,6 +144,9 @@ struct drt_engine {
     struct revoke_check revoke_checks[ENGINE_MAX_REVOKE_CHECKS];
     struct token_bucket revoke_budget;
     uint8_t proof_cpa[49];   /* the null scheme's CPA being sent */
+    uint8_t auth_key_id[DRT_ENGINE_KEY_ID_MAX]; /* of the request being signed */
+    uint8_t auth_sig[DRT_ENGINE_SIG_MAX];
+    uint8_t plain[DRT_MAX_PAYLOAD_SIZE + 64]; /* a confidential payload, opened */
     bool proof_pending;      /* the provider holds buffers until done() */
     uint8_t scratch[WIRE_SPLIT_MAX + 64];
     uint8_t scratch2[WIRE_SPLIT_MAX + 64];
@@ -193,8 +196,11 @@ size_t engine_null_cpa(const uint8_t key[32], const uint8_t nonce[16], uint8_t o
  * null scheme. engine_pack fills ab's proof fields for a local key
  * (nothing on failure); engine_validate checks an AUTHORITY_BUFFER and
  * gives its payload. Call engine_proof_done after using either's output. */
+/* requester: the INQUIRE's CREDENTIAL; in confidential mode the payload is
+ * encrypted for it (a KEYTOKEN beside it), and engine_validate opens it. */
 bool engine_pack(struct drt_engine *e, const struct local_key *k, const uint8_t nonce[16],
-                 uint16_t inquire_flags, struct wire_authority_buffer *ab);
+                 uint16_t inquire_flags, const struct wire_blob *requester,
+                 struct wire_authority_buffer *ab);
 bool engine_validate(struct drt_engine *e, const uint8_t key[32], const uint8_t nonce[16],
                      const struct wire_authority_buffer *ab, struct drt_engine_blob *payload);
 /* A revocation of local key k (null scheme: 00 | key | zero nonce; or the
@@ -207,14 +213,29 @@ bool engine_validate_revocation(struct drt_engine *e, const struct wire_blob *cp
 void engine_proof_done(struct drt_engine *e);
 void engine_retransmit_due(struct drt_engine *e);
 
+/* engine_auth.c: requests' credentials and signatures (membership and
+ * confidential modes). required: whether a request of this type carries
+ * them in our mode; sign fills m's auth fields (m's MessageID set);
+ * admit decides on a received request (buf, len: its datagram); check
+ * verifies one whose body (the fields after the header) is given apart,
+ * as for a reassembled REQUEST. */
+bool engine_auth_required(const struct drt_engine *e, uint8_t type);
+bool engine_auth_sign(struct drt_engine *e, struct wire_msg *m);
+bool engine_auth_admit(struct drt_engine *e, const uint8_t *buf, size_t len,
+                       const struct wire_msg *m);
+bool engine_auth_check(struct drt_engine *e, const uint8_t *hdr, const uint8_t *body,
+                       size_t body_len, const struct wire_auth *a);
+
 /* engine_serve.c */
 /* Whether a request from `from` is answered: within its source's rate and,
  * for a source that never answered us, the global budget (counted when not). */
 bool engine_admit_request(struct drt_engine *e, const struct drt_endpoint *from);
 void engine_on_solicit(struct drt_engine *e, const struct drt_endpoint *from,
                        const struct wire_msg *m);
+/* hdr: the datagram's 12 header bytes (a fragmented body's signature
+ * covers them). */
 void engine_on_request(struct drt_engine *e, const struct drt_endpoint *from,
-                       const struct wire_msg *m);
+                       const struct wire_msg *m, const uint8_t *hdr);
 void engine_on_flood(struct drt_engine *e, const struct drt_endpoint *from,
                      const struct wire_msg *m);
 void engine_on_inquire(struct drt_engine *e, const struct drt_endpoint *from,

@@ -21,8 +21,28 @@ static struct wire_blob wblob(const struct drt_engine_blob *b)
     return (struct wire_blob){b->len ? b->p : NULL, b->len};
 }
 
+/* Confidential mode: the payload sealed for the requester, with its
+ * keytoken. The record then binds the sealed bytes (their hash), so it
+ * says nothing about the clear ones; without X nothing is bound. */
+static bool seal_for(struct drt_engine *e, const struct local_key *k, uint16_t inquire_flags,
+                     const struct wire_blob *requester, struct drt_engine_blob *data,
+                     struct wire_authority_buffer *ab)
+{
+    const struct drt_engine_security *sec = e->cfg.security;
+    *data = (struct drt_engine_blob){NULL, 0};
+    if (!(inquire_flags & WIRE_INQUIRE_X) || k->len == 0)
+        return true;
+    struct drt_engine_blob to = {requester->p, requester->len}, token = {NULL, 0};
+    e->proof_pending = true;
+    if (FAILED(sec->encrypt(sec->ctx, &to, k->data, k->len, data, &token)))
+        return false;
+    ab->keytoken = wblob(&token); /* empty: the null provider's */
+    return true;
+}
+
 bool engine_pack(struct drt_engine *e, const struct local_key *k, const uint8_t nonce[16],
-                 uint16_t inquire_flags, struct wire_authority_buffer *ab)
+                 uint16_t inquire_flags, const struct wire_blob *requester,
+                 struct wire_authority_buffer *ab)
 {
     const struct drt_engine_security *sec = e->cfg.security;
     if (!sec) {
@@ -34,8 +54,12 @@ bool engine_pack(struct drt_engine *e, const struct local_key *k, const uint8_t 
     }
     struct drt_engine_proof proof;
     memset(&proof, 0, sizeof(proof));
-    if (FAILED(sec->pack(sec->ctx, k->reg_id, k->key, nonce, 0, k->data, k->len, &proof))) {
+    struct drt_engine_blob data = {k->data, k->len};
+    if ((e->cfg.mode == DRT_SECURE_CONFIDENTIALPAYLOAD &&
+         !seal_for(e, k, inquire_flags, requester, &data, ab)) ||
+        FAILED(sec->pack(sec->ctx, k->reg_id, k->key, nonce, 0, data.p, data.len, &proof))) {
         sec->done(sec->ctx);
+        e->proof_pending = false;
         return false;
     }
     e->proof_pending = true;
@@ -46,6 +70,25 @@ bool engine_pack(struct drt_engine *e, const struct local_key *k, const uint8_t 
     if (inquire_flags & WIRE_INQUIRE_C)
         ab->cert_chain = wblob(&proof.cert_chain);
     ab->classifier = wblob(&proof.classifier);
+    return true;
+}
+
+/* Confidential mode: the validated (sealed) payload opened with its
+ * keytoken; a payload in clear, or one we cannot open, fails the proof. */
+static bool open_payload(struct drt_engine *e, const struct wire_authority_buffer *ab,
+                         struct drt_engine_blob *payload)
+{
+    const struct drt_engine_security *sec = e->cfg.security;
+    if (payload->len == 0)
+        return true;
+    struct drt_engine_blob token = blob(&ab->keytoken);
+    size_t len = payload->len;
+    if (len > sizeof(e->plain))
+        return false;
+    memcpy(e->plain, payload->p, len);
+    if (FAILED(sec->decrypt(sec->ctx, &token, e->plain, &len)) || len > payload->len)
+        return false;
+    *payload = (struct drt_engine_blob){e->plain, len};
     return true;
 }
 
@@ -66,8 +109,10 @@ bool engine_validate(struct drt_engine *e, const uint8_t key[32], const uint8_t 
         return false;
     uint8_t proven[32];
     e->proof_pending = true;
-    return SUCCEEDED(sec->validate(sec->ctx, key, nonce, 0, &proof, proven, payload)) &&
-           memcmp(proven, key, 32) == 0;
+    if (FAILED(sec->validate(sec->ctx, key, nonce, 0, &proof, proven, payload)) ||
+        memcmp(proven, key, 32) != 0)
+        return false;
+    return e->cfg.mode != DRT_SECURE_CONFIDENTIALPAYLOAD || open_payload(e, ab, payload);
 }
 
 static const uint8_t no_nonce[16];

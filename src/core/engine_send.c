@@ -57,6 +57,34 @@ static uint32_t fresh_id(struct drt_engine *e)
     }
 }
 
+/* A REQUEST of the membership modes carries FLAGS and SPLIT_CONTROLS, and
+ * a body longer than one fragment (a long chain, many keys) goes out in
+ * WIRE_FRAGMENT_SIZE pieces, one datagram each, back to back in scratch:
+ * *frag_len is the size of each but the last. */
+static bool encode_split_request(struct drt_engine *e, struct wire_msg *m, size_t *len,
+                                 size_t *frag_len)
+{
+    size_t body;
+    m->u.request.has_split = true;
+    if (FAILED(wire_encode_request_body(&m->u.request, e->scratch2, sizeof(e->scratch2), &body)))
+        return false;
+    if (body <= WIRE_FRAGMENT_SIZE)
+        return encode(e, m, len);
+    size_t n = wire_fragment_count(body), pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct wire_msg f;
+        size_t flen;
+        if (FAILED(wire_request_fragment(&m->hdr, e->scratch2, body, i, &f)) ||
+            FAILED(wire_encode(&f, e->scratch + pos, sizeof(e->scratch) - pos, &flen)))
+            return false;
+        if (i == 0)
+            *frag_len = flen;
+        pos += flen;
+    }
+    *len = pos;
+    return true;
+}
+
 uint32_t engine_request(struct drt_engine *e, struct wire_msg *m, const struct drt_endpoint *to,
                         enum pending_kind kind, const uint8_t key[32], uint32_t owner,
                         const uint8_t nonce[16])
@@ -64,8 +92,12 @@ uint32_t engine_request(struct drt_engine *e, struct wire_msg *m, const struct d
     if (e->pending.count >= e->pending.max)
         return 0;
     m->hdr.message_id = fresh_id(e);
-    size_t len;
-    if (!encode(e, m, &len))
+    size_t len, frag_len = 0;
+    if (engine_auth_required(e, m->hdr.type) && !engine_auth_sign(e, m))
+        return 0;
+    if (!(m->hdr.type == WIRE_REQUEST && e->cfg.mode != DRT_SECURE_RESOLVE
+              ? encode_split_request(e, m, &len, &frag_len)
+              : encode(e, m, &len)))
         return 0;
     struct pending p;
     memset(&p, 0, sizeof(p));
@@ -83,9 +115,12 @@ uint32_t engine_request(struct drt_engine *e, struct wire_msg *m, const struct d
     p.retries_left = ENGINE_RETRIES;
     p.dgram = e->scratch;
     p.len = len;
+    p.frag_len = frag_len;
     if (!pending_add(&e->pending, &p))
         return 0;
-    push(e, to, e->scratch, len, m->hdr.type);
+    size_t step = frag_len ? frag_len : len;
+    for (size_t off = 0; off < len; off += step)
+        push(e, to, e->scratch + off, len - off < step ? len - off : step, m->hdr.type);
     return p.msg_id;
 }
 

@@ -86,12 +86,9 @@ void engine_on_solicit(struct drt_engine *e, const struct drt_endpoint *from,
     engine_send_msg(e, from, &a);
 }
 
-void engine_on_request(struct drt_engine *e, const struct drt_endpoint *from,
-                       const struct wire_msg *m)
+static void serve_request(struct drt_engine *e, const struct drt_endpoint *from,
+                          uint32_t msg_id, const struct wire_request *q)
 {
-    const struct wire_request *q = &m->u.request;
-    if (q->fragment.p) /* membership mode is not offered yet */
-        return;
     /* The FLOODs go out before the ACK (docs/PROTOCOL.md, choice 9): a
      * joining node takes the ACK as the end of the answer. */
     for (uint16_t i = 0; i < q->keys.count && i < 32; i++) {
@@ -111,8 +108,37 @@ void engine_on_request(struct drt_engine *e, const struct drt_endpoint *from,
     }
     struct wire_msg ack;
     engine_header(e, &ack, WIRE_ACK, engine_random32(e));
-    ack.u.ack.acked_id = m->hdr.message_id;
+    ack.u.ack.acked_id = msg_id;
     engine_send_msg(e, from, &ack);
+}
+
+void engine_on_request(struct drt_engine *e, const struct drt_endpoint *from,
+                       const struct wire_msg *m, const uint8_t *hdr)
+{
+    const struct wire_request *q = &m->u.request;
+    if (!q->fragment.p) {
+        serve_request(e, from, m->hdr.message_id, q);
+        return;
+    }
+    /* A membership REQUEST too long for one datagram: its body is
+     * reassembled (by sender and MessageID, under the caps of
+     * reassembly.h), then decoded and its signature checked. */
+    struct reasm_key rk;
+    const uint8_t *buf = NULL;
+    size_t len = 0;
+    if (!reasm_key_make(&rk, from, sizeof(*from), m->hdr.message_id) ||
+        reasm_add(e->reasm, &rk, q->split_size, q->split_offset, q->fragment.p, q->fragment.len,
+                  e->now, &buf, &len) != REASM_COMPLETE)
+        return;
+    struct wire_request whole;
+    memset(&whole, 0, sizeof(whole));
+    if (FAILED(wire_decode_request_body(buf, len, &whole)))
+        e->stats.dropped_malformed++;
+    else if (!engine_auth_check(e, hdr, buf, len, &whole.auth))
+        e->stats.dropped_unauthenticated++;
+    else
+        serve_request(e, from, m->hdr.message_id, &whole);
+    reasm_release(e->reasm);
 }
 
 void engine_on_flood(struct drt_engine *e, const struct drt_endpoint *from,
@@ -150,7 +176,8 @@ void engine_on_inquire(struct drt_engine *e, const struct drt_endpoint *from,
     static const uint8_t no_nonce[16];
     /* A key we hold but cannot prove (the provider refused) is answered as
      * one we do not hold. */
-    if (!k || !engine_pack(e, k, q->has_nonce ? q->nonce : no_nonce, q->flags, &ab)) {
+    if (!k || !engine_pack(e, k, q->has_nonce ? q->nonce : no_nonce, q->flags,
+                           &q->auth.credential, &ab)) {
         memset(&ab, 0, sizeof(ab));
         ab.flags = WIRE_AUTHORITY_N;
     } else {

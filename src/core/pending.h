@@ -46,6 +46,9 @@ struct pending {
     uint8_t nonce[16];    /* INQUIRE nonce / SOLICIT conversation nonce */
     uint8_t *dgram;       /* bytes to resend */
     size_t len;
+    /* > 0: dgram holds several datagrams (a REQUEST cut by SPLIT_CONTROLS)
+     * of frag_len bytes each, the last one shorter. */
+    size_t frag_len;
 };
 
 struct pending_table {

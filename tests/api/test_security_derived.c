@@ -373,19 +373,6 @@ static void test_pack_signs_only_keys_its_certificate_proves(void **state)
     DrtDeleteDerivedKeySecurityProvider(p);
 }
 
-static void test_membership_callbacks_are_not_implemented(void **state)
-{
-    DRT_SECURITY_PROVIDER *p = provider(NULL);
-    DRT_DATA d = {0, NULL}, e = {0, NULL}, t = {0, NULL}, s = {0, NULL};
-    assert_int_equal(p->EncryptData(p->pvContext, &d, 0, &d, &e, &t), E_NOTIMPL);
-    assert_int_equal(p->DecryptData(p->pvContext, &t, NULL, 0, &d), E_NOTIMPL);
-    assert_int_equal(p->GetSerializedCredential(p->pvContext, &d), E_NOTIMPL);
-    assert_int_equal(p->ValidateRemoteCredential(p->pvContext, &d), E_NOTIMPL);
-    assert_int_equal(p->SignData(p->pvContext, 0, &d, &t, &s), E_NOTIMPL);
-    assert_int_equal(p->VerifyData(p->pvContext, 0, &d, &d, &t, &s), E_NOTIMPL);
-    DrtDeleteDerivedKeySecurityProvider(p);
-}
-
 /* --- two nodes on ::1 ---------------------------------------------------- */
 
 struct node {
@@ -533,7 +520,6 @@ int main(void)
         cmocka_unit_test(test_pack_and_unpack_each_key_type),
         cmocka_unit_test(test_unpack_refuses_bad_records),
         cmocka_unit_test(test_pack_signs_only_keys_its_certificate_proves),
-        cmocka_unit_test(test_membership_callbacks_are_not_implemented),
         cmocka_unit_test(test_two_nodes_find_each_others_certified_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,7 +107,8 @@ static void node_open(struct node *n, uint16_t port, uint8_t signer)
 {
     memset(n, 0, sizeof(*n));
     n->sec.signer = signer;
-    n->ops = (struct drt_engine_security){fake_pack, fake_validate, fake_done, &n->sec};
+    n->ops = (struct drt_engine_security){
+        .pack = fake_pack, .validate = fake_validate, .done = fake_done, .ctx = &n->sec};
     struct drt_engine_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.version_major = 1;
