@@ -7,9 +7,10 @@
 # certificate of the same root finds it, as does a resolve-only searcher
 # with the root alone; a node certified by another root is never found and
 # a searcher trusting another root never gets in; a node whose certificate
-# expires reports its key UNRESOLVEABLE and is no longer found; the modes
-# not implemented yet, and incomplete options, are refused by name. Every
-# wait is bounded.
+# expires reports its key UNRESOLVEABLE and is no longer found; in
+# membership and confidential mode a member finds a member while a searcher
+# without a certificate does not get in; incomplete options are refused by
+# name. Every wait is bounded.
 set -u
 
 DRT=$1
@@ -123,12 +124,11 @@ run 2 key_missing "$DRT" key --cert "$TMP/nothing.pem"
 # --- options refused --------------------------------------------------------
 run 2 mode_membership "$DRT" search "$K1" --bootstrap "[$LO]:9" --root "$R/root.pem" \
     --mode membership
-expect mode_membership "not implemented yet"
-expect mode_membership "DRT_SECURE_MEMBERSHIP"
+expect mode_membership "needs --root, --cert and --key"
 run 2 mode_confidential "$DRT" node --root "$R/root.pem" --mode confidential --json
-expect mode_confidential '"name":"E_NOTIMPL"'
-expect mode_confidential "DRT_SECURE_CONFIDENTIALPAYLOAD is not implemented yet"
+expect mode_confidential "needs --root, --cert and --key"
 run 2 mode_bogus "$DRT" node --mode strict
+expect mode_bogus "must be resolve, membership or confidential"
 run 2 cert_without_key "$DRT" node --root "$R/root.pem" --cert "$TMP/n1/node.pem"
 run 2 cert_without_root "$DRT" node --cert "$TMP/n1/node.pem" --key "$TMP/n1/node.key"
 run 2 register_cert_alone "$DRT" node --root "$R/root.pem" --register-cert data
@@ -191,6 +191,29 @@ grep -q "status ACTIVE" "$TMP/nodex" && fail "the intruder's node got into the c
 # A searcher that trusts another root never gets in either.
 search 2 other_root_searcher "$K1" --root "$TMP/other/root.pem" --timeout 3000
 expect other_root_searcher "waiting for ACTIVE"
+
+# --- membership and confidential meshes --------------------------------------
+# A member of each finds the other's key and data; a searcher with the
+# root alone (a stranger to the mesh) never becomes ACTIVE through it.
+run 0 cert_n3 "$DRT" cert issue --root "$R" --out "$TMP/n3" --name node3 --alg rsa
+for mode in membership confidential; do
+    "$DRT" node --advertise "$LO" --port 0 --root "$R/root.pem" --cert "$TMP/n1/node.pem" \
+        --key "$TMP/n1/node.key" --register-cert "secret-of-$mode" --mode "$mode" \
+        --exit-after 60 >"$TMP/node_$mode" 2>&1 &
+    PIDM=$!
+    PIDS="$PIDS $PIDM"
+    wait_for "$TMP/node_$mode" "^registered" || fail "the $mode node registered nothing"
+    grep -q "mode $mode" "$TMP/node_$mode" || fail "the $mode node does not name its mode"
+    MPORT=$(sed -n 's/.*UDP port \([0-9][0-9]*\).*/\1/p' "$TMP/node_$mode" | head -n 1)
+    run 0 "find_$mode" "$DRT" search "$K1" --bootstrap "[$LO]:$MPORT" --advertise "$LO" \
+        --root "$R/root.pem" --cert "$TMP/n3/node.pem" --key "$TMP/n3/node.key" --mode "$mode"
+    expect "find_$mode" "secret-of-$mode"
+    run 2 "stranger_$mode" "$DRT" search "$K1" --bootstrap "[$LO]:$MPORT" --advertise "$LO" \
+        --root "$R/root.pem" --timeout 3000
+    expect "stranger_$mode" "waiting for ACTIVE"
+    stopped_ok "$PIDM" "the $mode node"
+    PIDS=$(echo "$PIDS" | sed "s/ $PIDM//")
+done
 
 # --- the short-lived key ends ------------------------------------------------
 wait_for "$TMP/node2" "\"event\":\"registration\",\"key\":\"$KS\",\"state\":\"UNRESOLVEABLE\"" 200 ||

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "demo_cloud.h"
 #include "tool_ipsec.h"
+#include "tool_pki.h"
 #include "core/reassembly.h"
 #include "core/wire.h"
 #include "util/key256.h"
@@ -25,7 +26,8 @@
 
 void usage_demo(void)
 {
-    printf("usage: drt demo [--nodes N] [--json] [--ipsec require|request [--psk FILE]\n"
+    printf("usage: drt demo [--nodes N] [--mode resolve|membership|confidential] [--json]\n"
+           "                [--ipsec require|request [--psk FILE]\n"
            "                [--key-manager notify|dictate [--key-log FILE] [--key-file FILE]]]\n\n"
            "Starts N DRT nodes (default 8, 2..12) in this process on loopback UDP,\n"
            "each publishing a service key through the Windows API, runs exact,\n"
@@ -33,7 +35,9 @@ void usage_demo(void)
            "the search path length and the time. Then shows the parts underneath:\n"
            "key arithmetic, the [MC-DRT] codec, fragmentation, key managers, and\n"
            "the API's argument checks. --json: the cloud's results only, one JSON\n"
-           "object per line.\n"
+           "object per line. --mode: the nodes use the derived-key provider in that\n"
+           "security mode, with a root and node certificates made in memory (without\n"
+           "it, the null provider: no certificates, keys are hashes of names).\n"
            "With --ipsec every node's transport negotiates ESP SAs with the others\n"
            "(without --psk the demo's key is \"%s\"); the cloud then\n"
            "reports the SAs and what went in the clear.\n",
@@ -273,6 +277,7 @@ int cmd_demo(int argc, char **argv)
     bool json = false;
     struct tool_ipsec ip;
     memset(&ip, 0, sizeof(ip));
+    int mode = -1;
     for (int i = 1; i < argc; i++) {
         int rc = 0;
         if (strcmp(argv[i], "--json") == 0) {
@@ -287,6 +292,13 @@ int cmd_demo(int argc, char **argv)
                 fprintf(stderr, "drt demo: --nodes takes 2..12\n");
                 return 2;
             }
+        } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+            DRT_SECURITY_MODE m;
+            if (!tool_mode_parse(argv[++i], &m)) {
+                fprintf(stderr, "drt demo: --mode takes resolve, membership or confidential\n");
+                return 2;
+            }
+            mode = (int)m;
         } else {
             fprintf(stderr, "drt demo: unknown option '%s'\n\n", argv[i]);
             usage_demo();
@@ -298,13 +310,13 @@ int cmd_demo(int argc, char **argv)
         return rc;
     if (json) {
         tool_ipsec_describe(&ip, true);
-        rc = demo_cloud(nodes, true, &ip); /* the cloud only, as JSON lines */
+        rc = demo_cloud(nodes, true, &ip, mode); /* the cloud only, as JSON lines */
         tool_ipsec_stop(&ip);
         return rc;
     }
     printf("libdrt %s demo\n", DrtLibraryVersion());
     tool_ipsec_describe(&ip, false);
-    rc = demo_cloud(nodes, false, &ip);
+    rc = demo_cloud(nodes, false, &ip, mode);
     tool_ipsec_stop(&ip);
     printf("\n---- under the hood ----\n");
     demo_key_ring();

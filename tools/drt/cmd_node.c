@@ -30,7 +30,7 @@ void usage_node(void)
            "                [--register KEY[=DATA]]... [--data-file PATH]\n"
            "                [--advertise ADDR] [--link-local IF] [--exit-after SECONDS]\n"
            "                [--cache FILE] [--root FILE [--cert FILE --key FILE]\n"
-           "                [--register-cert DATA] [--mode resolve]]\n"
+           "                [--register-cert DATA] [--mode MODE]]\n"
            "                [--ipsec require|request --psk FILE\n"
            "                 [--key-manager notify|dictate [--key-log FILE] [--key-file FILE]]]\n"
            "                [--json]\n\n"
@@ -52,7 +52,7 @@ void usage_node(void)
            "                    peers are checked before use), save it there on exit\n"
            "                    (if the node was ever ACTIVE; else the file is kept)\n"
            "  --root FILE       the mesh's root certificate (PEM): use the derived-key\n"
-           "                    security provider (DRT_SECURE_RESOLVE), which accepts\n"
+           "                    security provider, which accepts\n"
            "                    only records signed under this root\n"
            "  --cert FILE       this node's certificate (PEM; certificates after the\n"
            "                    first are its intermediates), from 'drt cert issue'\n"
@@ -61,8 +61,11 @@ void usage_node(void)
            "                    it), the certificate as its key context, app data D\n"
            "                    (--data-file after it reads D from a file); the key\n"
            "                    ends when the certificate does (registration event)\n"
-           "  --mode resolve    the security mode (the default); membership and\n"
-           "                    confidential are not implemented yet and refused\n"
+           "  --mode MODE       the security mode: resolve (the default: records are\n"
+           "                    signed), membership (every request also carries this\n"
+           "                    node's certificate and signature; strangers are ignored)\n"
+           "                    or confidential (membership, and app data is encrypted\n"
+           "                    for each searcher); the last two need --cert and --key\n"
            "  --json            one JSON object per line instead of text\n");
     tool_ipsec_usage();
     printf("It prints each event as it happens: status changes (with the bootstrap\n"
@@ -274,7 +277,8 @@ static void print_listening(const struct node_opts *o, const struct tool_node *n
         printf("{\"event\":\"listening\",\"port\":%u,\"instance\":", (unsigned)n->port);
         tool_json_string(stdout, name, strlen(name));
         if (n->derived_security) {
-            printf(",\"security\":\"derived-key\",\"mode\":\"resolve\",\"root\":");
+            printf(",\"security\":\"derived-key\",\"mode\":\"%s\",\"root\":",
+                   tool_mode_name(o->sec.security_mode));
             tool_json_string(stdout, o->sec.root_file, strlen(o->sec.root_file));
         }
         printf(",\"advertise\":");
@@ -292,8 +296,8 @@ static void print_listening(const struct node_opts *o, const struct tool_node *n
         printf("node %s listening on UDP port %u, advertising %s\n", name, (unsigned)n->port, adv);
         printf("bootstrap: %s\n", o->bootstrap ? o->bootstrap : "none (first node of a cloud)");
         if (n->derived_security)
-            printf("security: derived-key provider, DRT_SECURE_RESOLVE, root %s%s%s\n",
-                   o->sec.root_file, o->sec.cert_file ? ", certificate " : "",
+            printf("security: derived-key provider, --mode %s, root %s%s%s\n",
+                   tool_mode_name(o->sec.security_mode), o->sec.root_file, o->sec.cert_file ? ", certificate " : "",
                    o->sec.cert_file ? o->sec.cert_file : "");
         if (n->open_hr == DRT_S_RETRY)
             printf("no seed found yet (DRT_S_RETRY): ALONE until another node joins\n");

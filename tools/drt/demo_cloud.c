@@ -3,6 +3,12 @@
  * process, on loopback UDP, driven only through the public Windows API
  * (DrtCreateIpv6UdpTransport, DrtOpen, DrtRegisterKey, DrtStartSearch...).
  * Every number printed is measured; nothing is scripted.
+ *
+ * Without a mode the nodes use the null security provider and keys are
+ * hashes of service names. With --mode (resolve, membership,
+ * confidential) the demo makes a root and one EC P-256 certificate per
+ * node in memory, each node runs the derived-key provider in that mode, and
+ * each publishes its certificate's key (docs/SECURITY.md).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,6 +23,7 @@
 
 #include "demo_cloud.h"
 #include "tool_ipsec.h"
+#include "tool_certgen.h"
 #include "util/result_text.h"
 
 #define STEP_MS 50u
@@ -42,7 +49,14 @@ struct demo_node {
     BYTE key[32];
     char data[64];
     const char *service;
+    X509 *cert; /* secure modes: the node's certificate and key */
+    EVP_PKEY *pkey;
+    CERT_CONTEXT ctx;
 };
+
+/* Secure modes: the demo's root, and the mode (< 0: the null provider). */
+static int mode = -1;
+static CERT_CONTEXT root;
 
 /* --json: one JSON object per line instead of the table. */
 static bool json;
@@ -143,9 +157,30 @@ static bool open_node(struct demo_node *nodes, unsigned i)
         fail("DrtSetTransportProtection", hr);
         return false;
     }
-    if (FAILED(hr = DrtCreateNullSecurityProvider(&n->security))) {
-        fail("DrtCreateNullSecurityProvider", hr);
-        return false;
+    if (mode < 0) {
+        if (FAILED(hr = DrtCreateNullSecurityProvider(&n->security))) {
+            fail("DrtCreateNullSecurityProvider", hr);
+            return false;
+        }
+    } else {
+        n->pkey = tool_keygen(TOOL_ALG_EC);
+        n->cert = n->pkey ? tool_cert_make(n->service, n->pkey, false, 3600, root.pCert,
+                                           root.pPrivateKey)
+                          : NULL;
+        if (!n->cert) {
+            fail("a node certificate", E_FAIL);
+            return false;
+        }
+        n->ctx = (CERT_CONTEXT){n->cert, n->pkey, NULL};
+        DRT_DATA k = {32, n->key};
+        if (FAILED(hr = DrtCreateDerivedKey(&n->ctx, &k))) {
+            fail("DrtCreateDerivedKey", hr);
+            return false;
+        }
+        if (FAILED(hr = DrtCreateDerivedKeySecurityProvider(&root, &n->ctx, &n->security))) {
+            fail("DrtCreateDerivedKeySecurityProvider", hr);
+            return false;
+        }
     }
     /* Each node bootstraps from the first node, as a DNS name would give. */
     SOCKADDR_STORAGE seed;
@@ -169,7 +204,7 @@ static bool open_node(struct demo_node *nodes, unsigned i)
         .hTransport = n->transport,
         .pSecurityProvider = n->security,
         .pBootstrapProvider = n->bootstrap,
-        .eSecurityMode = DRT_SECURE_RESOLVE,
+        .eSecurityMode = mode < 0 ? DRT_SECURE_RESOLVE : (DRT_SECURITY_MODE)mode,
     };
     hr = DrtOpen(&s, n->event, NULL, &n->drt);
     if (FAILED(hr)) {
@@ -186,9 +221,33 @@ static void close_node(struct demo_node *n)
     if (n->transport)
         DrtDeleteIpv6UdpTransport(n->transport);
     DrtDeleteStaticBootstrapResolver(n->bootstrap);
-    DrtDeleteNullSecurityProvider(n->security);
+    if (mode < 0)
+        DrtDeleteNullSecurityProvider(n->security);
+    else
+        DrtDeleteDerivedKeySecurityProvider(n->security);
     if (n->event)
         DrtEventClose(n->event);
+    X509_free(n->cert);
+    EVP_PKEY_free(n->pkey);
+}
+
+/* The root of the secure modes' demo PKI, valid for an hour. */
+static bool make_root(void)
+{
+    root.pPrivateKey = tool_keygen(TOOL_ALG_EC);
+    root.pCert = root.pPrivateKey ? tool_cert_make("libdrt demo root", root.pPrivateKey, true,
+                                                   3600, NULL, NULL)
+                                  : NULL;
+    if (!root.pCert)
+        fail("the demo root certificate", E_FAIL);
+    return root.pCert != NULL;
+}
+
+static void free_root(void)
+{
+    X509_free(root.pCert);
+    EVP_PKEY_free(root.pPrivateKey);
+    memset(&root, 0, sizeof(root));
 }
 
 struct found {
@@ -281,10 +340,11 @@ static bool report_protection(struct demo_node *nodes, unsigned count)
     return protection->mode != DRT_PROTECTION_REQUIRE || plain == 0;
 }
 
-int demo_cloud(unsigned count, bool as_json, const struct tool_ipsec *ip)
+int demo_cloud(unsigned count, bool as_json, const struct tool_ipsec *ip, int security_mode)
 {
     json = as_json;
     protection = ip;
+    mode = security_mode;
     if (count < 2)
         count = 2;
     if (count > NSERVICES)
@@ -297,10 +357,20 @@ int demo_cloud(unsigned count, bool as_json, const struct tool_ipsec *ip)
     if (!json)
         printf("\n== a DRT cloud of %u nodes on loopback ([::1], real UDP), public API only\n",
                count);
+    static const char *const MODES[] = {"DRT_SECURE_RESOLVE", "DRT_SECURE_MEMBERSHIP",
+                                        "DRT_SECURE_CONFIDENTIALPAYLOAD"};
+    if (!json && mode >= 0)
+        printf("  security: derived-key provider, %s; a root and one EC P-256 certificate\n"
+               "  per node made in memory; each node publishes its certificate's key\n",
+               MODES[mode]);
     int rc = 1;
-    for (unsigned i = 0; i < count; i++)
+    if (mode >= 0 && !make_root())
+        goto out;
+    for (unsigned i = 0; i < count; i++) {
+        nodes[i].service = SERVICES[i];
         if (!open_node(nodes, i))
             goto out;
+    }
     printf(json ? "{\"event\":\"opened\",\"nodes\":%u,\"ports\":[" : "  %u nodes opened on ports",
            count);
     for (unsigned i = 0; i < count; i++)
@@ -310,11 +380,11 @@ int demo_cloud(unsigned count, bool as_json, const struct tool_ipsec *ip)
     /* Each node publishes one service: key = SHA-256(name), data = where. */
     for (unsigned i = 0; i < count; i++) {
         struct demo_node *n = &nodes[i];
-        n->service = SERVICES[i];
-        key_of(n->service, n->key);
+        if (mode < 0)
+            key_of(n->service, n->key);
         snprintf(n->data, sizeof(n->data), "[::1]:%u/%s", 8000 + i, n->service);
         DRT_REGISTRATION reg = {{32, n->key}, {(ULONG)strlen(n->data) + 1, (BYTE *)n->data}};
-        HRESULT hr = DrtRegisterKey(n->drt, &reg, NULL, &n->reg);
+        HRESULT hr = DrtRegisterKey(n->drt, &reg, mode < 0 ? NULL : (PVOID)&n->ctx, &n->reg);
         if (FAILED(hr)) {
             fail("DrtRegisterKey", hr);
             goto out;
@@ -454,6 +524,7 @@ int demo_cloud(unsigned count, bool as_json, const struct tool_ipsec *ip)
 out:
     for (unsigned i = count; i-- > 0;)
         close_node(&nodes[i]);
+    free_root();
     if (!json)
         printf("  all nodes closed (their keys were unregistered first)\n");
     return rc;

@@ -162,7 +162,8 @@ HRESULT tool_node_open(struct tool_node *n, USHORT port, const char *bootstrap,
         .hTransport = n->transport,
         .pSecurityProvider = n->security,
         .pBootstrapProvider = n->bootstrap,
-        .eSecurityMode = DRT_SECURE_RESOLVE,
+        .eSecurityMode = sec && tool_security_enabled(sec) ? sec->security_mode
+                                                           : DRT_SECURE_RESOLVE,
     };
     hr = DrtOpen(&s, n->event, NULL, &n->drt);
     if (FAILED(hr)) {

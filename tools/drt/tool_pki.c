@@ -116,34 +116,50 @@ static int option_error(const char *cmd, const char *text)
     return 2;
 }
 
-/* resolve is what the derived-key provider implements; the other two
- * modes are refused by name rather than run as something they are not. */
-static int check_mode(const struct tool_security *s, const char *cmd, bool json)
+static const char *const MODE_NAMES[] = {"resolve", "membership", "confidential"};
+
+bool tool_mode_parse(const char *text, DRT_SECURITY_MODE *out)
 {
-    if (!s->mode || strcmp(s->mode, "resolve") == 0)
+    for (unsigned i = 0; i < 3; i++)
+        if (strcmp(text, MODE_NAMES[i]) == 0) {
+            *out = (DRT_SECURITY_MODE)i;
+            return true;
+        }
+    return false;
+}
+
+const char *tool_mode_name(DRT_SECURITY_MODE mode)
+{
+    return (unsigned)mode < 3 ? MODE_NAMES[mode] : "?";
+}
+
+/* Membership and confidential: every node authenticates, searchers too. */
+static int check_mode(struct tool_security *s, const char *cmd)
+{
+    s->security_mode = DRT_SECURE_RESOLVE;
+    if (!s->mode)
         return 0;
-    const char *name = strcmp(s->mode, "membership") == 0     ? "DRT_SECURE_MEMBERSHIP"
-                       : strcmp(s->mode, "confidential") == 0 ? "DRT_SECURE_CONFIDENTIALPAYLOAD"
-                                                              : NULL;
-    if (!name) {
+    if (!tool_mode_parse(s->mode, &s->security_mode)) {
         char text[160];
         snprintf(text, sizeof(text), "--mode must be resolve, membership or confidential, not '%.64s'",
                  s->mode);
         return option_error(cmd, text);
     }
-    char what[128];
-    snprintf(what, sizeof(what), "--mode %s", s->mode);
-    tool_report_failure(cmd, what, E_NOTIMPL, json);
-    fprintf(stderr,
-            "drt %s: %s is not implemented yet: libdrt's derived-key provider supports\n"
-            "--mode resolve (DRT_SECURE_RESOLVE) only\n",
-            cmd, name);
-    return 2;
+    if (s->security_mode != DRT_SECURE_RESOLVE && (!s->root_file || !s->cert_file)) {
+        char text[200];
+        snprintf(text, sizeof(text),
+                 "--mode %s needs --root, --cert and --key: every node of such a mesh proves "
+                 "its membership with its certificate",
+                 s->mode);
+        return option_error(cmd, text);
+    }
+    return 0;
 }
 
 int tool_security_load(struct tool_security *s, const char *cmd, bool json)
 {
-    int rc = check_mode(s, cmd, json);
+    (void)json;
+    int rc = check_mode(s, cmd);
     if (rc)
         return rc;
     if (!s->cert_file != !s->key_file)

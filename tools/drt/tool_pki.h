@@ -23,15 +23,16 @@ struct tool_security {
     STACK_OF(X509) *chain; /* the certificates after the first in --cert */
     EVP_PKEY *key;
     CERT_CONTEXT root_ctx, local_ctx;
+    DRT_SECURITY_MODE security_mode; /* from --mode, once loaded */
 };
 
 /* If opt is --root, --cert, --key or --mode, records val and returns true. */
 bool tool_security_option(struct tool_security *s, const char *opt, const char *val);
 
 /* Checks how the options combine and reads the files. 0 when the tool may
- * go on, else the exit code after a message on stderr (and with json an
- * "error" object on stdout): 2 for usage and file errors, including the
- * modes that are not implemented yet. */
+ * go on, else the exit code after a message on stderr: 2 for usage and file errors, an unknown
+ * --mode, and membership or confidential without --root, --cert and
+ * --key (every node of such a mesh authenticates). */
 int tool_security_load(struct tool_security *s, const char *cmd, bool json);
 
 /* True once a root was loaded: the DRT then uses the derived-key provider. */
@@ -39,6 +40,11 @@ bool tool_security_enabled(const struct tool_security *s);
 /* The node's own certificate and key (--cert, --key), or NULL. */
 PCCERT_CONTEXT tool_security_local(const struct tool_security *s);
 void tool_security_free(struct tool_security *s);
+
+/* resolve, membership, confidential: the mode's name on the command line,
+ * false for any other text. */
+bool tool_mode_parse(const char *text, DRT_SECURITY_MODE *out);
+const char *tool_mode_name(DRT_SECURITY_MODE mode);
 
 /* The certificates of a PEM file: the first in *leaf, the others in *rest
  * (NULL when rest is NULL: they are then ignored). On failure writes why
