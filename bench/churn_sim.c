@@ -145,9 +145,38 @@ static void on_event(void *ctx, struct cluster *c, size_t node, const struct drt
 static bool measuring_now;
 static uint64_t type_bytes[16];
 
+static struct cluster *trace_cluster;
+static size_t trace_node = SIZE_MAX;
+
+static size_t node_of_ep(const struct drt_endpoint *ep)
+{
+    for (size_t i = 0; i < cluster_node_count(trace_cluster); i++)
+        if (drt_endpoint_equal(cluster_endpoint(trace_cluster, i), ep))
+            return i;
+    return SIZE_MAX;
+}
+
+static void trace_one(const struct sim_trace_event *ev)
+{
+    if (trace_node >= cluster_node_count(trace_cluster) || ev->kind != SIM_TRACE_DELIVER ||
+        !ev->buf || ev->len < 8)
+        return;
+    const struct drt_endpoint *me = cluster_endpoint(trace_cluster, trace_node);
+    bool out = drt_endpoint_equal(ev->from, me), in = drt_endpoint_equal(ev->to, me);
+    if (!out && !in)
+        return;
+    size_t other = node_of_ep(out ? ev->to : ev->from);
+    unsigned near = other == SIZE_MAX ? 999
+                                      : key256_common_prefix_bits((const drt_key *)nodes[other].key,
+                                                                  (const drt_key *)nodes[trace_node].key);
+    fprintf(stderr, "T %8.3f %s %zu (near %u) type %u len %zu\n", (double)ev->now_us / 1e6,
+            out ? "->" : "<-", other, near, ev->buf[7], ev->len);
+}
+
 static void count_type(void *ctx, const struct sim_trace_event *ev)
 {
     (void)ctx;
+    trace_one(ev);
     if (measuring_now && ev->kind == SIM_TRACE_DELIVER && ev->buf && ev->len > 7)
         type_bytes[ev->buf[7] & 15] += ev->len;
 }
@@ -195,9 +224,17 @@ static void print_neighbourhood(struct cluster *c, size_t target)
     }
     static struct drt_engine_route routes[4096];
     struct drt_engine *te = cluster_engine(c, target);
-    fprintf(stderr, "   target status %d, keys %zu, verified routes %zu; ring neighbours:",
-            (int)drt_engine_status(te), drt_engine_key_count(te),
-            drt_engine_export_routes(te, routes, 4096));
+    size_t nr = drt_engine_export_routes(te, routes, 4096);
+    unsigned best_near = 0;
+    for (size_t i = 0; i < nr; i++) {
+        unsigned b = key256_common_prefix_bits((const drt_key *)routes[i].key, t);
+        if (b > best_near)
+            best_near = b;
+    }
+    fprintf(stderr,
+            "   target status %d, keys %zu, verified routes %zu (nearest shares %u bits); ring "
+            "neighbours:",
+            (int)drt_engine_status(te), drt_engine_key_count(te), nr, best_near);
     for (size_t k = 0; k < nb; k++) {
         bool v1, v2;
         bool a = knows(c, best[k], nodes[target].key, &v1);
@@ -363,6 +400,9 @@ int main(int argc, char **argv)
     }
     struct sim *s = cluster_sim(c);
     sim_set_trace(s, count_type, NULL);
+    trace_cluster = c;
+    if (getenv("CHURN_TRACE_NODE"))
+        trace_node = (size_t)strtoul(getenv("CHURN_TRACE_NODE"), NULL, 10);
 
     /* Join and settle (no churn yet: departure times are drawn when churn starts). */
     for (uint64_t i = 0; i < n_nodes; i++) {

@@ -326,6 +326,12 @@ void engine_bootstrap_check_done(struct drt_engine *e)
         pending_count_kind(&e->pending, PENDING_INQUIRE_VERIFY) != 0)
         return;
     e->bootstrap_running = false;
+    /* ACTIVE came with the first verified peer, and the keys were published
+     * then, through the one or two peers known at that moment: the walk
+     * often stalls far from the keys' places on the ring. Now that every
+     * entry the bootstrap brought is verified, publish again. */
+    if (e->status == ENGINE_ACTIVE)
+        e->publish_due = true;
     if (e->status == ENGINE_BOOTSTRAPPING ||
         (e->status == ENGINE_ALONE && !engine_cache_has_verified(e)))
         engine_set_status(e, ENGINE_ALONE, e->nseeds);
@@ -596,6 +602,23 @@ static void ping_leaf_neighbours(struct drt_engine *e)
     }
 }
 
+/* A key whose leaf set lost a member has a gap on that side that nobody
+ * will fill for it: the node beyond the one that left does not know us.
+ * Publishing the key again walks to its neighbourhood, where the nodes
+ * that should be in the leaf set learn it and answer with themselves.
+ * Under churn this keeps the ring closed between the regular publications
+ * (every fourth round); at most once per round per key. */
+static void republish_torn_leaf_sets(struct drt_engine *e)
+{
+    if (e->status != ENGINE_ACTIVE || e->maintenance_round % 4 == 0)
+        return;
+    for (size_t i = 0; i < e->nkeys; i++)
+        if (e->keys[i].leaf_lost) {
+            e->keys[i].leaf_lost = false;
+            engine_publish(e, &e->keys[i]);
+        }
+}
+
 static void maintenance(struct drt_engine *e)
 {
     e->maintenance_round++;
@@ -607,6 +630,7 @@ static void maintenance(struct drt_engine *e)
     for (size_t i = 0; i < n; i++)
         engine_send_inquire(e, &peers[i], PENDING_INQUIRE_VERIFY, WIRE_INQUIRE_A, 0);
     ping_leaf_neighbours(e);
+    republish_torn_leaf_sets(e);
     if (e->maintenance_round % 4 == 0) {
         e->publish_due = true;
         /* Split detection ([MC-DRT] 3.2.6.2.1): a cloud cut in two keeps

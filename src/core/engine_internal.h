@@ -37,6 +37,7 @@ struct local_key {
     uint8_t *data;
     size_t len;
     bool published;
+    bool leaf_lost; /* a leaf-set neighbour left since the last publication */
 };
 
 /* A signed revocation waiting for the key's node to confirm it

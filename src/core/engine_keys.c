@@ -149,6 +149,7 @@ void engine_publish(struct drt_engine *e, struct local_key *k)
     s->publish = true;
     s->publish_reg = k->reg_id;
     k->published = true;
+    k->leaf_lost = false;
     engine_search_pump(e, s);
 }
 
