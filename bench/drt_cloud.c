@@ -62,9 +62,11 @@ struct config {
     unsigned nodes, keys, lookups, inflight, idle_s;
     size_t value_size;
     uint64_t seed;
+    DRT_PROTECTION_MODE ipsec; /* --ipsec require|request: SA protection of every transport */
 };
 
-static struct config cfg = {16, 1000, 5000, 64, 60, 100, 1};
+static struct config cfg = {16, 1000, 5000, 64, 60, 100, 1, DRT_PROTECTION_OFF};
+#define BENCH_PSK "bench mesh key"
 static struct node *nodes;
 static struct key *keys;
 static unsigned char *values; /* keys x value_size */
@@ -139,6 +141,10 @@ static void open_node(unsigned i)
     HRESULT hr = DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport);
     if (FAILED(hr))
         die("DrtCreateIpv6UdpTransport", hr);
+    if (cfg.ipsec != DRT_PROTECTION_OFF &&
+        FAILED(hr = DrtSetTransportProtection(n->transport, cfg.ipsec, (const BYTE *)BENCH_PSK,
+                                              sizeof(BENCH_PSK) - 1)))
+        die("DrtSetTransportProtection", hr);
     if (FAILED(hr = DrtCreateNullSecurityProvider(&n->security)))
         die("DrtCreateNullSecurityProvider", hr);
     /* Seeds: node 0 and two random earlier nodes (the same rule as the
@@ -395,7 +401,8 @@ static double mean_of(const double *v, unsigned n)
 static void usage(void)
 {
     fprintf(stderr, "usage: drt_cloud [--nodes N] [--keys K] [--value-size V] [--lookups L]\n"
-                    "                 [--inflight F] [--idle S] [--seed X]\n");
+                    "                 [--inflight F] [--idle S] [--seed X]\n"
+                    "                 [--ipsec require|request]\n");
     exit(2);
 }
 
@@ -405,7 +412,11 @@ int main(int argc, char **argv)
         if (i + 1 >= argc)
             usage();
         unsigned long v = strtoul(argv[i + 1], NULL, 10);
-        if (strcmp(argv[i], "--nodes") == 0)
+        if (strcmp(argv[i], "--ipsec") == 0 && strcmp(argv[i + 1], "require") == 0)
+            cfg.ipsec = DRT_PROTECTION_REQUIRE;
+        else if (strcmp(argv[i], "--ipsec") == 0 && strcmp(argv[i + 1], "request") == 0)
+            cfg.ipsec = DRT_PROTECTION_REQUEST;
+        else if (strcmp(argv[i], "--nodes") == 0)
             cfg.nodes = (unsigned)v;
         else if (strcmp(argv[i], "--keys") == 0)
             cfg.keys = (unsigned)v;
@@ -520,7 +531,7 @@ int main(int argc, char **argv)
     unsigned npath = successes(look.path, cfg.lookups, ok);
     double path_mean = mean_of(ok, npath), path_p99 = bench_quantile(ok, npath, 0.99);
 
-    printf("{\"system\":\"libdrt\",\"version\":\"%s\",\"nodes\":%u,\"keys\":%u,"
+    printf("{\"system\":\"libdrt\",\"ipsec\":\"%s\",\"version\":\"%s\",\"nodes\":%u,\"keys\":%u,"
            "\"value_size\":%zu,\"lookups\":%u,\"inflight\":%u,\"seed\":%llu,"
            "\"setup_ms\":%.1f,\"nodes_ready\":%u,"
            "\"register_failures\":%u,\"register_error\":\"0x%08x\",\"put_ok\":%u,\"put_ms_p50\":%.3f,\"put_ms_p99\":%.3f,\"put_phase_ms\":%.1f,"
@@ -534,6 +545,9 @@ int main(int argc, char **argv)
            "\"rss_kib_per_node\":%.1f,\"rss_kib_per_node_net\":%.1f,"
            "\"idle_s\":%.1f,\"idle_bytes_per_s_per_node\":%.2f,"
            "\"idle_packets_per_s_per_node\":%.3f,\"idle_cpu_pct\":%.2f}\n",
+           cfg.ipsec == DRT_PROTECTION_REQUIRE   ? "require"
+           : cfg.ipsec == DRT_PROTECTION_REQUEST ? "request"
+                                                 : "off",
            DrtLibraryVersion(), cfg.nodes, cfg.keys, cfg.value_size, cfg.lookups, cfg.inflight,
            (unsigned long long)cfg.seed, setup_ms, active, register_failures,
            (unsigned)first_register_error, put_ok, put_p50, put_p99,

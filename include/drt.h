@@ -499,10 +499,23 @@ typedef struct drt_protection_stats_tag {
     UINT64 negotiationsFailed;           /* our initiations that failed */
     UINT64 unsent;                       /* outbound DRT dropped for want of an SA */
     UINT64 invalid;                      /* datagrams of no known class */
+    UINT64 rekeys;                       /* negotiations started at a soft lifetime */
+    UINT64 sasExpired;                   /* SA pairs freed: hard lifetime, or superseded */
 } DRT_PROTECTION_STATS;
 
 HRESULT WINAPI DrtSetTransportProtection(HDRT_TRANSPORT hTransport, DRT_PROTECTION_MODE mode,
                                          const BYTE *pbPreSharedKey, ULONG cbPreSharedKey);
+/* SA lifetimes of a protected transport (0: no limit of that kind): at the
+ * soft limit (seconds, or kilobytes of payload both ways) the side that
+ * initiated a pair negotiates a new one and both move to it; at the hard
+ * limit a pair is freed. Default: hard 3600 s and 100,000 KB, soft 90% of
+ * each. Set before DrtOpen, after DrtSetTransportProtection.
+ *   S_OK; DRT_E_INVALID_TRANSPORT_PROVIDER; DRT_E_TRANSPORTPROVIDER_IN_USE
+ *   (a DRT is bound to it); E_INVALIDARG (protection not set; a soft limit
+ *   not below its hard limit). */
+HRESULT WINAPI DrtSetTransportProtectionLifetime(HDRT_TRANSPORT hTransport, ULONG softSeconds,
+                                                 ULONG hardSeconds, ULONG softKilobytes,
+                                                 ULONG hardKilobytes);
 /* S_OK; DRT_E_INVALID_TRANSPORT_PROVIDER; E_INVALIDARG (pStats NULL);
  * all zero when protection is off. */
 HRESULT WINAPI DrtGetTransportProtectionStats(HDRT_TRANSPORT hTransport,

@@ -92,6 +92,49 @@ DRT_EXPORT HRESULT WINAPI DrtSetTransportProtection(HDRT_TRANSPORT hTransport,
     return j.hr;
 }
 
+struct lifetime_job {
+    struct drt_transport *t;
+    struct neg_lifetime lt;
+    bool set;
+};
+
+static void lifetime_on_loop(void *arg)
+{
+    struct lifetime_job *j = arg;
+    j->set = j->t->sock->ipsec != NULL;
+    if (j->set)
+        io_ipsec_set_lifetime(j->t->sock->ipsec, &j->lt);
+}
+
+/* A soft limit must come before its hard limit (0: none of that kind). */
+static bool soft_before_hard(ULONG soft, ULONG hard)
+{
+    return !soft || !hard || soft < hard;
+}
+
+DRT_EXPORT HRESULT WINAPI DrtSetTransportProtectionLifetime(HDRT_TRANSPORT hTransport,
+                                                            ULONG softSeconds, ULONG hardSeconds,
+                                                            ULONG softKilobytes,
+                                                            ULONG hardKilobytes)
+{
+    struct drt_transport *t;
+    HRESULT hr = transport_check_bindable(hTransport, &t);
+    if (FAILED(hr))
+        return hr;
+    if (!soft_before_hard(softSeconds, hardSeconds) ||
+        !soft_before_hard(softKilobytes, hardKilobytes))
+        return E_INVALIDARG;
+    struct lifetime_job j = {
+        .t = t,
+        .lt = {.soft_ms = (uint64_t)softSeconds * 1000u,
+               .hard_ms = (uint64_t)hardSeconds * 1000u,
+               .soft_bytes = (uint64_t)softKilobytes * 1000u,
+               .hard_bytes = (uint64_t)hardKilobytes * 1000u},
+    };
+    io_call(lifetime_on_loop, &j);
+    return j.set ? S_OK : E_INVALIDARG;
+}
+
 struct stats_job {
     struct drt_transport *t;
     struct io_ipsec_stats s;
@@ -128,6 +171,8 @@ DRT_EXPORT HRESULT WINAPI DrtGetTransportProtectionStats(HDRT_TRANSPORT hTranspo
         .negotiationsFailed = j.s.neg_failed,
         .unsent = j.s.unsent,
         .invalid = j.s.invalid,
+        .rekeys = j.s.rekeys,
+        .sasExpired = j.s.expired,
     };
     return S_OK;
 }

@@ -32,8 +32,8 @@ struct io_ipsec {
     uint8_t psk[NEG_PSK_MAX];
     struct neg_node *node; /* once the local address is known */
     uv_timer_t timer;
-    struct peer_state *peers;
-    size_t npeers;
+    struct peer_state *peers; /* grown on demand up to IO_IPSEC_MAX_PEERS */
+    size_t npeers, cap;
     uint64_t last_order; /* the latest establishment counted */
     struct io_ipsec_stats stats;
     uint8_t buf[65536 + ESP_OVERHEAD]; /* sealed or opened datagram */
@@ -99,6 +99,14 @@ static struct peer_state *add_peer(struct io_ipsec *ip, const struct drt_endpoin
     struct peer_state *p = find_peer(ip, ep);
     if (p || ip->npeers >= IO_IPSEC_MAX_PEERS)
         return p;
+    if (ip->npeers == ip->cap) {
+        size_t cap = ip->cap ? 2 * ip->cap : 8;
+        struct peer_state *v = realloc(ip->peers, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        ip->peers = v;
+        ip->cap = cap;
+    }
     p = &ip->peers[ip->npeers++];
     memset(p, 0, sizeof(*p));
     p->ep = *ep;
@@ -177,9 +185,22 @@ static void settle_all(struct io_ipsec *ip, uint64_t now)
 
 static void on_timer(uv_timer_t *t);
 
+/* Often enough for the shortest time lifetime to be seen within a quarter
+ * of itself; never more often than every 100 ms. */
+static uint64_t housekeeping_ms(const struct io_ipsec *ip)
+{
+    uint64_t ms = IO_IPSEC_HOUSEKEEPING_MS;
+    const struct neg_lifetime *lt = &ip->cfg.lifetime;
+    if (lt->soft_ms && lt->soft_ms / 4 < ms)
+        ms = lt->soft_ms / 4;
+    if (lt->hard_ms && lt->hard_ms / 4 < ms)
+        ms = lt->hard_ms / 4;
+    return ms < 100 ? 100 : ms;
+}
+
 static void arm(struct io_ipsec *ip, uint64_t now)
 {
-    uint64_t d = now + IO_IPSEC_HOUSEKEEPING_MS;
+    uint64_t d = now + housekeeping_ms(ip);
     uint64_t n = neg_node_next_timeout(ip->node);
     if (n < d)
         d = n;
@@ -344,9 +365,7 @@ struct io_ipsec *io_ipsec_create(struct io_socket *sock, const struct io_ipsec_c
     struct io_ipsec *ip = calloc(1, sizeof(*ip));
     if (!ip)
         return NULL;
-    ip->peers = calloc(IO_IPSEC_MAX_PEERS, sizeof(*ip->peers));
-    if (!ip->peers || uv_timer_init(io_loop(), &ip->timer) != 0) {
-        free(ip->peers);
+    if (uv_timer_init(io_loop(), &ip->timer) != 0) {
         free(ip);
         return NULL;
     }
@@ -355,7 +374,22 @@ struct io_ipsec *io_ipsec_create(struct io_socket *sock, const struct io_ipsec_c
     ip->cfg = *cfg;
     memcpy(ip->psk, cfg->psk, cfg->psk_len);
     ip->cfg.psk = ip->psk;
+    const struct neg_lifetime *lt = &cfg->lifetime;
+    if (!lt->soft_ms && !lt->hard_ms && !lt->soft_bytes && !lt->hard_bytes)
+        ip->cfg.lifetime = (struct neg_lifetime){
+            .soft_ms = IO_IPSEC_DEFAULT_HARD_S * 900u,
+            .hard_ms = IO_IPSEC_DEFAULT_HARD_S * 1000u,
+            .soft_bytes = IO_IPSEC_DEFAULT_HARD_KB * 900u,
+            .hard_bytes = IO_IPSEC_DEFAULT_HARD_KB * 1000u,
+        };
     return ip;
+}
+
+void io_ipsec_set_lifetime(struct io_ipsec *ip, const struct neg_lifetime *lt)
+{
+    ip->cfg.lifetime = *lt;
+    if (ip->node)
+        neg_node_set_lifetime(ip->node, lt);
 }
 
 bool io_ipsec_set_local(struct io_ipsec *ip, const struct drt_endpoint *self)
@@ -371,9 +405,11 @@ bool io_ipsec_set_local(struct io_ipsec *ip, const struct drt_endpoint *self)
     rc.base.km = ip->cfg.km;
     peer_from_endpoint(self, &rc.base.local);
     ip->node = neg_node_create(&rc, io_now_ms());
-    if (ip->node)
-        arm(ip, io_now_ms());
-    return ip->node != NULL;
+    if (!ip->node)
+        return false;
+    neg_node_set_lifetime(ip->node, &ip->cfg.lifetime);
+    arm(ip, io_now_ms());
+    return true;
 }
 
 static void free_on_close(uv_handle_t *h)
@@ -399,7 +435,12 @@ void io_ipsec_destroy(struct io_ipsec *ip)
 
 struct io_ipsec_stats io_ipsec_stats(const struct io_ipsec *ip)
 {
-    return ip->stats;
+    struct io_ipsec_stats s = ip->stats;
+    if (ip->node) {
+        s.rekeys = neg_node_stats(ip->node).rekeys;
+        s.expired = neg_node_stats(ip->node).expired;
+    }
+    return s;
 }
 
 enum io_ipsec_mode io_ipsec_mode(const struct io_ipsec *ip)

@@ -24,19 +24,25 @@
 
 #include "core/endpoint.h"
 #include "ipsec/neg_keymgr.h"
+#include "ipsec/neg_node.h"
 
 enum io_ipsec_mode { IO_IPSEC_OFF = 0, IO_IPSEC_REQUEST = 1, IO_IPSEC_REQUIRE = 2 };
 
 #define IO_IPSEC_QUEUE_PER_PEER 32u /* DRT datagrams waiting for an SA, per peer */
 #define IO_IPSEC_MAX_PEERS 1024u    /* peers with waiting datagrams or a hold */
 #define IO_IPSEC_HOLD_MS 30000u     /* after a failed negotiation */
-#define IO_IPSEC_HOUSEKEEPING_MS 5000u
+#define IO_IPSEC_HOUSEKEEPING_MS 5000u /* lifetimes are checked this often, at least */
+/* Windows' default quick-mode SA lifetime: an hour or 100,000 KB; the
+ * rekey starts at 90% of either. */
+#define IO_IPSEC_DEFAULT_HARD_S 3600u
+#define IO_IPSEC_DEFAULT_HARD_KB 100000u
 
 struct io_ipsec_config {
     enum io_ipsec_mode mode;
     const uint8_t *psk; /* copied */
     size_t psk_len;
     struct neg_keymgr_env km; /* the process's key managers (src/api) */
+    struct neg_lifetime lifetime; /* all 0: the defaults above */
 };
 
 /* Counters of one socket; DRT_TRANSPORT_PROTECTION_STATS mirrors them. */
@@ -51,6 +57,8 @@ struct io_ipsec_stats {
     uint64_t neg_failed;                 /* our initiations that failed */
     uint64_t unsent;                     /* outbound DRT dropped for want of an SA */
     uint64_t invalid;                    /* datagrams of no known class */
+    uint64_t rekeys;                     /* negotiations started at a soft limit */
+    uint64_t expired;                    /* SA pairs freed (hard limit, superseded) */
 };
 
 struct io_ipsec;
@@ -61,6 +69,8 @@ struct io_socket;
 struct io_ipsec *io_ipsec_create(struct io_socket *sock, const struct io_ipsec_config *cfg);
 /* Frees everything, the timer after libuv's close callback. */
 void io_ipsec_destroy(struct io_ipsec *ip);
+/* Replaces the lifetimes (neg_node.h) of this socket's SAs. */
+void io_ipsec_set_lifetime(struct io_ipsec *ip, const struct neg_lifetime *lt);
 /* The address key managers see as ours (the node's advertised one). */
 bool io_ipsec_set_local(struct io_ipsec *ip, const struct drt_endpoint *self);
 

@@ -11,8 +11,15 @@ struct neg_node {
     struct neg_responder *resp;
     struct neg **ini; /* initiated, one per peer */
     size_t count, cap;
+    struct neg **old; /* initiated pairs a rekey replaced: inbound until hard */
+    size_t nold, oldcap;
     uint64_t order; /* establishments so far (neg_config.order) */
+    struct neg_lifetime lt;
+    struct neg_node_stats st;
 };
+
+/* Rekeys started per tick at most; the rest wait for the next tick. */
+#define REKEYS_PER_TICK 16
 
 static bool same_peer(const struct neg_peer *a, const struct neg_peer *b)
 {
@@ -27,6 +34,9 @@ static bool node_spi_in_use(void *ctx, uint32_t spi)
     const struct neg_node *node = ctx;
     for (size_t i = 0; i < node->count; i++)
         if (neg_child_spi_in(node->ini[i]) == spi)
+            return true;
+    for (size_t i = 0; i < node->nold; i++)
+        if (neg_child_spi_in(node->old[i]) == spi)
             return true;
     for (size_t i = 0; node->resp && i < neg_responder_count(node->resp); i++)
         if (neg_child_spi_in(neg_responder_at(node->resp, i)) == spi)
@@ -64,6 +74,9 @@ void neg_node_free(struct neg_node *node)
     for (size_t i = 0; i < node->count; i++)
         neg_free(node->ini[i]);
     free(node->ini);
+    for (size_t i = 0; i < node->nold; i++)
+        neg_free(node->old[i]);
+    free(node->old);
     neg_responder_free(node->resp);
     OPENSSL_cleanse(node, sizeof(*node));
     free(node);
@@ -144,6 +157,141 @@ struct neg *neg_node_receive(struct neg_node *node, uint64_t now, const struct n
     return NULL;
 }
 
+static bool past(const struct neg *n, uint64_t now, uint64_t ms, uint64_t bytes)
+{
+    if (neg_state(n) != NEG_S_ESTABLISHED)
+        return false;
+    if (ms && now - neg_established_at(n) >= ms)
+        return true;
+    const struct esp_sa *in = neg_sa_inbound((struct neg *)n);
+    const struct esp_sa *out = neg_sa_outbound((struct neg *)n);
+    return bytes && in && out && in->bytes + out->bytes >= bytes;
+}
+
+static bool newer_since(const struct neg *n, const struct neg *m, uint64_t now, uint64_t ms)
+{
+    return n != m && neg_state(n) == NEG_S_ESTABLISHED && same_peer(neg_remote(n), neg_remote(m)) &&
+           neg_established_order(n) > neg_established_order(m) &&
+           now - neg_established_at(n) >= ms;
+}
+
+/* Has a newer pair with the same peer been established for retire_ms, and
+ * has the peer sent nothing on this one for as long? (After simultaneous
+ * initiations the two sides may seal with different pairs: the quiet
+ * inbound SA shows the peer moved on too.) */
+static bool superseded(struct neg_node *node, struct neg *m, uint64_t now)
+{
+    if (neg_state(m) != NEG_S_ESTABLISHED)
+        return false;
+    uint64_t ms = node->lt.retire_ms ? node->lt.retire_ms : NEG_DEFAULT_RETIRE_MS;
+    if (neg_inbound_quiet_ms(m, now) < ms)
+        return false;
+    for (size_t i = 0; i < node->count; i++)
+        if (newer_since(node->ini[i], m, now, ms))
+            return true;
+    for (size_t i = 0; i < neg_responder_count(node->resp); i++)
+        if (newer_since(neg_responder_at(node->resp, i), m, now, ms))
+            return true;
+    return false; /* retired pairs are never the newer one */
+}
+
+static bool ends(struct neg_node *node, struct neg *n, uint64_t now)
+{
+    const struct neg_lifetime *lt = &node->lt;
+    return past(n, now, lt->hard_ms, lt->hard_bytes) || superseded(node, n, now);
+}
+
+static void expire_hard(struct neg_node *node, uint64_t now)
+{
+    const struct neg_lifetime *lt = &node->lt;
+    if (!lt->soft_ms && !lt->hard_ms && !lt->soft_bytes && !lt->hard_bytes)
+        return;
+    size_t i = node->nold;
+    while (i-- > 0)
+        if (ends(node, node->old[i], now)) {
+            neg_free(node->old[i]);
+            node->old[i] = node->old[--node->nold];
+            node->st.expired++;
+        }
+    i = node->count;
+    while (i-- > 0)
+        if (ends(node, node->ini[i], now)) {
+            remove_at(node, i);
+            node->st.expired++;
+        }
+    i = neg_responder_count(node->resp);
+    while (i-- > 0)
+        if (ends(node, neg_responder_at(node->resp, i), now)) {
+            neg_responder_drop_at(node->resp, i);
+            node->st.expired++;
+        }
+}
+
+/* Is n the pair the node seals with towards its peer, and past soft? Only
+ * the side that initiated a pair rekeys it, so that the two sides do not
+ * both start one at about the same time. */
+static bool rekey_due(struct neg_node *node, struct neg *n, uint64_t now)
+{
+    return past(n, now, node->lt.soft_ms, node->lt.soft_bytes) &&
+           neg_node_sa_to(node, neg_remote(n)) == neg_sa_outbound(n);
+}
+
+/* The initiated pair towards peer leaves ini for old (inbound only), so
+ * that a new initiation can take its place. */
+static bool retire_initiated(struct neg_node *node, const struct neg_peer *peer)
+{
+    ptrdiff_t i = initiated_index(node, peer);
+    if (i < 0)
+        return true;
+    if (neg_state(node->ini[i]) != NEG_S_ESTABLISHED)
+        return false; /* a negotiation is under way already */
+    if (node->nold == node->oldcap) {
+        size_t cap = node->oldcap ? 2 * node->oldcap : 8;
+        struct neg **v = realloc(node->old, cap * sizeof(*v));
+        if (!v)
+            return false;
+        node->old = v;
+        node->oldcap = cap;
+    }
+    node->old[node->nold++] = node->ini[i];
+    node->ini[i] = node->ini[--node->count];
+    return true;
+}
+
+static void start_rekeys(struct neg_node *node, uint64_t now,
+                         void (*send)(void *ctx, const struct neg_peer *to,
+                                      const struct neg_out *o),
+                         void *ctx)
+{
+    struct neg_peer due[REKEYS_PER_TICK];
+    size_t ndue = 0;
+    for (size_t i = 0; i < node->count && ndue < REKEYS_PER_TICK; i++)
+        if (rekey_due(node, node->ini[i], now))
+            due[ndue++] = *neg_remote(node->ini[i]);
+    for (size_t k = 0; k < ndue; k++) {
+        struct neg_out o;
+        if (!retire_initiated(node, &due[k]) || !neg_node_initiate(node, now, &due[k], &o))
+            continue;
+        node->st.rekeys++;
+        if (send)
+            send(ctx, &due[k], &o);
+    }
+}
+
+void neg_node_set_lifetime(struct neg_node *node, const struct neg_lifetime *lt)
+{
+    node->lt = *lt;
+    /* With lifetimes, a pair that a peer's rekey supersedes is freed by
+     * them, after the packets sealed with it have arrived. */
+    neg_responder_keep_replaced(node->resp, lt->soft_ms || lt->hard_ms || lt->soft_bytes ||
+                                                lt->hard_bytes);
+}
+
+struct neg_node_stats neg_node_stats(const struct neg_node *node)
+{
+    return node->st;
+}
+
 void neg_node_tick(struct neg_node *node, uint64_t now,
                    void (*send)(void *ctx, const struct neg_peer *to, const struct neg_out *o),
                    void *ctx)
@@ -159,6 +307,8 @@ void neg_node_tick(struct neg_node *node, uint64_t now,
             remove_at(node, i);
     }
     neg_responder_tick(node->resp, now);
+    expire_hard(node, now);
+    start_rekeys(node, now, send, ctx);
 }
 
 uint64_t neg_node_next_timeout(const struct neg_node *node)
@@ -177,6 +327,13 @@ struct esp_sa *neg_node_sa_to(struct neg_node *node, const struct neg_peer *peer
     struct neg *best = neg_node_initiated(node, peer);
     if (best && !neg_sa_outbound(best))
         best = NULL;
+    /* A retired pair still seals until its rekey is established. */
+    for (size_t i = 0; i < node->nold; i++) {
+        struct neg *m = node->old[i];
+        if (same_peer(neg_remote(m), peer) && neg_sa_outbound(m) &&
+            (!best || neg_established_order(m) > neg_established_order(best)))
+            best = m;
+    }
     for (size_t i = 0; i < neg_responder_count(node->resp); i++) {
         struct neg *m = neg_responder_at(node->resp, i);
         if (same_peer(neg_remote(m), peer) && neg_sa_outbound(m) &&
@@ -190,6 +347,11 @@ struct esp_sa *neg_node_sa_by_spi(struct neg_node *node, uint32_t spi)
 {
     for (size_t i = 0; i < node->count; i++) {
         struct esp_sa *sa = neg_sa_inbound(node->ini[i]);
+        if (sa && sa->spi == spi)
+            return sa;
+    }
+    for (size_t i = 0; i < node->nold; i++) {
+        struct esp_sa *sa = neg_sa_inbound(node->old[i]);
         if (sa && sa->spi == spi)
             return sa;
     }

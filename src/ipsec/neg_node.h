@@ -20,6 +20,28 @@
 
 struct neg_node;
 
+/* SA lifetimes (0: no limit). Bytes are the protected payload through the
+ * pair, both directions. When the pair a node seals with towards a peer
+ * passes a soft limit, the node starts a new negotiation with that peer
+ * (a rekey: the whole key-manager cycle again) and keeps sealing with the
+ * old pair until the new one is established; every pair is freed with its
+ * SAs at a hard limit, so packets sealed with it are no longer opened.
+ * With any limit set, a pair that a newer one with the same peer
+ * superseded is freed retire_ms after that one was established (packets
+ * sealed with it have arrived by then; no deletion notice is sent). */
+struct neg_lifetime {
+    uint64_t soft_ms, hard_ms;
+    uint64_t soft_bytes, hard_bytes;
+    uint64_t retire_ms; /* 0: NEG_DEFAULT_RETIRE_MS */
+};
+
+#define NEG_DEFAULT_RETIRE_MS 10000u
+
+struct neg_node_stats {
+    uint64_t rekeys;  /* negotiations started because a soft limit passed */
+    uint64_t expired; /* SA pairs freed at a hard limit or superseded */
+};
+
 /* cfg->base.remote is ignored (per peer). NULL on a bad config. */
 struct neg_node *neg_node_create(const struct neg_responder_config *cfg, uint64_t now);
 void neg_node_free(struct neg_node *node);
@@ -35,7 +57,9 @@ struct neg *neg_node_receive(struct neg_node *node, uint64_t now, const struct n
                              const uint8_t *dgram, size_t len, struct neg_out *out);
 
 /* Retransmissions due by now, one call of send per datagram, and the
- * responder's housekeeping. Failed initiations are forgotten here. */
+ * responder's housekeeping. Failed initiations are forgotten here, pairs
+ * past a hard lifetime freed, rekeys past a soft one started (their
+ * INIT_REQs go out through send). */
 void neg_node_tick(struct neg_node *node, uint64_t now,
                    void (*send)(void *ctx, const struct neg_peer *to, const struct neg_out *o),
                    void *ctx);
@@ -48,6 +72,10 @@ uint64_t neg_node_next_timeout(const struct neg_node *node);
 struct esp_sa *neg_node_sa_to(struct neg_node *node, const struct neg_peer *peer);
 /* The inbound SA for an ESP packet's SPI, or NULL. */
 struct esp_sa *neg_node_sa_by_spi(struct neg_node *node, uint32_t spi);
+
+/* Replaces the lifetimes (the default: none). */
+void neg_node_set_lifetime(struct neg_node *node, const struct neg_lifetime *lt);
+struct neg_node_stats neg_node_stats(const struct neg_node *node);
 
 /* The node's initiated negotiation towards peer, or NULL. */
 struct neg *neg_node_initiated(struct neg_node *node, const struct neg_peer *peer);

@@ -17,6 +17,7 @@ struct neg_responder {
     bool have_prev;
     uint64_t secret_born;
     struct neg_responder_stats st;
+    bool keep_replaced;
 };
 
 static bool new_secret(struct neg_responder *r, uint64_t now)
@@ -134,6 +135,17 @@ static void remove_at(struct neg_responder *r, size_t i)
     r->negs[i] = r->negs[--r->count];
 }
 
+void neg_responder_keep_replaced(struct neg_responder *r, bool keep)
+{
+    r->keep_replaced = keep;
+}
+
+void neg_responder_drop_at(struct neg_responder *r, size_t i)
+{
+    if (i < r->count)
+        remove_at(r, i);
+}
+
 void neg_responder_tick(struct neg_responder *r, uint64_t now)
 {
     if (now - r->secret_born >= r->cfg.cookie_rotate_ms)
@@ -215,7 +227,8 @@ static struct neg *deliver(struct neg_responder *r, struct neg *n, uint64_t now,
     if (!neg_receive(n, now, d, len, out))
         return NULL;
     if (!was && neg_state(n) == NEG_S_ESTABLISHED)
-        replace_older(r, n);
+        if (!r->keep_replaced)
+            replace_older(r, n);
     return n;
 }
 

@@ -66,6 +66,14 @@ size_t neg_responder_count(const struct neg_responder *r);
 size_t neg_responder_half_open(const struct neg_responder *r);
 /* The negotiation at index i (0 .. count-1), for callers that walk them. */
 struct neg *neg_responder_at(struct neg_responder *r, size_t i);
+/* keep true: a newly established negotiation from a peer leaves the older
+ * ones in place (a rekey, when a hard lifetime frees them later: packets
+ * sealed with them may still be in flight); false (the default): they are
+ * freed at once as stale. */
+void neg_responder_keep_replaced(struct neg_responder *r, bool keep);
+/* Frees the negotiation at index i with its SAs (a lifetime ended); the
+ * last one takes its index. */
+void neg_responder_drop_at(struct neg_responder *r, size_t i);
 struct neg_responder_stats neg_responder_stats(const struct neg_responder *r);
 
 #endif

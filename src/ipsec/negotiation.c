@@ -63,6 +63,8 @@ struct neg {
     struct esp_sa sa_in, sa_out;
     bool installed;
     uint64_t order;
+    uint64_t established_at; /* `now` of the datagram that established it */
+    uint64_t in_packets_seen, in_quiet_since; /* neg_inbound_quiet_ms */
 
     uint64_t dropped, retransmits;
 };
@@ -118,6 +120,18 @@ uint64_t neg_retransmits(const struct neg *n) { return n->retransmits; }
 enum neg_winner neg_winner(const struct neg *n) { return n->winner; }
 uint32_t neg_child_spi_in(const struct neg *n) { return n->spi_in; }
 uint64_t neg_established_order(const struct neg *n) { return n->order; }
+uint64_t neg_established_at(const struct neg *n) { return n->established_at; }
+
+uint64_t neg_inbound_quiet_ms(struct neg *n, uint64_t now)
+{
+    if (n->state != NEG_S_ESTABLISHED)
+        return 0;
+    if (n->sa_in.packets != n->in_packets_seen || n->in_quiet_since == 0) {
+        n->in_packets_seen = n->sa_in.packets;
+        n->in_quiet_since = now ? now : 1;
+    }
+    return now - n->in_quiet_since;
+}
 struct esp_sa *neg_sa_inbound(struct neg *n) { return n->installed ? &n->sa_in : NULL; }
 struct esp_sa *neg_sa_outbound(struct neg *n) { return n->installed ? &n->sa_out : NULL; }
 uint64_t neg_next_timeout(const struct neg *n) { return n->timer; }
@@ -763,6 +777,7 @@ bool neg_receive(struct neg *n, uint64_t now, const uint8_t *d, size_t len, stru
     out->len = 0;
     struct neg_header h;
     bool ok = false;
+    bool was_established = n->state == NEG_S_ESTABLISHED;
     if (!neg_header_parse(d, len, &h) || h.spi_i != n->spi_i)
         goto done;
     if (!n->initiator) {
@@ -804,6 +819,8 @@ bool neg_receive(struct neg *n, uint64_t now, const uint8_t *d, size_t len, stru
 done:
     if (!ok)
         n->dropped++;
+    if (!was_established && n->state == NEG_S_ESTABLISHED)
+        n->established_at = now;
     return ok;
 }
 

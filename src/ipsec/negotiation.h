@@ -135,6 +135,12 @@ uint64_t neg_dropped(const struct neg *n);
 uint64_t neg_retransmits(const struct neg *n);
 /* Its place among the node's establishments (cfg.order), 0 if none. */
 uint64_t neg_established_order(const struct neg *n);
+/* When it was established (the `now` of that datagram); 0 before. */
+uint64_t neg_established_at(const struct neg *n);
+/* How long its inbound SA has opened nothing, as seen by the calls of
+ * this function: the first call (or one after a packet) starts the count
+ * at now. 0 before ESTABLISHED. */
+uint64_t neg_inbound_quiet_ms(struct neg *n, uint64_t now);
 /* The inbound ESP SPI this side picked (0 before it picked one). */
 uint32_t neg_child_spi_in(const struct neg *n);
 /* Who dictated the child SA's keys (valid once ESTABLISHED). */

@@ -16,6 +16,14 @@
 #include "api/api_internal.h"
 #include "api/handle_table.h"
 
+static ULONG soft_s, hard_s;
+
+void lb_set_lifetime(ULONG soft_seconds, ULONG hard_seconds)
+{
+    soft_s = soft_seconds;
+    hard_s = hard_seconds;
+}
+
 void lb_open(struct lb_node *n, const struct lb_node *seed)
 {
     lb_open_protected(n, seed, DRT_PROTECTION_OFF, NULL);
@@ -33,6 +41,9 @@ void lb_open_protected(struct lb_node *n, const struct lb_node *seed, DRT_PROTEC
         assert_int_equal(
             DrtSetTransportProtection(n->transport, mode, (const BYTE *)psk, (ULONG)strlen(psk)),
             S_OK);
+    if (mode != DRT_PROTECTION_OFF && (soft_s || hard_s))
+        assert_int_equal(DrtSetTransportProtectionLifetime(n->transport, soft_s, hard_s, 0, 0),
+                         S_OK);
     assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
     SOCKADDR_STORAGE addr;
     memset(&addr, 0, sizeof(addr));

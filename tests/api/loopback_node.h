@@ -27,6 +27,9 @@ struct lb_node {
 /* Sets DRT_ADVERTISE_ADDRESS to ::1 and opens a node bootstrapping from
  * seed (NULL: the first node of its cloud). */
 void lb_open(struct lb_node *n, const struct lb_node *seed);
+/* SA lifetimes (seconds, 0 0: the library's defaults) for the protected
+ * nodes opened next. */
+void lb_set_lifetime(ULONG soft_seconds, ULONG hard_seconds);
 /* The same with DrtSetTransportProtection(mode, psk) before DrtOpen. */
 void lb_open_protected(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_MODE mode,
                        const char *psk);

@@ -387,6 +387,42 @@ static void test_dictating_key_manager_keys_the_real_sas(void **state)
     run_pair_with_key_manager(true);
 }
 
+/* SA pairs that live 3 s, rekeyed after 1 s, under searches for 6 s: every
+ * search finds its key, nothing goes in the clear, no ESP packet is
+ * dropped, and each rekey ran the key managers' cycle again. */
+static void test_rekey_under_searches(void **state)
+{
+    (void)state;
+    nnotes = 0;
+    HANDLE km;
+    HANDLE session = register_km(false, &km);
+    lb_set_lifetime(1, 3);
+    struct lb_node nodes[2];
+    HDRT_REGISTRATION_CONTEXT regs[2];
+    DRT_PROTECTION_MODE modes[2] = {DRT_PROTECTION_REQUIRE, DRT_PROTECTION_REQUIRE};
+    open_cloud(nodes, 2, modes, regs);
+    lb_set_lifetime(0, 0);
+    for (int round = 0; round < 30; round++) {
+        search_all(nodes, 2);
+        DrtEventWait(nodes[0].event, 200); /* about 6 s in all */
+        lb_drain(&nodes[0]);
+    }
+    DRT_PROTECTION_STATS s[2] = {stats_of(&nodes[0]), stats_of(&nodes[1])};
+    close_all(nodes, 2, regs);
+    assert_int_equal(IPsecKeyManagerUnregisterAndDelete0(session, km), ERROR_SUCCESS);
+    assert_int_equal(FwpmEngineClose0(session), ERROR_SUCCESS);
+    assert_true(s[0].rekeys + s[1].rekeys >= 2);
+    assert_true(s[0].sasExpired >= 1 && s[1].sasExpired >= 1);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s[i].plainSent + s[i].plainReceived, 0);
+        assert_int_equal(s[i].espDropped, 0);
+    }
+    /* every establishment, rekeys included, notified on its side */
+    assert_int_equal((UINT64)nnotes, s[0].sasEstablished + s[1].sasEstablished);
+    assert_true(nnotes >= 2 * (int)(1 + s[0].rekeys + s[1].rekeys) - 2);
+    assert_mirrored_pairs();
+}
+
 /* --- argument checks ------------------------------------------------------- */
 
 static void test_set_protection_codes(void **state)
@@ -415,6 +451,16 @@ static void test_set_protection_codes(void **state)
                      DRT_E_TRANSPORTPROVIDER_IN_USE);
     assert_int_equal(DrtGetTransportProtectionStats(t, &s), S_OK);
     assert_int_equal(s.espSent + s.plainSent + s.negotiationSent, 0);
+    assert_int_equal(DrtSetTransportProtectionLifetime(NULL, 1, 2, 0, 0),
+                     DRT_E_INVALID_TRANSPORT_PROVIDER);
+    assert_int_equal(DrtSetTransportProtectionLifetime(t, 2, 2, 0, 0), E_INVALIDARG);
+    assert_int_equal(DrtSetTransportProtectionLifetime(t, 0, 0, 5, 4), E_INVALIDARG);
+    assert_int_equal(DrtSetTransportProtectionLifetime(t, 1, 2, 0, 0), S_OK);
+    assert_int_equal(DrtSetTransportProtectionLifetime(t, 1, 0, 10, 0), S_OK);
+    assert_int_equal(DrtDeleteIpv6UdpTransport(t), S_OK);
+    /* without protection there is no lifetime to set */
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &port, &t), S_OK);
+    assert_int_equal(DrtSetTransportProtectionLifetime(t, 1, 2, 0, 0), E_INVALIDARG);
     assert_int_equal(DrtDeleteIpv6UdpTransport(t), S_OK);
 }
 
@@ -430,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_request_uses_esp_with_require_node),
         cmocka_unit_test(test_notify_key_manager_sees_both_sides_with_identical_keys),
         cmocka_unit_test(test_dictating_key_manager_keys_the_real_sas),
+        cmocka_unit_test(test_rekey_under_searches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -325,6 +325,200 @@ static void test_restarted_peer_replaces_its_old_sas(void **state)
     neg_node_free(c);
 }
 
+
+/* --- lifetimes: rekey under traffic ------------------------------------- */
+
+#define LT_QUEUE 512
+
+struct timed {
+    uint64_t at;
+    int to; /* 0: node a, 1: node b */
+    bool esp;
+    uint8_t buf[NEG_MAX_DATAGRAM];
+    size_t len;
+};
+
+struct lt_net {
+    struct timed q[LT_QUEUE];
+    size_t n;
+    uint64_t now;
+    int sender; /* whose tick is sending */
+};
+
+static void lt_put(struct lt_net *net, int to, bool esp, const uint8_t *d, size_t len,
+                   uint64_t delay)
+{
+    assert_true(net->n < LT_QUEUE);
+    assert_true(len <= NEG_MAX_DATAGRAM);
+    struct timed *t = &net->q[net->n++];
+    t->at = net->now + delay;
+    t->to = to;
+    t->esp = esp;
+    memcpy(t->buf, d, len);
+    t->len = len;
+}
+
+static unsigned in_flight_esp(const struct lt_net *net)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < net->n; i++)
+        n += net->q[i].esp;
+    return n;
+}
+
+static void lt_send(void *ctx, const struct neg_peer *to, const struct neg_out *o)
+{
+    (void)to;
+    struct lt_net *net = ctx;
+    lt_put(net, 1 - net->sender, false, o->buf, o->len, 20);
+}
+
+/* Two nodes exchange an ESP packet each way every 100 ms (delivered 50 ms
+ * later) for 60 virtual seconds, with lifetimes soft/hard (time or
+ * bytes). Every packet sealed is opened: a rekey never loses one, since
+ * the old pair stays installed until its hard limit. */
+static void run_rekey_under_traffic(const struct neg_lifetime *lt, uint64_t *rekeys,
+                                    uint64_t *expired, unsigned *spis)
+{
+    struct prng ra = {21}, rb = {22};
+    struct neg_peer P[2] = {peer_of(1), peer_of(2)};
+    struct neg_node *nodes[2] = {node_new(&ra, P[0]), node_new(&rb, P[1])};
+    neg_node_set_lifetime(nodes[0], lt);
+    neg_node_set_lifetime(nodes[1], lt);
+    static struct lt_net net;
+    memset(&net, 0, sizeof(net));
+    struct neg_out o;
+    assert_true(neg_node_initiate(nodes[0], 0, &P[1], &o));
+    lt_put(&net, 1, false, o.buf, o.len, 20);
+    unsigned sealed = 0, opened = 0, unsealed = 0;
+    uint32_t seen[64];
+    unsigned nseen = 0;
+    for (net.now = 0; net.now <= 60000; net.now += 10) {
+        /* deliver what is due, in order of arrival */
+        for (size_t i = 0; i < net.n;) {
+            struct timed t = net.q[i];
+            if (t.at > net.now) {
+                i++;
+                continue;
+            }
+            net.q[i] = net.q[--net.n];
+            struct neg_node *rx = nodes[t.to];
+            if (t.esp) {
+                struct esp_sa *in = neg_node_sa_by_spi(rx, esp_packet_spi(t.buf, t.len));
+                uint8_t back[64], nh;
+                size_t blen;
+                if (in && esp_open(in, t.buf, t.len, back, sizeof(back), &blen, &nh) == ESP_OK)
+                    opened++;
+                continue;
+            }
+            neg_node_receive(rx, net.now, &P[1 - t.to], t.buf, t.len, &o);
+            if (o.len)
+                lt_put(&net, 1 - t.to, false, o.buf, o.len, 20);
+        }
+        for (int k = 0; k < 2; k++) {
+            net.sender = k;
+            neg_node_tick(nodes[k], net.now, lt_send, &net);
+        }
+        if (net.now % 100 != 0 || net.now < 1000)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            struct esp_sa *out = neg_node_sa_to(nodes[k], &P[1 - k]);
+            if (!out) {
+                unsealed++;
+                continue;
+            }
+            bool known = false;
+            for (unsigned j = 0; j < nseen; j++)
+                known = known || seen[j] == out->spi;
+            if (!known && nseen < 64)
+                seen[nseen++] = out->spi;
+            uint8_t pkt[NEG_MAX_DATAGRAM], msg[40] = {(uint8_t)k};
+            size_t plen;
+            assert_int_equal(esp_seal(out, 17, msg, sizeof(msg), pkt, sizeof(pkt), &plen), ESP_OK);
+            lt_put(&net, 1 - k, true, pkt, plen, 50);
+            sealed++;
+        }
+    }
+    assert_int_equal(unsealed, 0);
+    assert_true(sealed >= 1000);
+    assert_int_equal(opened + in_flight_esp(&net), sealed);
+    *rekeys = neg_node_stats(nodes[0]).rekeys + neg_node_stats(nodes[1]).rekeys;
+    *expired = neg_node_stats(nodes[0]).expired + neg_node_stats(nodes[1]).expired;
+    *spis = nseen;
+    neg_node_free(nodes[0]);
+    neg_node_free(nodes[1]);
+}
+
+static void test_rekey_at_soft_time_loses_nothing(void **state)
+{
+    (void)state;
+    struct neg_lifetime lt = {.soft_ms = 10000, .hard_ms = 15000};
+    uint64_t rekeys, expired;
+    unsigned spis;
+    run_rekey_under_traffic(&lt, &rekeys, &expired, &spis);
+    /* a rekey every 10 s over 60 s, by the pair's initiator only; each
+     * side sealed with every pair in turn; the old pairs freed on both */
+    assert_true(rekeys >= 5 && rekeys <= 6);
+    assert_int_equal(spis, 2 * (rekeys + 1));
+    assert_true(expired >= 2 * (rekeys - 1));
+}
+
+static void test_rekey_at_soft_bytes_loses_nothing(void **state)
+{
+    (void)state;
+    /* 2 x 40 bytes every 100 ms: 8 KB in 10 s */
+    struct neg_lifetime lt = {.soft_bytes = 8000, .hard_bytes = 14000};
+    uint64_t rekeys, expired;
+    unsigned spis;
+    run_rekey_under_traffic(&lt, &rekeys, &expired, &spis);
+    assert_true(rekeys >= 5 && rekeys <= 6);
+    assert_int_equal(spis, 2 * (rekeys + 1));
+    /* superseded pairs go retire_ms after their successor once quiet (the
+     * byte hard limit is never reached once traffic moved on) */
+    assert_true(expired >= 2 * (rekeys - 2));
+}
+
+/* Without a rekey (no soft limit) the hard limit ends the pair: packets
+ * sealed with it are no longer opened, and nothing seals any more. */
+static void test_hard_lifetime_drops_the_pair(void **state)
+{
+    (void)state;
+    struct prng ra = {31}, rb = {32};
+    struct neg_peer A = peer_of(1), B = peer_of(2);
+    struct neg_node *a = node_new(&ra, A), *b = node_new(&rb, B);
+    struct neg_lifetime lt = {.hard_ms = 5000};
+    neg_node_set_lifetime(a, &lt);
+    neg_node_set_lifetime(b, &lt);
+    struct neg_out o, back;
+    assert_true(neg_node_initiate(a, 0, &B, &o));
+    for (int step = 0; step < 8 && o.len; step++) {
+        neg_node_receive(b, 0, &A, o.buf, o.len, &back);
+        if (!back.len)
+            break;
+        neg_node_receive(a, 0, &B, back.buf, back.len, &o);
+    }
+    struct esp_sa *out = neg_node_sa_to(a, &B);
+    assert_non_null(out);
+    uint8_t pkt[128], msg[8] = {0};
+    size_t plen;
+    assert_int_equal(esp_seal(out, 17, msg, sizeof(msg), pkt, sizeof(pkt), &plen), ESP_OK);
+    neg_node_tick(a, 4999, NULL, NULL);
+    neg_node_tick(b, 4999, NULL, NULL);
+    assert_non_null(neg_node_sa_by_spi(b, esp_packet_spi(pkt, plen)));
+    neg_node_tick(a, 5000, NULL, NULL);
+    neg_node_tick(b, 5000, NULL, NULL);
+    assert_null(neg_node_sa_by_spi(b, esp_packet_spi(pkt, plen)));
+    assert_null(neg_node_sa_to(a, &B));
+    assert_null(neg_node_sa_to(b, &A));
+    assert_int_equal(neg_node_stats(a).expired, 1);
+    assert_int_equal(neg_node_stats(b).expired, 1);
+    assert_int_equal(neg_node_stats(a).rekeys + neg_node_stats(b).rekeys, 0);
+    /* a new negotiation starts afresh */
+    assert_true(neg_node_initiate(a, 6000, &B, &o));
+    neg_node_free(a);
+    neg_node_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +527,9 @@ int main(void)
         cmocka_unit_test(test_inbound_spi_must_be_free),
         cmocka_unit_test(test_node_inbound_spis_unique),
         cmocka_unit_test(test_inbound_spi_never_starts_with_zero),
+        cmocka_unit_test(test_rekey_at_soft_time_loses_nothing),
+        cmocka_unit_test(test_rekey_at_soft_bytes_loses_nothing),
+        cmocka_unit_test(test_hard_lifetime_drops_the_pair),
         cmocka_unit_test(test_restarted_peer_replaces_its_old_sas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
