@@ -201,7 +201,7 @@ static void export_job(void *arg)
         j->n = drt_engine_export_routes(j->inst->node->eng, j->routes, 256);
 }
 
-bool sn_caches(const struct sn_node *n, const BYTE key[32])
+bool sn_caches(const struct sn_node *n, const BYTE key[32], USHORT port)
 {
     static struct cache_job job; /* large: not on the stack */
     memset(&job, 0, sizeof(job));
@@ -209,7 +209,7 @@ bool sn_caches(const struct sn_node *n, const BYTE key[32])
     assert_non_null(job.inst);
     io_call(export_job, &job);
     for (size_t i = 0; i < job.n; i++)
-        if (memcmp(job.routes[i].key, key, 32) == 0)
+        if (memcmp(job.routes[i].key, key, 32) == 0 && (!port || job.routes[i].ep.port == port))
             return true;
     return false;
 }

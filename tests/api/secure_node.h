@@ -55,8 +55,9 @@ void sn_wait_status(struct sn_node *n, DRT_STATUS want, unsigned ms);
 struct drt_engine_stats sn_stats(const struct sn_node *n);
 /* Searches from `from` for key: the number of exact results with data. */
 unsigned sn_find(struct sn_node *from, const BYTE key[32], const char *data);
-/* Whether n's route cache holds key as a verified entry. */
-bool sn_caches(const struct sn_node *n, const BYTE key[32]);
+/* Whether n's route cache holds key as a verified entry (at UDP port
+ * `port` of ::1 when port is not 0). */
+bool sn_caches(const struct sn_node *n, const BYTE key[32], USHORT port);
 /* A stranger's INQUIRE (A and X set, no credential) for to's key, from a
  * plain UDP socket: whether to answers it within wait_ms. */
 bool sn_probe_inquire(const struct sn_node *to, unsigned wait_ms);

@@ -87,8 +87,8 @@ static void test_members_find_each_other_and_check_each_chain_once(void **state)
         assert_int_equal(sn_find(&b, a.key, "from-a"), 1);
         assert_int_equal(sn_find(&a, b.key, "from-b"), 1);
     }
-    assert_true(sn_caches(&a, b.key));
-    assert_true(sn_caches(&b, a.key));
+    assert_true(sn_caches(&a, b.key, 0));
+    assert_true(sn_caches(&b, a.key, 0));
     assert_int_equal(sn_stats(&a).dropped_unauthenticated, 0);
     assert_int_equal(sn_stats(&b).dropped_unauthenticated, 0);
     /* Every request b sent a was signed with the same chain: verified
@@ -132,11 +132,11 @@ static void test_outsiders_can_neither_search_nor_enter_a_members_cache(void **s
     assert_false(sn_probe_inquire(&a, 500));
     assert_int_equal(sn_stats(&a).dropped_unauthenticated, before + 1);
     /* Nobody caches x, and x caches no member. */
-    assert_false(sn_caches(&a, x.key));
-    assert_false(sn_caches(&b, x.key));
-    assert_false(sn_caches(&x, a.key));
-    assert_false(sn_caches(&x, b.key));
-    assert_false(sn_caches(&y, a.key));
+    assert_false(sn_caches(&a, x.key, 0));
+    assert_false(sn_caches(&b, x.key, 0));
+    assert_false(sn_caches(&x, a.key, 0));
+    assert_false(sn_caches(&x, b.key, 0));
+    assert_false(sn_caches(&y, a.key, 0));
     /* The members are unaffected. */
     assert_int_equal(sn_find(&b, a.key, "from-a"), 1);
     sn_close(&y);
@@ -168,7 +168,7 @@ static void test_nodes_of_different_modes_do_not_mix(void **state)
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
             if (i != j)
-                assert_false(sn_caches(nodes[i], nodes[j]->key));
+                assert_false(sn_caches(nodes[i], nodes[j]->key, 0));
     assert_int_equal(sn_find(&r, a.key, "from-a"), 0);
     assert_int_equal(sn_find(&c, a.key, "from-a"), 0);
     assert_int_equal(sn_find(&a, r.key, "from-r"), 0);
