@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "sec/cert_fixture.h"
+#include "sec/doc_vector.h"
 #include "sec/sec_record.h"
 
 static const uint8_t nonce[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
@@ -336,63 +337,6 @@ static void test_chain_not_reaching_the_root_is_refused(void **state)
 
 /* --- the test vector of docs/SECURITY.md ----------------------------------- */
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n > 0 && n < 1024 * 1024);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    assert_non_null(s);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = 0;
-    fclose(f);
-    return s;
-}
-
-/* The bytes of a "```hex NAME" block, each line's hex up to any '#'. */
-static uint8_t *doc_vector(const char *doc, const char *name, size_t *len)
-{
-    char tag[64];
-    snprintf(tag, sizeof(tag), "```hex %s\n", name);
-    const char *p = strstr(doc, tag);
-    if (!p)
-        return NULL;
-    p += strlen(tag);
-    const char *end = strstr(p, "```");
-    assert_non_null(end);
-    uint8_t *out = malloc((size_t)(end - p) / 2 + 1);
-    assert_non_null(out);
-    size_t n = 0;
-    int half = -1;
-    bool comment = false;
-    for (; p < end; p++) {
-        if (*p == '\n') {
-            comment = false;
-            continue;
-        }
-        if (comment || *p == ' ')
-            continue;
-        if (*p == '#') {
-            comment = true;
-            continue;
-        }
-        unsigned v;
-        assert_int_equal(sscanf((char[]){*p, 0}, "%1x", &v), 1);
-        if (half < 0) {
-            half = (int)v;
-        } else {
-            out[n++] = (uint8_t)(half << 4 | v);
-            half = -1;
-        }
-    }
-    assert_int_equal(half, -1);
-    *len = n;
-    return out;
-}
-
 /* Everything fixed: Ed25519 keys from seeds 32 x 0x11 (root) and 32 x 0x22
  * (node), fixed names, serials and dates; Ed25519 signs deterministically,
  * so the certificates and the record are the same bytes every time. */
@@ -424,7 +368,7 @@ static uint8_t *vector_record(size_t *len)
 
 static void test_security_md_vector_matches(void **state)
 {
-    size_t len, doc_len;
+    size_t len;
     uint8_t *p = vector_record(&len);
     uint8_t *again;
     size_t again_len;
@@ -432,17 +376,7 @@ static void test_security_md_vector_matches(void **state)
     assert_int_equal(again_len, len);
     assert_memory_equal(again, p, len);
     free(again);
-    char *doc = read_file(DRT_SOURCE_DIR "/docs/SECURITY.md");
-    uint8_t *want = doc_vector(doc, "record_ed25519", &doc_len);
-    if (!want || doc_len != len || memcmp(want, p, len) != 0) {
-        for (size_t i = 0; i < len; i++)
-            printf("%02x%s", p[i], i % 32 == 31 ? "\n" : "");
-        printf("\n");
-        fail_msg("docs/SECURITY.md record_ed25519 differs from the record above (%zu bytes)",
-                 len);
-    }
-    free(want);
-    free(doc);
+    doc_vector_check(DRT_SOURCE_DIR "/docs/SECURITY.md", "record_ed25519", p, len);
     free(p);
 }
 
