@@ -151,3 +151,24 @@ void fx_expected_key(X509 *cert, uint8_t key[32])
     assert_int_equal(len, 32);
     OPENSSL_free(der);
 }
+
+void fx_vector_pki_init(struct fx_vector_pki *v)
+{
+    uint8_t seed_root[32], seed_node[32];
+    memset(seed_root, 0x11, 32);
+    memset(seed_node, 0x22, 32);
+    v->root_key = fx_ed25519_from_seed(seed_root);
+    v->node_key = fx_ed25519_from_seed(seed_node);
+    struct fx_spec rs = {"libdrt test root", 1, true, 0, 0, "20250101000000Z", "20491231235959Z"};
+    struct fx_spec ns = {"libdrt test node", 2, false, 0, 0, "20250101000000Z", "20491231235959Z"};
+    v->root = fx_issue(&rs, v->root_key, NULL, NULL);
+    v->node = fx_issue(&ns, v->node_key, v->root, v->root_key);
+}
+
+void fx_vector_pki_free(struct fx_vector_pki *v)
+{
+    X509_free(v->node);
+    X509_free(v->root);
+    EVP_PKEY_free(v->node_key);
+    EVP_PKEY_free(v->root_key);
+}

@@ -59,4 +59,15 @@ const struct fx_pki *fx_pki(void);
  * independently of the library. */
 void fx_expected_key(X509 *cert, uint8_t key[32]);
 
+/* The docs' vector PKI (docs/SECURITY.md, "Test vector"): Ed25519 keys from
+ * seeds 32 x 0x11 (root, "CN=libdrt test root", serial 1) and 32 x 0x22
+ * (node, "CN=libdrt test node", serial 2), both valid 2025-01-01 to
+ * 2049-12-31. Ed25519 signs deterministically: the same bytes every run. */
+struct fx_vector_pki {
+    EVP_PKEY *root_key, *node_key;
+    X509 *root, *node;
+};
+void fx_vector_pki_init(struct fx_vector_pki *v);
+void fx_vector_pki_free(struct fx_vector_pki *v);
+
 #endif

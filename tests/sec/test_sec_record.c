@@ -337,32 +337,21 @@ static void test_chain_not_reaching_the_root_is_refused(void **state)
 
 /* --- the test vector of docs/SECURITY.md ----------------------------------- */
 
-/* Everything fixed: Ed25519 keys from seeds 32 x 0x11 (root) and 32 x 0x22
- * (node), fixed names, serials and dates; Ed25519 signs deterministically,
- * so the certificates and the record are the same bytes every time. */
+/* Everything fixed (fx_vector_pki): the certificates and the record are
+ * the same bytes every time. */
 static uint8_t *vector_record(size_t *len)
 {
-    uint8_t seed_root[32], seed_node[32];
-    memset(seed_root, 0x11, 32);
-    memset(seed_node, 0x22, 32);
-    EVP_PKEY *root_key = fx_ed25519_from_seed(seed_root);
-    EVP_PKEY *node_key = fx_ed25519_from_seed(seed_node);
-    struct fx_spec rs = {"libdrt test root", 1, true, 0, 0, "20250101000000Z", "20491231235959Z"};
-    struct fx_spec ns = {"libdrt test node", 2, false, 0, 0, "20250101000000Z", "20491231235959Z"};
-    X509 *root = fx_issue(&rs, root_key, NULL, NULL);
-    X509 *node = fx_issue(&ns, node_key, root, root_key);
+    struct fx_vector_pki v;
+    fx_vector_pki_init(&v);
     struct sec_record rec;
-    statement(&rec, node);
+    statement(&rec, v.node);
     uint8_t *p = NULL;
-    assert_int_equal(sec_record_sign(&rec, node, NULL, root, node_key, &p, len), S_OK);
+    assert_int_equal(sec_record_sign(&rec, v.node, NULL, v.root, v.node_key, &p, len), S_OK);
     /* and it verifies against that root */
-    X509_STORE *store = store_of(root);
+    X509_STORE *store = store_of(v.root);
     assert_int_equal(verify(store, p, *len, nonce), S_OK);
     X509_STORE_free(store);
-    X509_free(node);
-    X509_free(root);
-    EVP_PKEY_free(node_key);
-    EVP_PKEY_free(root_key);
+    fx_vector_pki_free(&v);
     return p;
 }
 
