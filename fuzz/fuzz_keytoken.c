@@ -1,9 +1,10 @@
 /* The derived-key provider's DecryptData on any bytes: in
  * DRT_SECURE_CONFIDENTIALPAYLOAD a node opens the KEYTOKEN and the sealed
  * EXTENDED_PAYLOAD of every answer it gets (docs/PROTOCOL.md, "Keytoken
- * and sealed payload"). The node's certificate holds the P-256 recipient
- * key of docs/PROTOCOL.md's keytoken_ecdh vector, so the seed corpus (that
- * vector and its sealed "hello") opens. Input: u16 keytoken length (big-
+ * and sealed payload"). The node's certificate (under a CA root of its
+ * own) holds the P-256 recipient key of docs/PROTOCOL.md's keytoken_ecdh
+ * vector, so the seed corpus (that vector and its sealed "hello") opens.
+ * Input: u16 keytoken length (big-
  * endian), the keytoken, then the sealed buffer. When the first byte's top
  * bit is set the rest is instead a payload that must survive EncryptData
  * for the node's own credential and DecryptData unchanged.
