@@ -119,11 +119,12 @@ struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64
     queue_init(&e->out);
     queue_init(&e->events);
     e->reasm = reasm_create(NULL);
+    e->buf = malloc(sizeof(*e->buf));
     e->searches = calloc(e->cfg.max_searches, sizeof(*e->searches));
     struct ratelimit_config rc = {e->cfg.rate_sources, e->cfg.rate_per_source,
                                   e->cfg.burst_per_source, e->cfg.random(e->cfg.random_ctx)};
     e->rate = ratelimit_create(&rc);
-    if (!e->reasm || !e->searches || !e->rate || !engine_cache_create(e)) {
+    if (!e->reasm || !e->buf || !e->searches || !e->rate || !engine_cache_create(e)) {
         drt_engine_destroy(e);
         return NULL;
     }
@@ -145,6 +146,7 @@ void drt_engine_destroy(struct drt_engine *e)
     queue_clear(&e->out);
     queue_clear(&e->events);
     free(e->seeds);
+    free(e->buf);
     free(e);
 }
 
@@ -754,7 +756,7 @@ void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *s
 {
     *st = e->stats;
     st->cache_entries = engine_cache_count(e);
-    st->memory_bytes = sizeof(*e) + engine_cache_memory(e) +
+    st->memory_bytes = sizeof(*e) + sizeof(*e->buf) + engine_cache_memory(e) +
                        e->pending.cap * sizeof(struct pending) +
                        e->nsearches * sizeof(struct search) + e->out.bytes + e->events.bytes +
                        ratelimit_memory(e->rate);

@@ -74,14 +74,14 @@ bool engine_auth_sign(struct drt_engine *e, struct wire_msg *m)
     if (copy.hdr.type == WIRE_REQUEST)
         copy.u.request.has_split = false;
     size_t len;
-    if (FAILED(wire_encode(&copy, e->scratch2, sizeof(e->scratch2) - 3, &len)) ||
+    if (FAILED(wire_encode(&copy, e->buf->scratch2, sizeof(e->buf->scratch2) - 3, &len)) ||
         len <= WIRE_HEADER_SIZE)
         return false;
     while (len % 4)
-        e->scratch2[len++] = 0;
+        e->buf->scratch2[len++] = 0;
     struct drt_engine_blob bufs[3];
     uint8_t mode;
-    signed_buffers(e, e->scratch2, e->scratch2 + WIRE_HEADER_SIZE, len - WIRE_HEADER_SIZE, bufs,
+    signed_buffers(e, e->buf->scratch2, e->buf->scratch2 + WIRE_HEADER_SIZE, len - WIRE_HEADER_SIZE, bufs,
                    &mode);
     size_t id_len = sizeof(e->auth_key_id), sig_len = sizeof(e->auth_sig);
     if (FAILED(sec->sign(sec->ctx, bufs, 3, e->auth_key_id, &id_len, e->auth_sig, &sig_len)) ||

@@ -147,8 +147,15 @@ struct drt_engine {
     uint8_t proof_cpa[49];   /* the null scheme's CPA being sent */
     uint8_t auth_key_id[DRT_ENGINE_KEY_ID_MAX]; /* of the request being signed */
     uint8_t auth_sig[DRT_ENGINE_SIG_MAX];
-    uint8_t plain[DRT_MAX_PAYLOAD_SIZE + 64]; /* a confidential payload, opened */
     bool proof_pending;      /* the provider holds buffers until done() */
+    struct engine_buffers *buf;
+};
+
+/* Room to encode the largest message, apart from the engine: allocated
+ * without clearing, so the pages a node never writes (most of them: the
+ * usual datagram is a few hundred bytes) cost it no memory. */
+struct engine_buffers {
+    uint8_t plain[DRT_MAX_PAYLOAD_SIZE + 64]; /* a confidential payload, opened */
     uint8_t scratch[WIRE_SPLIT_MAX + 64];
     uint8_t scratch2[WIRE_SPLIT_MAX + 64];
 };

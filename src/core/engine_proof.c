@@ -83,12 +83,12 @@ static bool open_payload(struct drt_engine *e, const struct wire_authority_buffe
         return true;
     struct drt_engine_blob token = blob(&ab->keytoken);
     size_t len = payload->len;
-    if (len > sizeof(e->plain))
+    if (len > sizeof(e->buf->plain))
         return false;
-    memcpy(e->plain, payload->p, len);
-    if (FAILED(sec->decrypt(sec->ctx, &token, e->plain, &len)) || len > payload->len)
+    memcpy(e->buf->plain, payload->p, len);
+    if (FAILED(sec->decrypt(sec->ctx, &token, e->buf->plain, &len)) || len > payload->len)
         return false;
-    *payload = (struct drt_engine_blob){e->plain, len};
+    *payload = (struct drt_engine_blob){e->buf->plain, len};
     return true;
 }
 

@@ -15,7 +15,7 @@ void engine_header(struct drt_engine *e, struct wire_msg *m, uint8_t type, uint3
 
 static bool encode(struct drt_engine *e, const struct wire_msg *m, size_t *len)
 {
-    return SUCCEEDED(wire_encode(m, e->scratch, sizeof(e->scratch), len));
+    return SUCCEEDED(wire_encode(m, e->buf->scratch, sizeof(e->buf->scratch), len));
 }
 
 static void push(struct drt_engine *e, const struct drt_endpoint *to, const uint8_t *buf,
@@ -32,7 +32,7 @@ void engine_send_msg(struct drt_engine *e, const struct drt_endpoint *to, const 
 {
     size_t len;
     if (encode(e, m, &len))
-        push(e, to, e->scratch, len, m->hdr.type);
+        push(e, to, e->buf->scratch, len, m->hdr.type);
 }
 
 void engine_route_entry(const struct drt_engine *e, const uint8_t key[32],
@@ -66,7 +66,7 @@ static bool encode_split_request(struct drt_engine *e, struct wire_msg *m, size_
 {
     size_t body;
     m->u.request.has_split = true;
-    if (FAILED(wire_encode_request_body(&m->u.request, e->scratch2, sizeof(e->scratch2), &body)))
+    if (FAILED(wire_encode_request_body(&m->u.request, e->buf->scratch2, sizeof(e->buf->scratch2), &body)))
         return false;
     if (body <= WIRE_FRAGMENT_SIZE)
         return encode(e, m, len);
@@ -74,8 +74,8 @@ static bool encode_split_request(struct drt_engine *e, struct wire_msg *m, size_
     for (size_t i = 0; i < n; i++) {
         struct wire_msg f;
         size_t flen;
-        if (FAILED(wire_request_fragment(&m->hdr, e->scratch2, body, i, &f)) ||
-            FAILED(wire_encode(&f, e->scratch + pos, sizeof(e->scratch) - pos, &flen)))
+        if (FAILED(wire_request_fragment(&m->hdr, e->buf->scratch2, body, i, &f)) ||
+            FAILED(wire_encode(&f, e->buf->scratch + pos, sizeof(e->buf->scratch) - pos, &flen)))
             return false;
         if (i == 0)
             *frag_len = flen;
@@ -113,14 +113,14 @@ uint32_t engine_request(struct drt_engine *e, struct wire_msg *m, const struct d
     p.rto_ms = engine_rto(e);
     p.deadline = e->now + p.rto_ms;
     p.retries_left = ENGINE_RETRIES;
-    p.dgram = e->scratch;
+    p.dgram = e->buf->scratch;
     p.len = len;
     p.frag_len = frag_len;
     if (!pending_add(&e->pending, &p))
         return 0;
     size_t step = frag_len ? frag_len : len;
     for (size_t off = 0; off < len; off += step)
-        push(e, to, e->scratch + off, len - off < step ? len - off : step, m->hdr.type);
+        push(e, to, e->buf->scratch + off, len - off < step ? len - off : step, m->hdr.type);
     return p.msg_id;
 }
 
@@ -152,14 +152,14 @@ void engine_send_authority(struct drt_engine *e, const struct drt_endpoint *to, 
                            const struct wire_authority_buffer *ab)
 {
     size_t len;
-    if (FAILED(wire_encode_authority_buffer(ab, e->scratch2, sizeof(e->scratch2), &len)))
+    if (FAILED(wire_encode_authority_buffer(ab, e->buf->scratch2, sizeof(e->buf->scratch2), &len)))
         return;
     struct wire_header h = {e->cfg.version_major, e->cfg.version_minor, WIRE_AUTHORITY,
                             engine_random32(e)};
     size_t n = wire_fragment_count(len);
     for (size_t i = 0; i < n; i++) {
         struct wire_msg m;
-        if (SUCCEEDED(wire_authority_fragment(&h, acked, e->scratch2, len, i, &m)))
+        if (SUCCEEDED(wire_authority_fragment(&h, acked, e->buf->scratch2, len, i, &m)))
             engine_send_msg(e, to, &m);
     }
 }

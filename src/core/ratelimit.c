@@ -68,7 +68,10 @@ struct ratelimit *ratelimit_create(const struct ratelimit_config *cfg)
     while (chains < cfg->slots)
         chains <<= 1;
     rl->mask = chains - 1;
-    rl->e = calloc(cfg->slots, sizeof(*rl->e));
+    /* Slots are taken in order and cleared when taken (touch), so the table
+     * is not cleared here: a node that hears from few sources keeps the
+     * rest of it out of memory. */
+    rl->e = malloc((size_t)cfg->slots * sizeof(*rl->e));
     rl->heads = malloc(chains * sizeof(*rl->heads));
     if (!rl->e || !rl->heads) {
         ratelimit_destroy(rl);

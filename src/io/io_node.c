@@ -52,16 +52,23 @@ void io_sockaddr_from_endpoint(const struct drt_endpoint *ep, uint32_t scope_id,
 
 /* --- socket -------------------------------------------------------------- */
 
+/* Room for IO_RECV_BATCH datagrams of the largest UDP size: libuv then
+ * reads them with one recvmmsg() where the platform has it. One buffer
+ * serves every socket: they are all read on the loop thread, and a batch
+ * is handled to the end (on_recv) before the next read begins. A buffer
+ * per socket cost each node the pages its datagrams touched. */
+static uint8_t rxbuf[IO_RECV_BATCH * 65536];
+
 static void alloc_rx(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
+    (void)h;
     (void)suggested;
-    struct io_socket *s = h->data;
-    *buf = uv_buf_init((char *)s->rxbuf, sizeof(s->rxbuf));
+    *buf = uv_buf_init((char *)rxbuf, sizeof(rxbuf));
 }
 
 /* With recvmmsg each datagram arrives in its own chunk of rxbuf
  * (UV_UDP_MMSG_CHUNK), then one call with nread 0 says the batch is done;
- * rxbuf belongs to the socket, so there is nothing to free. */
+ * rxbuf is static, so there is nothing to free. */
 static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
                     unsigned flags)
 {

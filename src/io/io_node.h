@@ -36,9 +36,6 @@ struct io_socket {
     bool link_local;
     struct io_node *node; /* the instance bound to it, or NULL */
     struct io_ipsec *ipsec; /* SA protection (io_ipsec.h), or NULL: none */
-    /* Room for IO_RECV_BATCH datagrams of the largest UDP size: libuv then
-     * reads them with one recvmmsg() where the platform has it. */
-    uint8_t rxbuf[IO_RECV_BATCH * 65536];
 };
 
 /* Binds [::]:*port (0 = an ephemeral port, written back). Returns 0 or a
