@@ -214,21 +214,32 @@ struct capture {
     size_t frames;
 };
 
+static bool capture_one(struct capture *c)
+{
+    uint8_t frame[65536];
+    ssize_t n = recv(c->fd, frame, sizeof(frame), MSG_DONTWAIT);
+    if (n <= 0)
+        return false;
+    if (c->len + (size_t)n <= c->cap) {
+        memcpy(c->buf + c->len, frame, (size_t)n);
+        c->len += (size_t)n;
+        c->frames++;
+    }
+    return true;
+}
+
 static void *capture_run(void *arg)
 {
     struct capture *c = arg;
     while (!c->stop) {
         struct pollfd p = {c->fd, POLLIN, 0};
-        if (poll(&p, 1, 20) <= 0)
-            continue;
-        uint8_t frame[65536];
-        ssize_t n = recv(c->fd, frame, sizeof(frame), MSG_DONTWAIT);
-        if (n <= 0 || c->len + (size_t)n > c->cap)
-            continue;
-        memcpy(c->buf + c->len, frame, (size_t)n);
-        c->len += (size_t)n;
-        c->frames++;
+        if (poll(&p, 1, 20) > 0)
+            capture_one(c);
     }
+    /* A loaded machine leaves frames queued: read them all before the end
+     * (the queue is bounded by the socket's buffer). */
+    while (capture_one(c))
+        ;
     return NULL;
 }
 
