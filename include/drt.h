@@ -501,6 +501,7 @@ typedef struct drt_protection_stats_tag {
     UINT64 invalid;                      /* datagrams of no known class */
     UINT64 rekeys;                       /* negotiations started at a soft lifetime */
     UINT64 sasExpired;                   /* SA pairs freed: hard lifetime, or superseded */
+    UINT64 recoveries;                   /* negotiations started for ESP under an unknown SPI */
 } DRT_PROTECTION_STATS;
 
 HRESULT WINAPI DrtSetTransportProtection(HDRT_TRANSPORT hTransport, DRT_PROTECTION_MODE mode,

@@ -23,9 +23,12 @@ static void km_lock(void *ctx)
     (void)fwpm_lock(&rc);
 }
 
+/* The env unlocks after pinning and after unpinning; an unregistration
+ * waiting for its callbacks looks again each time. */
 static void km_unlock(void *ctx)
 {
     (void)ctx;
+    fwpm_pins_released();
     fwpm_unlock();
 }
 
@@ -173,6 +176,7 @@ DRT_EXPORT HRESULT WINAPI DrtGetTransportProtectionStats(HDRT_TRANSPORT hTranspo
         .invalid = j.s.invalid,
         .rekeys = j.s.rekeys,
         .sasExpired = j.s.expired,
+        .recoveries = j.s.recoveries,
     };
     return S_OK;
 }

@@ -19,6 +19,7 @@
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t writer_cv_once = PTHREAD_ONCE_INIT;
 static pthread_cond_t writer_cv;
+static pthread_cond_t drained_cv; /* a pin was released (fwpm_pins_released) */
 static struct ipsec_engine *engine; /* lives until the process exits */
 static ipsec_integrity_fn integrity_override;
 static void *integrity_override_ctx;
@@ -56,6 +57,7 @@ static void writer_cv_init(void)
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_cond_init(&writer_cv, &a);
+    pthread_cond_init(&drained_cv, &a);
     pthread_condattr_destroy(&a);
 }
 
@@ -81,6 +83,16 @@ struct ipsec_engine *fwpm_lock(DWORD *rc)
 void fwpm_unlock(void)
 {
     pthread_mutex_unlock(&engine_lock);
+}
+
+void fwpm_pins_released(void)
+{
+    pthread_cond_broadcast(&drained_cv);
+}
+
+void fwpm_wait_pins(void)
+{
+    pthread_cond_wait(&drained_cv, &engine_lock);
 }
 
 void fwpm_writer_released(void)

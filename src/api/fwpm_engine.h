@@ -16,6 +16,12 @@
 struct ipsec_engine *fwpm_lock(DWORD *rc);
 void fwpm_unlock(void);
 
+/* Under the lock: the SA negotiation released pins (its key-manager env's
+ * unlock calls this); wakes the unregistrations waiting in fwpm_wait_pins. */
+void fwpm_pins_released(void);
+/* Under the lock: waits for the next fwpm_pins_released. */
+void fwpm_wait_pins(void);
+
 /* Under the lock: a read/write transaction ended (commit, abort, close);
  * wakes the sessions waiting in FwpmTransactionBegin0. */
 void fwpm_writer_released(void);

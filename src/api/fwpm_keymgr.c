@@ -4,6 +4,7 @@
  * (src/ipsec/keymgr.h), which validates them before touching any state.
  */
 #include "api/fwpm_engine.h"
+#include "io/io_loop.h"
 #include "ipsec/keymgr.h"
 #include "util/export.h"
 
@@ -20,9 +21,11 @@ DRT_EXPORT DWORD WINAPI IPsecKeyManagerAddAndRegister0(
     return rc;
 }
 
-/* No callback runs yet (the SA negotiation is not built), so nothing can
- * be in flight; once it is, this waits here while
- * ipsec_keymgr_draining() holds, except when called from the callback. */
+/* The registration leaves the registry at once; while a negotiation still
+ * runs one of its callbacks (on the loop thread, on a pinned copy) this
+ * waits for it to return, as Windows does. On the loop thread itself (a
+ * callback unregistering itself or another) it cannot wait: the pin is
+ * released later on that same thread. */
 DRT_EXPORT DWORD WINAPI IPsecKeyManagerUnregisterAndDelete0(HANDLE engineHandle,
                                                              HANDLE keyMgmtHandle)
 {
@@ -31,6 +34,9 @@ DRT_EXPORT DWORD WINAPI IPsecKeyManagerUnregisterAndDelete0(HANDLE engineHandle,
     if (!e)
         return rc;
     rc = ipsec_keymgr_remove(e, engineHandle, keyMgmtHandle);
+    while (rc == ERROR_SUCCESS && !io_on_loop_thread() &&
+           ipsec_keymgr_draining(e, keyMgmtHandle))
+        fwpm_wait_pins();
     fwpm_unlock();
     return rc;
 }

@@ -34,7 +34,8 @@ struct io_ipsec {
     uv_timer_t timer;
     struct peer_state *peers; /* grown on demand up to IO_IPSEC_MAX_PEERS */
     size_t npeers, cap;
-    uint64_t last_order; /* the latest establishment counted */
+    uint64_t last_order;   /* the latest establishment counted */
+    uint64_t last_recover; /* when recover_peer last started a negotiation */
     struct io_ipsec_stats stats;
     uint8_t buf[65536 + ESP_OVERHEAD]; /* sealed or opened datagram */
 };
@@ -311,12 +312,40 @@ static void receive_neg(struct io_ipsec *ip, const struct drt_endpoint *from, co
     arm(ip, now);
 }
 
-static bool receive_esp(struct io_ipsec *ip, const uint8_t *d, size_t len, const uint8_t **out,
-                        size_t *out_len)
+/* ESP under an SPI we do not know: the sender holds a pair we lost (we
+ * restarted) and will seal with it until its lifetime ends. A negotiation
+ * towards it gives it a newer pair, which it then seals with. Anybody can
+ * send such packets from any address, so this starts at most one
+ * negotiation per IO_IPSEC_RECOVER_MS over all peers, and none to a held
+ * peer or one we are negotiating with already. */
+static void recover_peer(struct io_ipsec *ip, const struct drt_endpoint *from)
+{
+    uint64_t now = io_now_ms();
+    if (ip->last_recover && now - ip->last_recover < IO_IPSEC_RECOVER_MS)
+        return;
+    struct peer_state *p = find_peer(ip, from);
+    if (p && p->hold_until > now)
+        return;
+    struct neg_peer np;
+    peer_from_endpoint(from, &np);
+    struct neg_out o;
+    if (!(p = add_peer(ip, from)) || !neg_node_initiate(ip->node, now, &np, &o))
+        return;
+    ip->last_recover = now;
+    ip->stats.recoveries++;
+    p->negotiating = true;
+    send_neg(ip, from, &o);
+    arm(ip, now);
+}
+
+static bool receive_esp(struct io_ipsec *ip, const struct drt_endpoint *from, const uint8_t *d,
+                        size_t len, const uint8_t **out, size_t *out_len)
 {
     struct esp_sa *sa = neg_node_sa_by_spi(ip->node, esp_packet_spi(d, len));
     uint8_t nh = 0;
     size_t n = 0;
+    if (!sa)
+        recover_peer(ip, from);
     if (!sa || esp_open(sa, d, len, ip->buf, sizeof(ip->buf), &n, &nh) != ESP_OK ||
         nh != UDP_ENCAP_NEXT_HEADER_DRT) {
         ip->stats.esp_dropped++;
@@ -347,7 +376,7 @@ bool io_ipsec_receive(struct io_ipsec *ip, const struct drt_endpoint *from, cons
         receive_neg(ip, from, buf + UDP_ENCAP_MARKER_SIZE, len - UDP_ENCAP_MARKER_SIZE);
         return false;
     case UDP_ENCAP_ESP:
-        return ip->node && receive_esp(ip, buf, len, out, out_len);
+        return ip->node && receive_esp(ip, from, buf, len, out, out_len);
     case UDP_ENCAP_INVALID:
         break;
     }

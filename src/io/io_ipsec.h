@@ -14,6 +14,9 @@
  *            while a negotiation runs, and is dropped if it fails.
  *            Plaintext DRT received is dropped and counted.
  * A peer whose negotiation failed gets no new one for IO_IPSEC_HOLD_MS.
+ * ESP under an unknown SPI (the sender holds a pair this node lost in a
+ * restart) starts a negotiation towards its sender, rate-limited, so that
+ * the sender gets a newer pair to seal with.
  */
 #ifndef DRT_IO_IPSEC_H
 #define DRT_IO_IPSEC_H
@@ -31,6 +34,7 @@ enum io_ipsec_mode { IO_IPSEC_OFF = 0, IO_IPSEC_REQUEST = 1, IO_IPSEC_REQUIRE = 
 #define IO_IPSEC_QUEUE_PER_PEER 32u /* DRT datagrams waiting for an SA, per peer */
 #define IO_IPSEC_MAX_PEERS 1024u    /* peers with waiting datagrams or a hold */
 #define IO_IPSEC_HOLD_MS 30000u     /* after a failed negotiation */
+#define IO_IPSEC_RECOVER_MS 100u    /* at most one negotiation per this for unknown SPIs */
 #define IO_IPSEC_HOUSEKEEPING_MS 5000u /* lifetimes are checked this often, at least */
 /* Windows' default quick-mode SA lifetime: an hour or 100,000 KB; the
  * rekey starts at 90% of either. */
@@ -59,6 +63,7 @@ struct io_ipsec_stats {
     uint64_t invalid;                    /* datagrams of no known class */
     uint64_t rekeys;                     /* negotiations started at a soft limit */
     uint64_t expired;                    /* SA pairs freed (hard limit, superseded) */
+    uint64_t recoveries;                 /* negotiations started for an unknown SPI */
 };
 
 struct io_ipsec;

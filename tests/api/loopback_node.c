@@ -17,6 +17,12 @@
 #include "api/handle_table.h"
 
 static ULONG soft_s, hard_s;
+static USHORT next_port;
+
+void lb_set_port(USHORT port)
+{
+    next_port = port;
+}
 
 void lb_set_lifetime(ULONG soft_seconds, ULONG hard_seconds)
 {
@@ -34,6 +40,8 @@ void lb_open_protected(struct lb_node *n, const struct lb_node *seed, DRT_PROTEC
 {
     memset(n, 0, sizeof(*n));
     n->status = (DRT_STATUS)-1;
+    n->port = next_port;
+    next_port = 0;
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
                      S_OK);

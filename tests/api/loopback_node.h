@@ -27,6 +27,8 @@ struct lb_node {
 /* Sets DRT_ADVERTISE_ADDRESS to ::1 and opens a node bootstrapping from
  * seed (NULL: the first node of its cloud). */
 void lb_open(struct lb_node *n, const struct lb_node *seed);
+/* The UDP port of the next node opened (once; 0: an ephemeral one). */
+void lb_set_port(USHORT port);
 /* SA lifetimes (seconds, 0 0: the library's defaults) for the protected
  * nodes opened next. */
 void lb_set_lifetime(ULONG soft_seconds, ULONG hard_seconds);

@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include <drt.h>
 #include <fwpmu.h>
@@ -423,6 +425,89 @@ static void test_rekey_under_searches(void **state)
     assert_mirrored_pairs();
 }
 
+/* A keyNotify that takes 800 ms; another thread unregisters meanwhile. */
+static atomic_int slow_in, slow_out;
+
+static void CALLBACK slow_notify(const IPSEC_SA_DETAILS1 *in, const IPSEC_SA_DETAILS1 *out)
+{
+    (void)in;
+    (void)out;
+    if (atomic_fetch_add(&slow_in, 1) == 0) {
+        struct timespec ts = {0, 800 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        atomic_store(&slow_out, 1);
+    }
+}
+
+/* IPsecKeyManagerUnregisterAndDelete0 returns only once the callback that
+ * a real negotiation is running has returned. */
+static void test_unregister_waits_for_a_callback_in_flight(void **state)
+{
+    (void)state;
+    atomic_store(&slow_in, 0);
+    atomic_store(&slow_out, 0);
+    FWPM_SESSION0 fs = {.flags = FWPM_SESSION_FLAG_DYNAMIC};
+    HANDLE session = NULL, km = NULL;
+    assert_int_equal(FwpmEngineOpen0(NULL, RPC_C_AUTHN_WINNT, NULL, &fs, &session), ERROR_SUCCESS);
+    IPSEC_KEY_MANAGER0 m = {.flags = 0};
+    IPSEC_KEY_MANAGER_CALLBACKS0 cb = {.keyNotify = slow_notify};
+    assert_int_equal(IPsecKeyManagerAddAndRegister0(session, &m, &cb, &km), ERROR_SUCCESS);
+    struct lb_node a, b;
+    lb_open_protected(&a, NULL, DRT_PROTECTION_REQUIRE, PSK);
+    lb_open_protected(&b, &a, DRT_PROTECTION_REQUIRE, PSK);
+    for (int i = 0; i < 5000 && atomic_load(&slow_in) == 0; i++) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(atomic_load(&slow_in), 1); /* the first callback is running */
+    assert_int_equal(atomic_load(&slow_out), 0);
+    assert_int_equal(IPsecKeyManagerUnregisterAndDelete0(session, km), ERROR_SUCCESS);
+    assert_int_equal(atomic_load(&slow_out), 1); /* and it has returned */
+    assert_int_equal(FwpmEngineClose0(session), ERROR_SUCCESS);
+    lb_close(&b);
+    lb_close(&a);
+}
+
+/* B restarts on its port, alone, and registers its key again; A still
+ * holds their SA pair and reaches B with it. B cannot open that, so it
+ * negotiates with A, which then seals with the new pair: A's search for
+ * B's key succeeds. */
+static void test_restarted_node_is_reached_again(void **state)
+{
+    (void)state;
+    struct lb_node a, b;
+    HDRT_REGISTRATION_CONTEXT ra, rb;
+    BYTE ka[32], kb[32];
+    key_for(0, ka);
+    key_for(1, kb);
+    lb_open_protected(&a, NULL, DRT_PROTECTION_REQUIRE, PSK);
+    lb_register(&a, ka, "node-0", &ra);
+    lb_open_protected(&b, &a, DRT_PROTECTION_REQUIRE, PSK);
+    lb_register(&b, kb, "node-1", &rb);
+    assert_true(lb_wait_active(&b, WAIT_STEPS * WAIT_STEP_MS));
+    assert_true(lb_wait_active(&a, WAIT_STEPS * WAIT_STEP_MS));
+    bool found = false;
+    for (int attempt = 0; attempt < 5 && !found; attempt++)
+        found = search_finds(&a, kb, "node-1");
+    assert_true(found);
+    USHORT port = b.port;
+    lb_close(&b);
+    lb_set_port(port);
+    lb_open_protected(&b, NULL, DRT_PROTECTION_REQUIRE, PSK);
+    lb_register(&b, kb, "node-1 again", &rb);
+    found = false;
+    for (int attempt = 0; attempt < 5 && !found; attempt++)
+        found = search_finds(&a, kb, "node-1 again");
+    DRT_PROTECTION_STATS sb = stats_of(&b);
+    DrtUnregisterKey(rb);
+    DrtUnregisterKey(ra);
+    lb_close(&b);
+    lb_close(&a);
+    assert_true(found);
+    assert_true(sb.recoveries >= 1);
+    assert_int_equal(sb.plainSent + sb.plainReceived, 0);
+}
+
 /* --- argument checks ------------------------------------------------------- */
 
 static void test_set_protection_codes(void **state)
@@ -477,6 +562,8 @@ int main(void)
         cmocka_unit_test(test_notify_key_manager_sees_both_sides_with_identical_keys),
         cmocka_unit_test(test_dictating_key_manager_keys_the_real_sas),
         cmocka_unit_test(test_rekey_under_searches),
+        cmocka_unit_test(test_restarted_node_is_reached_again),
+        cmocka_unit_test(test_unregister_waits_for_a_callback_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
