@@ -18,7 +18,7 @@
 void usage_sim(void)
 {
     printf("usage: drt sim [--nodes N] [--keys K] [--lookups L] [--loss P]\n"
-           "               [--churn F] [--seed S] [--json]\n\n"
+           "               [--churn F] [--seed S] [--join-ms MS] [--json]\n\n"
            "Runs N DRT engines (default 1000) on a simulated network with a virtual\n"
            "clock, registers K keys (default N) spread over them, then starts L exact\n"
            "lookups (default 10000) for random registered keys from random nodes.\n"
@@ -26,6 +26,7 @@ void usage_sim(void)
            "  --churn F   crash a fraction F (0..0.5) of the nodes before the lookups;\n"
            "              lookups then target keys of live nodes only\n"
            "  --seed S    simulator seed (default 1): the same seed gives the same run\n"
+           "  --join-ms MS  virtual ms between two joins (default 20)\n"
            "  --json      one JSON object instead of the table\n");
 }
 
@@ -205,7 +206,7 @@ static void print_traffic(struct cluster *c)
 
 int cmd_sim(int argc, char **argv)
 {
-    uint64_t nodes = 1000, keys = 0, lookups = 10000, seed = 1;
+    uint64_t nodes = 1000, keys = 0, lookups = 10000, seed = 1, join_ms = 20;
     double loss = 0, churn = 0;
     bool json = cli_wants_json(argc, argv);
     for (int i = 1; i < argc; i++) {
@@ -224,6 +225,8 @@ int cmd_sim(int argc, char **argv)
             ok = parse_u64(v, &lookups) && lookups <= 10000000;
         else if (strcmp(a, "--seed") == 0)
             ok = parse_u64(v, &seed);
+        else if (strcmp(a, "--join-ms") == 0)
+            ok = parse_u64(v, &join_ms) && join_ms >= 1 && join_ms <= 60000;
         else if (strcmp(a, "--loss") == 0)
             ok = parse_frac(v, &loss);
         else if (strcmp(a, "--churn") == 0)
@@ -268,7 +271,10 @@ int cmd_sim(int argc, char **argv)
         return 1;
     }
 
-    /* Join: one node every 20 virtual ms, each registering its share of keys. */
+    /* Join: one node every join_ms virtual ms (default 20), each registering
+     * its share of keys. The whole cloud's maintenance runs all along, so
+     * the join phase costs N^2: at 100,000 nodes a faster join (2 ms) keeps
+     * the run to minutes. */
     size_t next_key = 0;
     for (size_t i = 0; i < nodes; i++) {
         size_t n = cluster_add_node(c);
@@ -287,7 +293,7 @@ int cmd_sim(int argc, char **argv)
             if (FAILED(cluster_register(c, n, r.keys[next_key], data, sizeof(data), &reg)))
                 fprintf(stderr, "drt sim: node %zu could not register a key\n", n);
         }
-        cluster_run_for(c, 20);
+        cluster_run_for(c, join_ms);
         progress("joining", i + 1, nodes);
     }
     cluster_run_for(c, 60000); /* let leaf sets and maintenance settle */
@@ -340,7 +346,15 @@ int cmd_sim(int argc, char **argv)
         cluster_run_for(c, 1);
         progress("lookups", i + 1, lookups);
     }
-    cluster_run_for(c, 40000);
+    /* Until every lookup has ended (their timeout is 30 s), in steps of 1 s. */
+    for (unsigned waited = 0; waited < 40; waited++) {
+        size_t open = 0;
+        for (size_t i = 0; i < r.nlookups; i++)
+            open += !r.lookups[i].done;
+        if (open == 0)
+            break;
+        cluster_run_for(c, 1000);
+    }
     st = sim_stats(cluster_sim(c));
     uint64_t bytes = st->sent.bytes - bytes_before;
     uint64_t dgrams = st->sent.datagrams - dgrams_before;
