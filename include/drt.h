@@ -522,6 +522,36 @@ HRESULT WINAPI DrtSetTransportProtectionLifetime(HDRT_TRANSPORT hTransport, ULON
 HRESULT WINAPI DrtGetTransportProtectionStats(HDRT_TRANSPORT hTransport,
                                               DRT_PROTECTION_STATS *pStats);
 
+/* ----------------------------------------------------------------------
+ * libdrt extension: the caps of a node (docs/RELIABILITY.md)
+ *
+ * What bounds a node's memory and work against floods and owners that
+ * stop reading. Every field 0 selects its default (in brackets); what
+ * happens at each cap is in docs/RELIABILITY.md. Set it before DrtOpen
+ * binds the transport; a later call replaces the earlier one.
+ *   S_OK; DRT_E_INVALID_TRANSPORT_PROVIDER (not a transport);
+ *   DRT_E_TRANSPORTPROVIDER_IN_USE (a DRT is bound to it);
+ *   E_INVALIDARG (pLimits NULL or dwSize not sizeof(DRT_LIMITS)).
+ * ---------------------------------------------------------------------- */
+typedef struct drt_limits_tag {
+    DWORD dwSize;
+    ULONG ulMaxCacheEntries;    /* route cache entries [1024] */
+    ULONG ulMaxKeys;            /* keys registered [32] */
+    ULONG ulMaxSearches;        /* searches in progress [64] */
+    ULONG ulMaxEngineEvents;    /* engine events awaiting the API [1024] */
+    ULONG ulRateSources;        /* sources with their own request bucket [256] */
+    ULONG ulRatePerSource;      /* requests per second per source [1000] */
+    ULONG ulBurstPerSource;     /* requests at once per source [2000] */
+    ULONG ulRateGlobal;         /* requests per second from unproven sources [2000] */
+    ULONG ulBurstGlobal;        /* requests at once from unproven sources [4000] */
+    ULONG ulMaxEventsQueued;    /* DRT_EVENT_DATA queued per DRT [1024] */
+    ULONG ulMaxResultsQueued;   /* results queued per search [1024] */
+    ULONG ulMaxHalfOpen;        /* SA negotiations half open before cookies [64] */
+    ULONG ulMaxNegotiations;    /* SA negotiations held by the transport [1024] */
+} DRT_LIMITS;
+
+HRESULT WINAPI DrtSetTransportLimits(HDRT_TRANSPORT hTransport, const DRT_LIMITS *pLimits);
+
 /* libdrt extension: the library version, "MAJOR.MINOR.PATCH". */
 const char *DrtLibraryVersion(void);
 

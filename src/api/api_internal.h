@@ -29,6 +29,7 @@ struct drt_transport {
     USHORT port;
     struct io_socket *sock;
     void *bound_instance; /* HDRT using it, or NULL */
+    DRT_LIMITS limits;    /* DrtSetTransportLimits; all 0 (the defaults) until then */
 };
 
 /* A queued instance event (DRT_EVENT_DATA before serialisation). */

@@ -1,6 +1,7 @@
 /*
  * drt_transport.c - DrtCreateIpv6UdpTransport / DrtDeleteIpv6UdpTransport:
- * one dual-stack UDP socket per scope (src/io/io_node.c). Validation
+ * one dual-stack UDP socket per scope (src/io/io_node.c); and
+ * DrtSetTransportLimits, the caps of the DRT that binds it. Validation
  * order: docs/API.md.
  */
 #include "api/api_internal.h"
@@ -61,5 +62,19 @@ DRT_EXPORT HRESULT WINAPI DrtDeleteIpv6UdpTransport(HDRT_TRANSPORT hTransport)
     if (t->bound_instance)
         return DRT_E_TRANSPORT_STILL_BOUND;
     transport_destroy(t);
+    return S_OK;
+}
+
+DRT_EXPORT HRESULT WINAPI DrtSetTransportLimits(HDRT_TRANSPORT hTransport,
+                                                const DRT_LIMITS *pLimits)
+{
+    struct drt_transport *t;
+    HRESULT hr = transport_check_bindable(hTransport, &t);
+    if (FAILED(hr))
+        return hr;
+    if (!pLimits || pLimits->dwSize != sizeof(DRT_LIMITS))
+        return E_INVALIDARG;
+    /* Read once, by DrtOpen, on the caller's thread like this write. */
+    t->limits = *pLimits;
     return S_OK;
 }

@@ -15,6 +15,7 @@
 
 #include "api/api_internal.h"
 #include "core/engine.h"
+#include "io/io_ipsec.h"
 #include "io/io_loop.h"
 #include "io/io_node.h"
 
@@ -206,6 +207,9 @@ static void create_node(void *arg)
      * them apart. A bigger buffer lets the engine do the dropping. The
      * kernel clips the request to net.core.rmem_max. */
     int rcvbuf = API_SOCKET_RCVBUF;
+    if (j->ok && j->t->sock->ipsec)
+        io_ipsec_set_caps(j->t->sock->ipsec, j->t->limits.ulMaxHalfOpen,
+                          j->t->limits.ulMaxNegotiations);
     if (j->ok)
         (void)uv_recv_buffer_size((uv_handle_t *)&j->t->sock->udp, &rcvbuf);
     if (j->ok)
@@ -250,8 +254,10 @@ HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID contex
         return E_OUTOFMEMORY;
     }
     inst->loop_held = true;
-    inst->max_events = API_DEFAULT_MAX_EVENTS;
-    inst->max_results = API_DEFAULT_MAX_RESULTS;
+    const DRT_LIMITS *lim = &t->limits;
+    inst->max_events = lim->ulMaxEventsQueued ? lim->ulMaxEventsQueued : API_DEFAULT_MAX_EVENTS;
+    inst->max_results = lim->ulMaxResultsQueued ? lim->ulMaxResultsQueued
+                                                : API_DEFAULT_MAX_RESULTS;
     inst->status = DRT_ALONE;
     inst->security_mode = settings->eSecurityMode;
     inst->protocol_major = settings->bProtocolMajorVersion;
@@ -265,6 +271,15 @@ HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID contex
     struct create_job job = {inst, t, {0}, false};
     job.cfg.version_major = settings->bProtocolMajorVersion;
     job.cfg.version_minor = settings->bProtocolMinorVersion;
+    job.cfg.max_cache_entries = lim->ulMaxCacheEntries;
+    job.cfg.max_keys = lim->ulMaxKeys;
+    job.cfg.max_searches = lim->ulMaxSearches;
+    job.cfg.max_events = lim->ulMaxEngineEvents;
+    job.cfg.rate_sources = lim->ulRateSources;
+    job.cfg.rate_per_source = lim->ulRatePerSource;
+    job.cfg.burst_per_source = lim->ulBurstPerSource;
+    job.cfg.rate_global = lim->ulRateGlobal;
+    job.cfg.burst_global = lim->ulBurstGlobal;
     job.cfg.mode = settings->eSecurityMode;
     hr = security_adapter_init(inst);
     if (FAILED(hr)) {

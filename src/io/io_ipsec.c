@@ -421,6 +421,12 @@ void io_ipsec_set_lifetime(struct io_ipsec *ip, const struct neg_lifetime *lt)
         neg_node_set_lifetime(ip->node, lt);
 }
 
+void io_ipsec_set_caps(struct io_ipsec *ip, uint32_t max_half_open, uint32_t max_negs)
+{
+    ip->cfg.max_half_open = max_half_open;
+    ip->cfg.max_negs = max_negs;
+}
+
 bool io_ipsec_set_local(struct io_ipsec *ip, const struct drt_endpoint *self)
 {
     if (ip->node)
@@ -432,6 +438,8 @@ bool io_ipsec_set_local(struct io_ipsec *ip, const struct drt_endpoint *self)
     rc.base.random = ip->cfg.km.random;
     rc.base.random_ctx = ip->cfg.km.random_ctx;
     rc.base.km = ip->cfg.km;
+    rc.max_half_open = ip->cfg.max_half_open;
+    rc.max_negs = ip->cfg.max_negs;
     peer_from_endpoint(self, &rc.base.local);
     ip->node = neg_node_create(&rc, io_now_ms());
     if (!ip->node)

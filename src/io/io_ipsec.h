@@ -47,6 +47,9 @@ struct io_ipsec_config {
     size_t psk_len;
     struct neg_keymgr_env km; /* the process's key managers (src/api) */
     struct neg_lifetime lifetime; /* all 0: the defaults above */
+    /* Caps of the socket's negotiations (neg_responder_config); 0: the
+     * defaults. */
+    uint32_t max_half_open, max_negs;
 };
 
 /* Counters of one socket; DRT_TRANSPORT_PROTECTION_STATS mirrors them. */
@@ -72,6 +75,9 @@ struct io_socket;
 /* NULL on a bad config or no memory. Negotiations start once
  * io_ipsec_set_local gave the node's address. */
 struct io_ipsec *io_ipsec_create(struct io_socket *sock, const struct io_ipsec_config *cfg);
+/* Sets the negotiation caps (0: the defaults); effective when the local
+ * address is set, so before io_ipsec_set_local. */
+void io_ipsec_set_caps(struct io_ipsec *ip, uint32_t max_half_open, uint32_t max_negs);
 /* Frees everything, the timer after libuv's close callback. */
 void io_ipsec_destroy(struct io_ipsec *ip);
 /* Replaces the lifetimes (neg_node.h) of this socket's SAs. */

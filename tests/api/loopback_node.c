@@ -32,11 +32,22 @@ void lb_set_lifetime(ULONG soft_seconds, ULONG hard_seconds)
 
 void lb_open(struct lb_node *n, const struct lb_node *seed)
 {
-    lb_open_protected(n, seed, DRT_PROTECTION_OFF, NULL);
+    lb_open_limits(n, seed, NULL);
 }
 
 void lb_open_protected(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_MODE mode,
                        const char *psk)
+{
+    lb_open_with(n, seed, mode, psk, NULL);
+}
+
+void lb_open_limits(struct lb_node *n, const struct lb_node *seed, const DRT_LIMITS *limits)
+{
+    lb_open_with(n, seed, DRT_PROTECTION_OFF, NULL, limits);
+}
+
+void lb_open_with(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_MODE mode,
+                  const char *psk, const DRT_LIMITS *limits)
 {
     memset(n, 0, sizeof(*n));
     n->status = (DRT_STATUS)-1;
@@ -52,6 +63,8 @@ void lb_open_protected(struct lb_node *n, const struct lb_node *seed, DRT_PROTEC
     if (mode != DRT_PROTECTION_OFF && (soft_s || hard_s))
         assert_int_equal(DrtSetTransportProtectionLifetime(n->transport, soft_s, hard_s, 0, 0),
                          S_OK);
+    if (limits)
+        assert_int_equal(DrtSetTransportLimits(n->transport, limits), S_OK);
     assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
     SOCKADDR_STORAGE addr;
     memset(&addr, 0, sizeof(addr));

@@ -32,6 +32,11 @@ void lb_set_port(USHORT port);
 /* SA lifetimes (seconds, 0 0: the library's defaults) for the protected
  * nodes opened next. */
 void lb_set_lifetime(ULONG soft_seconds, ULONG hard_seconds);
+/* The same with DrtSetTransportLimits(limits) before DrtOpen. */
+void lb_open_limits(struct lb_node *n, const struct lb_node *seed, const DRT_LIMITS *limits);
+/* Protection (mode, psk) and limits (NULL: none set) together. */
+void lb_open_with(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_MODE mode,
+                  const char *psk, const DRT_LIMITS *limits);
 /* The same with DrtSetTransportProtection(mode, psk) before DrtOpen. */
 void lb_open_protected(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_MODE mode,
                        const char *psk);
