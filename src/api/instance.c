@@ -199,6 +199,10 @@ struct create_job {
 static void create_node(void *arg)
 {
     struct create_job *j = arg;
+    /* The negotiations of a protected transport start with the node. */
+    if (j->t->sock->ipsec)
+        io_ipsec_set_caps(j->t->sock->ipsec, j->t->limits.ulMaxHalfOpen,
+                          j->t->limits.ulMaxNegotiations);
     j->inst->node = io_node_create(j->t->sock, &j->cfg, on_engine_event, j->inst);
     j->ok = j->inst->node != NULL;
     /* The kernel's default (about 200 KiB) holds a millisecond or two of a
@@ -207,9 +211,6 @@ static void create_node(void *arg)
      * them apart. A bigger buffer lets the engine do the dropping. The
      * kernel clips the request to net.core.rmem_max. */
     int rcvbuf = API_SOCKET_RCVBUF;
-    if (j->ok && j->t->sock->ipsec)
-        io_ipsec_set_caps(j->t->sock->ipsec, j->t->limits.ulMaxHalfOpen,
-                          j->t->limits.ulMaxNegotiations);
     if (j->ok)
         (void)uv_recv_buffer_size((uv_handle_t *)&j->t->sock->udp, &rcvbuf);
     if (j->ok)

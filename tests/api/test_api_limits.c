@@ -2,7 +2,8 @@
  * test_api_limits.c - DrtSetTransportLimits: its codes, and each kind of
  * cap set through it taking effect on the DRT that binds the transport (a
  * key over ulMaxKeys refused, the API's queue caps, a source's requests
- * over ulRatePerSource dropped and counted). Real nodes on ::1.
+ * over ulRatePerSource dropped and counted, a protected transport's
+ * negotiations demanding cookies past ulMaxHalfOpen). Real nodes on ::1.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,13 +17,19 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include <drt.h>
 
 #include "api/api_internal.h"
 #include "api/loopback_node.h"
 #include "core/wire.h"
+#include "ipsec/neg_wire.h"
+#include "ipsec/negotiation.h"
+#include "ipsec/udp_encap.h"
 
 static void test_codes(void **state)
 {
@@ -116,12 +123,81 @@ static void test_rate_per_source(void **state)
     lb_close(&n);
 }
 
+static int rand_bytes(void *ctx, void *buf, size_t len)
+{
+    (void)ctx;
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+/* Sends the INIT_REQ of a fresh negotiation from sock to a protected node
+ * and returns the type of the answer (0: none within 2 s). */
+static uint8_t answer_to_init(int sock, uint16_t node_port)
+{
+    struct neg_config c;
+    memset(&c, 0, sizeof(c));
+    c.psk = (const uint8_t *)"any";
+    c.psk_len = 3;
+    c.random = rand_bytes;
+    c.local.ip_version = FWP_IP_VERSION_V6;
+    c.local.addr[15] = 1;
+    c.remote = c.local;
+    c.remote.port = node_port;
+    struct neg *n = neg_create(&c);
+    assert_non_null(n);
+    struct neg_out o;
+    assert_true(neg_start(n, 0, &o) && o.len > 0);
+    uint8_t dg[UDP_ENCAP_MARKER_SIZE + NEG_MAX_DATAGRAM];
+    memset(dg, 0, UDP_ENCAP_MARKER_SIZE);
+    memcpy(dg + UDP_ENCAP_MARKER_SIZE, o.buf, o.len);
+    neg_free(n);
+    struct sockaddr_in6 to;
+    memset(&to, 0, sizeof(to));
+    to.sin6_family = AF_INET6;
+    to.sin6_addr = in6addr_loopback;
+    to.sin6_port = htons(node_port);
+    assert_true(sendto(sock, dg, UDP_ENCAP_MARKER_SIZE + o.len, 0, (struct sockaddr *)&to,
+                       sizeof(to)) > 0);
+    struct timeval tv = {2, 0};
+    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ssize_t got = recv(sock, dg, sizeof(dg), 0);
+    return got > UDP_ENCAP_MARKER_SIZE + 1 ? dg[UDP_ENCAP_MARKER_SIZE + 1] : 0;
+}
+
+static int udp_socket(void)
+{
+    int s = socket(AF_INET6, SOCK_DGRAM, 0);
+    assert_true(s >= 0);
+    return s;
+}
+
+/* A protected node demands cookies once ulMaxHalfOpen negotiations are
+ * half open: with 1, a second stranger gets a COOKIE where, with the
+ * default (64), it gets an INIT_RESP. */
+static void test_half_open_cap_of_a_protected_transport(void **state)
+{
+    (void)state;
+    DRT_LIMITS lim = {.dwSize = sizeof(lim), .ulMaxHalfOpen = 1};
+    const DRT_LIMITS *cases[2] = {NULL, &lim};
+    const uint8_t second[2] = {NEG_T_INIT_RESP, NEG_T_COOKIE};
+    for (int i = 0; i < 2; i++) {
+        struct lb_node n;
+        lb_open_with(&n, NULL, DRT_PROTECTION_REQUIRE, "mesh key", cases[i]);
+        int a = udp_socket(), b = udp_socket();
+        assert_int_equal(answer_to_init(a, n.port), NEG_T_INIT_RESP);
+        assert_int_equal(answer_to_init(b, n.port), second[i]);
+        close(a);
+        close(b);
+        lb_close(&n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codes),
         cmocka_unit_test(test_registration_and_queue_caps),
         cmocka_unit_test(test_rate_per_source),
+        cmocka_unit_test(test_half_open_cap_of_a_protected_transport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
