@@ -544,6 +544,8 @@ typedef struct drt_limits_tag {
     ULONG ulBurstPerSource;     /* requests at once per source [2000] */
     ULONG ulRateGlobal;         /* requests per second from unproven sources [2000] */
     ULONG ulBurstGlobal;        /* requests at once from unproven sources [4000] */
+    ULONG ulMaxReassemblyBuffers; /* AUTHORITY messages reassembled at once [32, at most 4096] */
+    ULONG ulMaxReassemblyBytes;   /* bytes they hold [262144, at least 37348] */
     ULONG ulMaxEventsQueued;    /* DRT_EVENT_DATA queued per DRT [1024] */
     ULONG ulMaxResultsQueued;   /* results queued per search [1024] */
     ULONG ulMaxHalfOpen;        /* SA negotiations half open before cookies [64] */

@@ -281,6 +281,8 @@ HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID contex
     job.cfg.burst_per_source = lim->ulBurstPerSource;
     job.cfg.rate_global = lim->ulRateGlobal;
     job.cfg.burst_global = lim->ulBurstGlobal;
+    job.cfg.reasm_buffers = lim->ulMaxReassemblyBuffers;
+    job.cfg.reasm_bytes = lim->ulMaxReassemblyBytes;
     job.cfg.mode = settings->eSecurityMode;
     hr = security_adapter_init(inst);
     if (FAILED(hr)) {

@@ -80,6 +80,16 @@ static void apply_defaults(struct drt_engine_config *c)
         c->rate_global = DEFAULT_RATE_GLOBAL;
     if (!c->burst_global)
         c->burst_global = DEFAULT_BURST_GLOBAL;
+    /* Reassembly takes any value, brought into the range reasm_create
+     * accepts: at least one buffer of the largest legal size. */
+    if (!c->reasm_buffers)
+        c->reasm_buffers = REASM_DEFAULT_MAX_BUFFERS;
+    if (c->reasm_buffers > REASM_MAX_BUFFERS_LIMIT)
+        c->reasm_buffers = REASM_MAX_BUFFERS_LIMIT;
+    if (!c->reasm_bytes)
+        c->reasm_bytes = REASM_DEFAULT_MAX_BYTES;
+    if (c->reasm_bytes < REASM_MAX_BUFFER_SIZE)
+        c->reasm_bytes = REASM_MAX_BUFFER_SIZE;
 }
 
 /* The higher modes need the security callbacks they use. */
@@ -118,7 +128,11 @@ struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64
     pending_init(&e->pending, MAX_PENDING);
     queue_init(&e->out);
     queue_init(&e->events);
-    e->reasm = reasm_create(NULL);
+    struct reasm_config reasm_cfg;
+    reasm_config_default(&reasm_cfg);
+    reasm_cfg.max_buffers = e->cfg.reasm_buffers;
+    reasm_cfg.max_bytes = e->cfg.reasm_bytes;
+    e->reasm = reasm_create(&reasm_cfg);
     e->buf = malloc(sizeof(*e->buf));
     e->searches = calloc(e->cfg.max_searches, sizeof(*e->searches));
     struct ratelimit_config rc = {e->cfg.rate_sources, e->cfg.rate_per_source,
@@ -763,6 +777,13 @@ void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *s
     st->events_queued = e->events.count;
     st->rate_sources = ratelimit_sources(e->rate);
     st->rate_sources_evicted = ratelimit_evictions(e->rate);
+    struct reasm_stats rs;
+    reasm_get_stats(e->reasm, &rs);
+    st->reasm_evicted = rs.evicted_cap;
+    st->reasm_refused = rs.refused_cap;
+    st->reasm_expired = rs.expired;
+    st->reasm_bytes = rs.bytes_held;
+    st->memory_bytes += rs.bytes_held;
     for (size_t i = 0; i < e->nkeys; i++)
         st->memory_bytes += sizeof(struct local_key) + e->keys[i].len;
 }

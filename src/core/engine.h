@@ -124,6 +124,8 @@ struct drt_engine_config {
     uint32_t burst_per_source;   /* requests at once per source (default 200) */
     uint32_t rate_global;        /* requests per second from unproven sources (default 2000) */
     uint32_t burst_global;       /* requests at once from unproven sources (default 4000) */
+    uint32_t reasm_buffers;      /* AUTHORITY buffers in reassembly (default 32, at most 4096) */
+    uint32_t reasm_bytes;        /* bytes they hold (default 256 KiB, at least 37,348) */
 };
 
 /* The instance's status as DRT_STATUS, plus the state before the first
@@ -262,6 +264,9 @@ struct drt_engine_stats {
     uint64_t requests_admitted, dropped_rate_source, dropped_rate_global;
     uint64_t rate_sources_evicted; /* sources that lost their bucket's slot */
     uint64_t events_dropped;       /* oldest events dropped at max_events */
+    /* AUTHORITY reassembly at its caps: one-fragment buffers evicted for a
+     * newcomer, newcomers refused, buffers ended by their timeout. */
+    uint64_t reasm_evicted, reasm_refused, reasm_expired;
     uint64_t proofs_rejected;      /* answers whose proof did not check out */
     /* Requests dropped for their authentication: in membership and
      * confidential modes a REQUEST, INQUIRE or LOOKUP without a valid
@@ -275,7 +280,8 @@ struct drt_engine_stats {
     /* First sends by message type (index: enum wire_msg_type), and
      * retransmissions of requests that went unanswered. */
     uint64_t sent_by_type[16], retransmissions;
-    size_t cache_entries, memory_bytes;
+    size_t cache_entries, memory_bytes; /* memory includes reasm_bytes */
+    size_t reasm_bytes;                  /* held by reassembly now */
     size_t events_queued, rate_sources; /* now */
 };
 void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *st);

@@ -410,6 +410,67 @@ static void test_peer_that_answered_us_is_outside_the_global_budget(void **state
     drt_engine_destroy(e);
 }
 
+/* Two imported route entries make the engine INQUIRE two endpoints; each
+ * answers with the first fragment of a two-fragment AUTHORITY, starting a
+ * reassembly buffer. Returns how many buffers the reassembly cap evicted. */
+static uint64_t reassembly_evictions(uint32_t reasm_buffers)
+{
+    struct drt_engine_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.version_major = 1;
+    cfg.self.addr[15] = 1;
+    cfg.self.port = 3540;
+    cfg.random = counter_random;
+    cfg.random_ctx = &rng_state;
+    cfg.reasm_buffers = reasm_buffers;
+    struct drt_engine *e = drt_engine_create(&cfg, 1000);
+    assert_non_null(e);
+    drt_engine_bootstrap(e, NULL, 0, 1000);
+    struct drt_engine_route routes[2];
+    memset(routes, 0, sizeof(routes));
+    for (int i = 0; i < 2; i++) {
+        memset(routes[i].key, 0x30 + i, 32);
+        routes[i].ep = stranger((uint16_t)i);
+    }
+    assert_int_equal(drt_engine_import_routes(e, routes, 2, 1000), 2);
+    struct drt_endpoint to;
+    const uint8_t *out;
+    size_t len;
+    static uint8_t fragment[WIRE_FRAGMENT_SIZE];
+    unsigned answered = 0;
+    for (int guard = 0; guard < 16 && drt_engine_next_datagram(e, &to, &out, &len); guard++) {
+        struct wire_msg q;
+        if (FAILED(wire_decode(out, len, &q)) || q.hdr.type != WIRE_INQUIRE)
+            continue;
+        struct wire_msg a;
+        memset(&a, 0, sizeof(a));
+        a.hdr = (struct wire_header){1, 0, WIRE_AUTHORITY, 900 + answered};
+        a.u.authority.acked_id = q.hdr.message_id;
+        a.u.authority.size = 2 * WIRE_FRAGMENT_SIZE;
+        a.u.authority.fragment = (struct wire_blob){fragment, sizeof(fragment)};
+        uint8_t buf[2048];
+        size_t n;
+        assert_int_equal(wire_encode(&a, buf, sizeof(buf), &n), S_OK);
+        struct drt_endpoint from = to;
+        drt_engine_receive(e, &from, buf, n, 1001);
+        answered++;
+    }
+    assert_int_equal(answered, 2);
+    struct drt_engine_stats st;
+    drt_engine_get_stats(e, &st);
+    assert_int_equal(st.reasm_refused, 0);
+    assert_true(st.reasm_bytes >= (reasm_buffers == 1 ? 1u : 2u) * 2 * WIRE_FRAGMENT_SIZE);
+    drt_engine_destroy(e);
+    return st.reasm_evicted;
+}
+
+static void test_reassembly_buffers_are_capped_as_configured(void **state)
+{
+    (void)state;
+    assert_int_equal(reassembly_evictions(0), 0); /* the default: 32 */
+    assert_int_equal(reassembly_evictions(1), 1);
+}
+
 static void test_event_queue_drops_the_oldest_beyond_its_cap(void **state)
 {
     (void)state;
@@ -759,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_global_budget_drops_strangers_beyond_it),
         cmocka_unit_test(test_peer_that_answered_us_is_outside_the_global_budget),
         cmocka_unit_test(test_event_queue_drops_the_oldest_beyond_its_cap),
+        cmocka_unit_test(test_reassembly_buffers_are_capped_as_configured),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
