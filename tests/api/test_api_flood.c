@@ -262,7 +262,8 @@ static void *flood_thread(void *arg)
             }
         }
         /* Socket 0 sends a quarter of everything, far over one source's
-         * rate; the others share the rest, each under it. */
+         * rate; the others share the rest (near that rate each at the
+         * default 100,000/s). */
         size_t sock = i % 4 == 0 ? 0 : (size_t)((i / 4) % FLOOD_SOCKETS);
         size_t len = make_datagram(f, &rng, f->cls, sock, buf, sizeof(buf));
         if (len == 0)
