@@ -7,6 +7,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rsa.h>
@@ -248,6 +249,10 @@ HRESULT sec_keytoken_unwrap(EVP_PKEY *priv, const uint8_t *p, size_t len,
                                          : unwrap_rsa(priv, p, w, inner);
     HRESULT hr = ok ? sec_keytoken_inner_parse(inner, sizeof(inner), ck) : DRT_E_INVALID_MESSAGE;
     OPENSSL_cleanse(inner, sizeof(inner));
+    /* A failed decryption queues OpenSSL errors; a stranger's garbage must
+     * not leave them for the next, unrelated caller to find. */
+    if (!ok)
+        ERR_clear_error();
     return hr;
 }
 

@@ -2,8 +2,9 @@
  * test_sec_keytoken.c - content keys, keytokens and sealed buffers of
  * DRT_SECURE_CONFIDENTIALPAYLOAD (sec_keytoken.h): round trips for EC
  * P-256 and RSA recipients, refusals (Ed25519, another recipient, every
- * altered bit, every truncation, a wrong index), and the byte vectors of
- * docs/PROTOCOL.md ("Keytoken"), computed from fixed keys.
+ * altered bit, every truncation, a wrong index, no OpenSSL error left
+ * behind by one), and the byte vectors of docs/PROTOCOL.md ("Keytoken"),
+ * computed from fixed keys.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -153,6 +155,31 @@ static void test_every_altered_bit_and_truncation_is_refused(void **state)
     EVP_PKEY_free(to);
 }
 
+/* A keytoken that does not open leaves OpenSSL's error queue as it found
+ * it: its decryption's errors must not reach the next, unrelated caller on
+ * the thread (found by fuzzing: RSA-OAEP and AES-GCM refusals left theirs). */
+static void test_a_refused_keytoken_leaves_no_openssl_error(void **state)
+{
+    (void)state;
+    enum fx_keytype types[] = {FX_EC_P256, FX_RSA2048};
+    for (size_t t = 0; t < 2; t++) {
+        EVP_PKEY *to = fx_key(types[t]);
+        struct sec_content_key ck = vector_ck(), got;
+        uint8_t *tok = NULL;
+        size_t len = 0;
+        assert_int_equal(sec_keytoken_wrap(to, &ck, NULL, &tok, &len), S_OK);
+        for (size_t i = SEC_KEYTOKEN_HEADER_LEN; i < len; i++) {
+            tok[i] ^= 0x01;
+            ERR_clear_error();
+            assert_int_equal(sec_keytoken_unwrap(to, tok, len, &got), DRT_E_INVALID_MESSAGE);
+            assert_int_equal(ERR_peek_error(), 0);
+            tok[i] ^= 0x01;
+        }
+        free(tok);
+        EVP_PKEY_free(to);
+    }
+}
+
 static void test_inner_form_is_parsed_strictly(void **state)
 {
     struct sec_content_key ck = vector_ck(), got;
@@ -227,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_ed25519_cannot_receive),
         cmocka_unit_test(test_only_the_recipient_opens_it),
         cmocka_unit_test(test_every_altered_bit_and_truncation_is_refused),
+        cmocka_unit_test(test_a_refused_keytoken_leaves_no_openssl_error),
         cmocka_unit_test(test_inner_form_is_parsed_strictly),
         cmocka_unit_test(test_sealed_buffers_open_only_as_sealed),
         cmocka_unit_test(test_protocol_md_keytoken_vectors_match),
