@@ -508,7 +508,8 @@ struct duo {
     bool deaf_a;       /* nothing from b reaches a */
     bool done_seen;
     unsigned forged;
-    struct drt_engine_event done;
+    struct drt_engine_event done; /* its path points at path below */
+    struct drt_engine_path_entry path[16];
     size_t results;
     uint32_t owner_flags;
     enum drt_engine_status status[8]; /* a's status events, in order */
@@ -542,6 +543,12 @@ static void duo_events(struct duo *d, struct drt_engine *e)
             d->results++;
         if (ev.type == ENGINE_EV_SEARCH_DONE) {
             d->done = ev;
+            /* The event's path lives only until the next event call. */
+            size_t n = ev.u.done.path_len < 16 ? ev.u.done.path_len : 16;
+            if (n)
+                memcpy(d->path, ev.u.done.path, n * sizeof(d->path[0]));
+            d->done.u.done.path = d->path;
+            d->done.u.done.path_len = n;
             d->done_seen = true;
             for (size_t i = 0; i < ev.u.done.path_len; i++)
                 if (ev.u.done.path[i].nearness == 256)
