@@ -153,33 +153,32 @@ static void assert_only_esp(const struct lb_node *n)
     assert_int_equal(s.invalid, 0);
 }
 
+/* n REQUIRE nodes find every key of each other, all of it inside ESP. */
+static void require_cloud_searches_inside_esp(int n)
+{
+    struct lb_node nodes[5];
+    HDRT_REGISTRATION_CONTEXT regs[5];
+    DRT_PROTECTION_MODE modes[5];
+    assert_true(n <= 5);
+    for (int i = 0; i < n; i++)
+        modes[i] = DRT_PROTECTION_REQUIRE;
+    open_cloud(nodes, n, modes, regs);
+    search_all(nodes, n);
+    for (int i = 0; i < n; i++)
+        assert_only_esp(&nodes[i]);
+    close_all(nodes, n, regs);
+}
+
 static void test_two_require_nodes_search_inside_esp(void **state)
 {
     (void)state;
-    struct lb_node nodes[2];
-    HDRT_REGISTRATION_CONTEXT regs[2];
-    DRT_PROTECTION_MODE modes[2] = {DRT_PROTECTION_REQUIRE, DRT_PROTECTION_REQUIRE};
-    open_cloud(nodes, 2, modes, regs);
-    search_all(nodes, 2);
-    for (int i = 0; i < 2; i++)
-        assert_only_esp(&nodes[i]);
-    close_all(nodes, 2, regs);
+    require_cloud_searches_inside_esp(2);
 }
 
 static void test_five_require_nodes_search_inside_esp(void **state)
 {
     (void)state;
-    enum { N = 5 };
-    struct lb_node nodes[N];
-    HDRT_REGISTRATION_CONTEXT regs[N];
-    DRT_PROTECTION_MODE modes[N];
-    for (int i = 0; i < N; i++)
-        modes[i] = DRT_PROTECTION_REQUIRE;
-    open_cloud(nodes, N, modes, regs);
-    search_all(nodes, N);
-    for (int i = 0; i < N; i++)
-        assert_only_esp(&nodes[i]);
-    close_all(nodes, N, regs);
+    require_cloud_searches_inside_esp(5);
 }
 
 static void test_plaintext_node_cannot_join_require_node(void **state)
