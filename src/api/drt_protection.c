@@ -5,6 +5,7 @@
  * fwpmu.h) taking part in every negotiation. Codes: docs/API.md.
  */
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "api/api_internal.h"
@@ -18,8 +19,8 @@ static void km_lock(void *ctx)
 {
     (void)ctx;
     DWORD rc;
-    /* The engine exists already (protection_env created it), so this only
-     * takes the mutex. */
+    /* The engine exists already (DrtSetTransportProtection created it), so
+     * this only takes the mutex. */
     (void)fwpm_lock(&rc);
 }
 
@@ -41,7 +42,7 @@ static uint64_t km_clock(void *ctx)
 static int km_random(void *ctx, void *buf, size_t len)
 {
     (void)ctx;
-    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+    return len <= INT32_MAX && RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }
 
 struct protect_job {

@@ -11,7 +11,9 @@ struct neg_node {
     struct neg_responder *resp;
     struct neg **ini; /* initiated, one per peer */
     size_t count, cap;
-    struct neg **old; /* initiated pairs a rekey replaced: inbound until hard */
+    /* Initiated pairs a rekey retired: they still open what arrives, and
+     * seal until the new pair is established; freed like any other pair. */
+    struct neg **old;
     size_t nold, oldcap;
     uint64_t order; /* establishments so far (neg_config.order) */
     struct neg_lifetime lt;
@@ -192,7 +194,9 @@ static bool superseded(struct neg_node *node, struct neg *m, uint64_t now)
     for (size_t i = 0; i < neg_responder_count(node->resp); i++)
         if (newer_since(neg_responder_at(node->resp, i), m, now, ms))
             return true;
-    return false; /* retired pairs are never the newer one */
+    /* A retired pair is never the newest one: its rekey is in ini (unless
+     * that rekey failed to start, and then nothing here goes early). */
+    return false;
 }
 
 static bool ends(struct neg_node *node, struct neg *n, uint64_t now)
@@ -201,7 +205,8 @@ static bool ends(struct neg_node *node, struct neg *n, uint64_t now)
     return past(n, now, lt->hard_ms, lt->hard_bytes) || superseded(node, n, now);
 }
 
-static void expire_hard(struct neg_node *node, uint64_t now)
+/* Frees the pairs at a hard limit and the superseded ones. */
+static void expire_pairs(struct neg_node *node, uint64_t now)
 {
     const struct neg_lifetime *lt = &node->lt;
     if (!lt->soft_ms && !lt->hard_ms && !lt->soft_bytes && !lt->hard_bytes)
@@ -307,7 +312,7 @@ void neg_node_tick(struct neg_node *node, uint64_t now,
             remove_at(node, i);
     }
     neg_responder_tick(node->resp, now);
-    expire_hard(node, now);
+    expire_pairs(node, now);
     start_rekeys(node, now, send, ctx);
 }
 
