@@ -500,7 +500,8 @@ typedef struct drt_protection_stats_tag {
     UINT64 unsent;                       /* outbound DRT dropped for want of an SA */
     UINT64 invalid;                      /* datagrams of no known class */
     UINT64 rekeys;                       /* negotiations started at a soft lifetime */
-    UINT64 sasExpired;                   /* SA pairs freed: hard lifetime, or superseded */
+    UINT64 sasExpired;                   /* SA pairs ended here: hard lifetime, or superseded */
+    UINT64 sasDeletedByPeer;             /* SA pairs the peer's deletion notice ended */
     UINT64 recoveries;                   /* negotiations started for ESP under an unknown SPI */
 } DRT_PROTECTION_STATS;
 

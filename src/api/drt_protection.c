@@ -177,6 +177,7 @@ DRT_EXPORT HRESULT WINAPI DrtGetTransportProtectionStats(HDRT_TRANSPORT hTranspo
         .invalid = j.s.invalid,
         .rekeys = j.s.rekeys,
         .sasExpired = j.s.expired,
+        .sasDeletedByPeer = j.s.deleted,
         .recoveries = j.s.recoveries,
     };
     return S_OK;

@@ -464,6 +464,9 @@ void io_ipsec_destroy(struct io_ipsec *ip)
         drop_queue(ip, &ip->peers[i]);
     free(ip->peers);
     ip->peers = NULL;
+    /* The socket is still open: peers learn that our SAs are gone. */
+    if (ip->node)
+        neg_node_close(ip->node, send_neg_to_peer, ip);
     neg_node_free(ip->node);
     ip->node = NULL;
     uv_timer_stop(&ip->timer);
@@ -476,6 +479,7 @@ struct io_ipsec_stats io_ipsec_stats(const struct io_ipsec *ip)
     if (ip->node) {
         s.rekeys = neg_node_stats(ip->node).rekeys;
         s.expired = neg_node_stats(ip->node).expired;
+        s.deleted = neg_node_stats(ip->node).deleted;
     }
     return s;
 }

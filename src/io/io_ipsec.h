@@ -65,7 +65,8 @@ struct io_ipsec_stats {
     uint64_t unsent;                     /* outbound DRT dropped for want of an SA */
     uint64_t invalid;                    /* datagrams of no known class */
     uint64_t rekeys;                     /* negotiations started at a soft limit */
-    uint64_t expired;                    /* SA pairs freed (hard limit, superseded) */
+    uint64_t expired;                    /* SA pairs ended here (hard limit, superseded) */
+    uint64_t deleted;                    /* SA pairs a peer's DELETE ended */
     uint64_t recoveries;                 /* negotiations started for an unknown SPI */
 };
 

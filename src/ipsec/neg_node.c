@@ -115,7 +115,8 @@ bool neg_node_initiate(struct neg_node *node, uint64_t now, const struct neg_pee
     out->len = 0;
     ptrdiff_t i = initiated_index(node, peer);
     if (i >= 0) {
-        if (neg_state(node->ini[i]) != NEG_S_FAILED)
+        enum neg_state st = neg_state(node->ini[i]);
+        if (st != NEG_S_FAILED && st != NEG_S_DELETED)
             return false;
         remove_at(node, (size_t)i);
     }
@@ -153,6 +154,11 @@ struct neg *neg_node_receive(struct neg_node *node, uint64_t now, const struct n
         return neg_responder_receive(node->resp, now, from, d, len, out);
     for (size_t i = 0; i < node->count; i++) {
         struct neg *n = node->ini[i];
+        if (neg_spi_i(n) == h.spi_i)
+            return neg_receive(n, now, d, len, out) ? n : NULL;
+    }
+    for (size_t i = 0; i < node->nold; i++) { /* a DELETE for a retired pair */
+        struct neg *n = node->old[i];
         if (neg_spi_i(n) == h.spi_i)
             return neg_receive(n, now, d, len, out) ? n : NULL;
     }
@@ -205,31 +211,51 @@ static bool ends(struct neg_node *node, struct neg *n, uint64_t now)
     return past(n, now, lt->hard_ms, lt->hard_bytes) || superseded(node, n, now);
 }
 
-/* Frees the pairs at a hard limit and the superseded ones. */
-static void expire_pairs(struct neg_node *node, uint64_t now)
+typedef void (*neg_send_fn)(void *ctx, const struct neg_peer *to, const struct neg_out *o);
+
+/* Ends an established pair and tells the peer (DELETE). */
+static void delete_pair(struct neg *n, neg_send_fn send, void *ctx)
+{
+    struct neg_out o;
+    if (neg_delete(n, &o) && o.len && send)
+        send(ctx, neg_remote(n), &o);
+}
+
+/* Should the pair go now: ended by a DELETE, or (with lifetimes) at a
+ * hard limit or superseded? The latter are deleted here, peer told. */
+static bool goes(struct neg_node *node, struct neg *n, uint64_t now, bool lifetimes,
+                 neg_send_fn send, void *ctx)
+{
+    if (neg_state(n) == NEG_S_DELETED) {
+        node->st.deleted++;
+        return true;
+    }
+    if (!lifetimes || !ends(node, n, now))
+        return false;
+    delete_pair(n, send, ctx);
+    node->st.expired++;
+    return true;
+}
+
+/* Frees the pairs a DELETE ended, at a hard limit, or superseded. */
+static void expire_pairs(struct neg_node *node, uint64_t now, neg_send_fn send, void *ctx)
 {
     const struct neg_lifetime *lt = &node->lt;
-    if (!lt->soft_ms && !lt->hard_ms && !lt->soft_bytes && !lt->hard_bytes)
-        return;
+    bool lifetimes = lt->soft_ms || lt->hard_ms || lt->soft_bytes || lt->hard_bytes;
     size_t i = node->nold;
     while (i-- > 0)
-        if (ends(node, node->old[i], now)) {
+        if (goes(node, node->old[i], now, lifetimes, send, ctx)) {
             neg_free(node->old[i]);
             node->old[i] = node->old[--node->nold];
-            node->st.expired++;
         }
     i = node->count;
     while (i-- > 0)
-        if (ends(node, node->ini[i], now)) {
+        if (goes(node, node->ini[i], now, lifetimes, send, ctx))
             remove_at(node, i);
-            node->st.expired++;
-        }
     i = neg_responder_count(node->resp);
     while (i-- > 0)
-        if (ends(node, neg_responder_at(node->resp, i), now)) {
+        if (goes(node, neg_responder_at(node->resp, i), now, lifetimes, send, ctx))
             neg_responder_drop_at(node->resp, i);
-            node->st.expired++;
-        }
 }
 
 /* Is n the pair the node seals with towards its peer, and past soft? Only
@@ -283,6 +309,16 @@ static void start_rekeys(struct neg_node *node, uint64_t now,
     }
 }
 
+void neg_node_close(struct neg_node *node, neg_send_fn send, void *ctx)
+{
+    for (size_t i = 0; i < node->count; i++)
+        delete_pair(node->ini[i], send, ctx);
+    for (size_t i = 0; i < node->nold; i++)
+        delete_pair(node->old[i], send, ctx);
+    for (size_t i = 0; i < neg_responder_count(node->resp); i++)
+        delete_pair(neg_responder_at(node->resp, i), send, ctx);
+}
+
 void neg_node_set_lifetime(struct neg_node *node, const struct neg_lifetime *lt)
 {
     node->lt = *lt;
@@ -312,7 +348,7 @@ void neg_node_tick(struct neg_node *node, uint64_t now,
             remove_at(node, i);
     }
     neg_responder_tick(node->resp, now);
-    expire_pairs(node, now);
+    expire_pairs(node, now, send, ctx);
     start_rekeys(node, now, send, ctx);
 }
 

@@ -39,7 +39,8 @@ struct neg_lifetime {
 
 struct neg_node_stats {
     uint64_t rekeys;  /* negotiations started because a soft limit passed */
-    uint64_t expired; /* SA pairs freed at a hard limit or superseded */
+    uint64_t expired; /* SA pairs ended at a hard limit or superseded (peer told) */
+    uint64_t deleted; /* SA pairs a peer's DELETE ended */
 };
 
 /* cfg->base.remote is ignored (per peer). NULL on a bad config. */
@@ -47,7 +48,8 @@ struct neg_node *neg_node_create(const struct neg_responder_config *cfg, uint64_
 void neg_node_free(struct neg_node *node);
 
 /* Starts a negotiation towards peer unless one this node started is in
- * progress or established. false: nothing started (out empty). */
+ * progress or established (a failed or deleted one is replaced). false:
+ * nothing started (out empty). */
 bool neg_node_initiate(struct neg_node *node, uint64_t now, const struct neg_peer *peer,
                        struct neg_out *out);
 
@@ -57,14 +59,22 @@ struct neg *neg_node_receive(struct neg_node *node, uint64_t now, const struct n
                              const uint8_t *dgram, size_t len, struct neg_out *out);
 
 /* Retransmissions due by now, one call of send per datagram, and the
- * responder's housekeeping. Failed initiations are forgotten here, pairs
- * past a hard lifetime freed, rekeys past a soft one started (their
- * INIT_REQs go out through send). */
+ * responder's housekeeping. Failed initiations are forgotten here, and
+ * pairs a peer's DELETE ended; pairs past a hard lifetime or superseded
+ * are ended and their peers told (a DELETE each through send); rekeys
+ * past a soft lifetime are started (their INIT_REQs go through send). */
 void neg_node_tick(struct neg_node *node, uint64_t now,
                    void (*send)(void *ctx, const struct neg_peer *to, const struct neg_out *o),
                    void *ctx);
 /* The earliest time neg_node_tick has retransmission work; UINT64_MAX for none. */
 uint64_t neg_node_next_timeout(const struct neg_node *node);
+
+/* Ends every established pair, telling each peer (a DELETE through send),
+ * before the node goes away: peers then stop sealing to SAs nobody holds
+ * and negotiate afresh when they next have something to send. */
+void neg_node_close(struct neg_node *node,
+                    void (*send)(void *ctx, const struct neg_peer *to, const struct neg_out *o),
+                    void *ctx);
 
 /* The outbound SA to seal with towards peer, or NULL: of the established
  * pairs with that peer (initiated by either side), the one established

@@ -52,6 +52,8 @@ bool neg_body_size_ok(uint8_t type, size_t n)
         return n == NEG_KEYS_BODY || n == NEG_KEYS_BODY + NEG_KEYMAT_PAIR;
     case NEG_T_KEYS_ACK:
         return n == NEG_KEYS_ACK_BODY;
+    case NEG_T_DELETE:
+        return n == NEG_DELETE_BODY;
     default:
         return false;
     }
@@ -107,9 +109,15 @@ bool neg_header_parse(const uint8_t *d, size_t len, struct neg_header *h)
     h->spi_r = neg_get64(d + 12);
     h->mid = neg_get32(d + 20);
     h->length = neg_get32(d + 24);
-    if (h->type < NEG_T_INIT_REQ || h->type > NEG_T_KEYS_ACK)
+    if (h->type < NEG_T_INIT_REQ || h->type > NEG_T_DELETE)
         return false;
-    if (h->flags != flags_for(h->type) || h->length != len || h->spi_i == 0)
+    /* A DELETE comes from either side, flagged as that side sends. */
+    bool flags_ok = h->type == NEG_T_DELETE
+                        ? h->flags == NEG_FLAG_INITIATOR || h->flags == NEG_FLAG_RESPONSE
+                        : h->flags == flags_for(h->type);
+    if (!flags_ok || h->length != len || h->spi_i == 0)
+        return false;
+    if (h->type == NEG_T_DELETE && h->mid != NEG_DELETE_MID)
         return false;
     const uint8_t *body = d + NEG_HEADER_SIZE;
     size_t n = len - NEG_HEADER_SIZE;

@@ -8,7 +8,8 @@
  *   0 version (1) = 1 | 1 type (1) | 2 flags (1) | 3 reserved (1) = 0 |
  *   4 SPIi (8) | 12 SPIr (8) | 20 message id (4) | 24 length (4)
  * flags: NEG_FLAG_INITIATOR on what the initiator sends, NEG_FLAG_RESPONSE
- * on responses; no other bit. length is the whole datagram.
+ * on responses (and on a DELETE from the responder); no other bit. length
+ * is the whole datagram.
  * Protected types (AUTH_*, KEYS*) carry IV (8) | ciphertext | tag (16)
  * after the header, with the header as AAD.
  */
@@ -40,7 +41,12 @@ enum neg_type {
     NEG_T_AUTH_RESP = 5, /* protected: status reason | status AUTHr SPI will weight nkeys [keys] */
     NEG_T_KEYS = 6,      /* protected: status nkeys [keys] (initiator dictated) */
     NEG_T_KEYS_ACK = 7,  /* protected: status */
+    NEG_T_DELETE = 8,    /* protected, either side, unanswered: the sender's inbound child SPI */
 };
+
+/* The message id of a DELETE: never one of the exchange's, and a side
+ * sends at most one DELETE per negotiation, so its GCM nonce is unique. */
+#define NEG_DELETE_MID 0xFFFFFFFFu
 
 /* Plaintext body sizes of the protected messages. */
 #define NEG_AUTH_REQ_BODY   (NEG_AUTH_SIZE + 4u + 1u + 4u)             /* 41 */
@@ -48,6 +54,7 @@ enum neg_type {
 #define NEG_AUTH_RESP_BODY  (4u + NEG_AUTH_SIZE + 4u + 1u + 4u + 1u)    /* 46, +72 with keys */
 #define NEG_KEYS_BODY       (4u + 1u)                                   /* 5, +72 with keys */
 #define NEG_KEYS_ACK_BODY   4u
+#define NEG_DELETE_BODY     4u
 
 /* Why an AUTH_RESP refuses (its last byte); the status says the code. */
 enum neg_reason {

@@ -152,9 +152,18 @@ const char *neg_error_name(enum neg_error e)
     return "unknown";
 }
 
-/* The IKE SA's keys, once nothing will be sealed or opened any more (the
- * cached answer is kept as bytes). Rekeying, not built, will keep SK_d and
- * the SK_e keys instead. */
+/* Once the SA pair is installed only a DELETE is ever sealed or opened:
+ * the SK_e keys and salts stay, the rest goes (the cached answer is kept
+ * as bytes). */
+static void forget_exchange(struct neg *n)
+{
+    OPENSSL_cleanse(n->x_priv, sizeof(n->x_priv));
+    OPENSSL_cleanse(n->sk_d, sizeof(n->sk_d));
+    OPENSSL_cleanse(n->sk_pi, sizeof(n->sk_pi));
+    OPENSSL_cleanse(n->sk_pr, sizeof(n->sk_pr));
+}
+
+/* The IKE SA's keys, once nothing will be sealed or opened any more. */
 static void forget_ike(struct neg *n)
 {
     OPENSSL_cleanse(n->x_priv, sizeof(n->x_priv));
@@ -354,7 +363,7 @@ static bool install(struct neg *n)
     neg_km_notify(&n->cfg.km, &p, n->spi_in, n->keys_in, n->spi_out, n->keys_out);
     OPENSSL_cleanse(n->keys_in, sizeof(n->keys_in));
     OPENSSL_cleanse(n->keys_out, sizeof(n->keys_out));
-    forget_ike(n);
+    forget_exchange(n);
     return true;
 }
 
@@ -403,6 +412,42 @@ static size_t unseal(const struct neg *n, const struct neg_header *h, const uint
                       iv + NEG_IV_SIZE, ct, body))
         return 0;
     return ct - NEG_GCM_TAG;
+}
+
+/* ---------------------------------------------------------------- delete */
+
+/* The pair ends: SAs and IKE keys freed, nothing opens or seals again. */
+static void end_pair(struct neg *n)
+{
+    esp_sa_free(&n->sa_in);
+    esp_sa_free(&n->sa_out);
+    n->installed = false;
+    n->state = NEG_S_DELETED;
+    forget_ike(n);
+}
+
+bool neg_delete(struct neg *n, struct neg_out *out)
+{
+    out->len = 0;
+    if (n->state != NEG_S_ESTABLISHED)
+        return false;
+    uint8_t body[NEG_DELETE_BODY];
+    neg_put32(body, n->spi_in);
+    out->len = seal(n, NEG_T_DELETE, NEG_DELETE_MID, body, sizeof(body), out->buf);
+    end_pair(n);
+    return true;
+}
+
+/* The peer's DELETE: it names the SPI it received on (our outbound). */
+static bool on_delete(struct neg *n, const struct neg_header *h, const uint8_t *d)
+{
+    if (n->state != NEG_S_ESTABLISHED || h->spi_r != n->spi_r)
+        return false;
+    uint8_t body[NEG_DELETE_BODY];
+    if (unseal(n, h, d, body) != sizeof(body) || neg_get32(body) != n->spi_out)
+        return false;
+    end_pair(n);
+    return true;
 }
 
 /* ------------------------------------------------------------- initiator */
@@ -796,11 +841,16 @@ bool neg_receive(struct neg *n, uint64_t now, const uint8_t *d, size_t len, stru
             ok = on_auth_req(n, &h, d, out);
         else if (h.type == NEG_T_KEYS)
             ok = on_keys(n, &h, d, out);
+        else if (h.type == NEG_T_DELETE)
+            ok = on_delete(n, &h, d);
         goto done;
     }
     if (!(h.flags & NEG_FLAG_RESPONSE))
         goto done;
     switch (h.type) {
+    case NEG_T_DELETE:
+        ok = on_delete(n, &h, d);
+        break;
     case NEG_T_COOKIE:
         ok = on_cookie(n, now, d, out);
         break;

@@ -77,6 +77,7 @@ enum neg_state {
     NEG_S_WAIT_KEYS,   /* responder: the initiator dictates */
     NEG_S_ESTABLISHED, /* both ESP SAs installed */
     NEG_S_FAILED,
+    NEG_S_DELETED, /* was ESTABLISHED; the peer's DELETE (or ours) freed its SAs */
 };
 
 enum neg_error {
@@ -116,6 +117,10 @@ bool neg_accept(struct neg *n, uint64_t now, const uint8_t *dgram, size_t len,
  * message); out may hold an answer either way only when true. */
 bool neg_receive(struct neg *n, uint64_t now, const uint8_t *dgram, size_t len,
                  struct neg_out *out);
+/* An ESTABLISHED negotiation ends: its SAs are freed, and out holds the
+ * DELETE that tells the peer (sent once, unanswered). false (out empty)
+ * when it was not ESTABLISHED. */
+bool neg_delete(struct neg *n, struct neg_out *out);
 /* Timers: retransmission and giving up. */
 void neg_tick(struct neg *n, uint64_t now, struct neg_out *out);
 /* When neg_tick next has work; UINT64_MAX for never. */

@@ -16,7 +16,12 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -34,6 +39,13 @@ static void key_for(int i, BYTE key[32])
     for (int b = 0; b < 32; b++)
         key[b] = (BYTE)(i * 41 + b * 13 + 3);
     key[31] = (BYTE)(0x10 + i * 0x29);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
 static DRT_PROTECTION_STATS stats_of(const struct lb_node *n)
@@ -467,18 +479,18 @@ static void test_unregister_waits_for_a_callback_in_flight(void **state)
     lb_close(&a);
 }
 
-/* B restarts on its port, alone, and registers its key again; A still
- * holds their SA pair and reaches B with it. B cannot open that, so it
- * negotiates with A, which then seals with the new pair: A's search for
- * B's key succeeds. */
-static void test_restarted_node_is_reached_again(void **state)
+/* B closes: its transport sends A a DELETE for each of their pairs, so A
+ * holds no SA for B's port. B restarts on that port and joins again with
+ * a new key: A negotiates afresh and finds it. */
+static void test_closed_node_deletes_its_pairs_and_rejoins(void **state)
 {
     (void)state;
     struct lb_node a, b;
     HDRT_REGISTRATION_CONTEXT ra, rb;
-    BYTE ka[32], kb[32];
+    BYTE ka[32], kb[32], kb2[32];
     key_for(0, ka);
     key_for(1, kb);
+    key_for(2, kb2);
     lb_open_protected(&a, NULL, DRT_PROTECTION_REQUIRE, PSK);
     lb_register(&a, ka, "node-0", &ra);
     lb_open_protected(&b, &a, DRT_PROTECTION_REQUIRE, PSK);
@@ -489,22 +501,71 @@ static void test_restarted_node_is_reached_again(void **state)
     for (int attempt = 0; attempt < 5 && !found; attempt++)
         found = search_finds(&a, kb, "node-1");
     assert_true(found);
+    UINT64 established = stats_of(&a).sasEstablished;
     USHORT port = b.port;
+    DrtUnregisterKey(rb);
     lb_close(&b);
+    for (int i = 0; i < 100 && stats_of(&a).sasDeletedByPeer == 0; i++)
+        DrtEventWait(a.event, 20);
+    assert_true(stats_of(&a).sasDeletedByPeer >= 1);
     lb_set_port(port);
-    lb_open_protected(&b, NULL, DRT_PROTECTION_REQUIRE, PSK);
-    lb_register(&b, kb, "node-1 again", &rb);
+    lb_open_protected(&b, &a, DRT_PROTECTION_REQUIRE, PSK);
+    lb_register(&b, kb2, "node-2", &rb);
+    assert_true(lb_wait_active(&b, WAIT_STEPS * WAIT_STEP_MS));
     found = false;
     for (int attempt = 0; attempt < 5 && !found; attempt++)
-        found = search_finds(&a, kb, "node-1 again");
-    DRT_PROTECTION_STATS sb = stats_of(&b);
+        found = search_finds(&a, kb2, "node-2");
+    DRT_PROTECTION_STATS sa = stats_of(&a), sb = stats_of(&b);
     DrtUnregisterKey(rb);
     DrtUnregisterKey(ra);
     lb_close(&b);
     lb_close(&a);
     assert_true(found);
-    assert_true(sb.recoveries >= 1);
+    assert_true(sa.sasEstablished > established);
+    assert_int_equal(sa.espDropped + sb.espDropped, 0);
     assert_int_equal(sb.plainSent + sb.plainReceived, 0);
+}
+
+/* ESP under an SPI nobody holds (a peer that kept a pair across our
+ * crash) makes the node negotiate with its sender: the sender gets an
+ * INIT_REQ behind the non-ESP marker. Spoofed floods of such packets start
+ * at most one negotiation per 100 ms. */
+static void test_unknown_spi_starts_a_negotiation_with_its_sender(void **state)
+{
+    (void)state;
+    struct lb_node a;
+    lb_open_protected(&a, NULL, DRT_PROTECTION_REQUIRE, PSK);
+    enum { SOCKS = 20 };
+    int fds[SOCKS];
+    struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(a.port),
+                              .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    uint8_t esp[64];
+    memset(esp, 0xa5, sizeof(esp)); /* SPI a5a5a5a5: nobody's */
+    for (int i = 0; i < SOCKS; i++) {
+        fds[i] = socket(AF_INET6, SOCK_DGRAM, 0);
+        assert_true(fds[i] >= 0);
+        struct sockaddr_in6 any = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+        assert_int_equal(bind(fds[i], (struct sockaddr *)&any, sizeof(any)), 0);
+        struct timeval tv = {0, 200 * 1000};
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    double t0 = now_ms();
+    for (int i = 0; i < SOCKS; i++)
+        assert_int_equal(sendto(fds[i], esp, sizeof(esp), 0, (struct sockaddr *)&to, sizeof(to)),
+                         (ssize_t)sizeof(esp));
+    uint8_t got[512];
+    ssize_t n = recv(fds[0], got, sizeof(got), 0);
+    assert_true(n > 8);
+    const uint8_t init_req[] = {0, 0, 0, 0, 1, 1, 1, 0}; /* marker, v1 INIT_REQ from an initiator */
+    assert_memory_equal(got, init_req, sizeof(init_req));
+    DRT_PROTECTION_STATS s = stats_of(&a);
+    double elapsed = now_ms() - t0;
+    assert_true(s.recoveries >= 1);
+    assert_true((double)s.recoveries <= 1 + elapsed / 100);
+    assert_int_equal(s.espDropped, SOCKS);
+    for (int i = 0; i < SOCKS; i++)
+        close(fds[i]);
+    lb_close(&a);
 }
 
 /* --- argument checks ------------------------------------------------------- */
@@ -561,7 +622,8 @@ int main(void)
         cmocka_unit_test(test_notify_key_manager_sees_both_sides_with_identical_keys),
         cmocka_unit_test(test_dictating_key_manager_keys_the_real_sas),
         cmocka_unit_test(test_rekey_under_searches),
-        cmocka_unit_test(test_restarted_node_is_reached_again),
+        cmocka_unit_test(test_closed_node_deletes_its_pairs_and_rejoins),
+        cmocka_unit_test(test_unknown_spi_starts_a_negotiation_with_its_sender),
         cmocka_unit_test(test_unregister_waits_for_a_callback_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -443,7 +443,10 @@ static void run_rekey_under_traffic(const struct neg_lifetime *lt, uint64_t *rek
     assert_true(sealed >= 1000);
     assert_int_equal(opened + in_flight_esp(&net), sealed);
     *rekeys = neg_node_stats(nodes[0]).rekeys + neg_node_stats(nodes[1]).rekeys;
-    *expired = neg_node_stats(nodes[0]).expired + neg_node_stats(nodes[1]).expired;
+    /* each old pair ended once on one side (its peer told by a DELETE) or
+     * on both (hard limits at about the same time) */
+    *expired = neg_node_stats(nodes[0]).expired + neg_node_stats(nodes[1]).expired +
+               neg_node_stats(nodes[0]).deleted + neg_node_stats(nodes[1]).deleted;
     *spis = nseen;
     neg_node_free(nodes[0]);
     neg_node_free(nodes[1]);
@@ -519,6 +522,99 @@ static void test_hard_lifetime_drops_the_pair(void **state)
     neg_node_free(b);
 }
 
+/* --- deletion notices ------------------------------------------------------ */
+
+struct captured {
+    struct neg_out o[8];
+    struct neg_peer to[8];
+    size_t n;
+};
+
+static void capture(void *ctx, const struct neg_peer *to, const struct neg_out *o)
+{
+    struct captured *c = ctx;
+    assert_true(c->n < 8);
+    c->to[c->n] = *to;
+    c->o[c->n++] = *o;
+}
+
+static void establish(struct neg_node *a, struct neg_peer A, struct neg_node *b,
+                      struct neg_peer B)
+{
+    struct neg_out o, back;
+    assert_true(neg_node_initiate(a, 0, &B, &o));
+    for (int step = 0; step < 8 && o.len; step++) {
+        neg_node_receive(b, 0, &A, o.buf, o.len, &back);
+        if (!back.len)
+            break;
+        neg_node_receive(a, 0, &B, back.buf, back.len, &o);
+    }
+    assert_non_null(neg_node_sa_to(a, &B));
+    assert_non_null(neg_node_sa_to(b, &A));
+}
+
+/* A node that closes tells its peer, whichever side it was: the peer's
+ * SAs go; a replay of the notice, or a forged one, changes nothing. */
+static void test_delete_ends_the_pair_on_both_sides(void **state)
+{
+    (void)state;
+    for (int closer = 0; closer < 2; closer++) {
+        struct prng ra = {41}, rb = {42};
+        struct neg_peer P[2] = {peer_of(1), peer_of(2)};
+        struct neg_node *nodes[2] = {node_new(&ra, P[0]), node_new(&rb, P[1])};
+        establish(nodes[0], P[0], nodes[1], P[1]); /* node 0 initiates */
+        struct neg_node *other = nodes[1 - closer];
+        struct neg_peer from = P[closer];
+        struct captured c = {0};
+        neg_node_close(nodes[closer], capture, &c);
+        assert_int_equal(c.n, 1);
+        assert_memory_equal(&c.to[0], &P[1 - closer], sizeof(struct neg_peer));
+        assert_null(neg_node_sa_to(nodes[closer], &P[1 - closer]));
+        /* forged: every single-bit flip is dropped and the pair stays */
+        for (size_t bit = 0; bit < c.o[0].len * 8; bit++) {
+            struct neg_out f = c.o[0], none;
+            f.buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+            assert_null(neg_node_receive(other, 0, &from, f.buf, f.len, &none));
+        }
+        neg_node_tick(other, 0, NULL, NULL);
+        assert_non_null(neg_node_sa_to(other, &from));
+        struct neg_out none;
+        assert_non_null(neg_node_receive(other, 0, &from, c.o[0].buf, c.o[0].len, &none));
+        assert_int_equal(none.len, 0); /* unanswered */
+        assert_null(neg_node_sa_to(other, &from));
+        neg_node_tick(other, 0, NULL, NULL);
+        assert_int_equal(neg_node_stats(other).deleted, 1);
+        /* a replay finds nothing */
+        assert_null(neg_node_receive(other, 0, &from, c.o[0].buf, c.o[0].len, &none));
+        /* and a new negotiation starts afresh */
+        struct neg_out o;
+        assert_true(neg_node_initiate(other, 1, &from, &o));
+        neg_node_free(nodes[0]);
+        neg_node_free(nodes[1]);
+    }
+}
+
+/* Only A has a hard limit: when it ends the pair, B learns it. */
+static void test_hard_limit_on_one_side_is_told_to_the_other(void **state)
+{
+    (void)state;
+    struct prng ra = {51}, rb = {52};
+    struct neg_peer A = peer_of(1), B = peer_of(2);
+    struct neg_node *a = node_new(&ra, A), *b = node_new(&rb, B);
+    struct neg_lifetime lt = {.hard_ms = 5000};
+    neg_node_set_lifetime(a, &lt);
+    establish(a, A, b, B);
+    struct captured c = {0};
+    neg_node_tick(a, 5000, capture, &c);
+    assert_int_equal(c.n, 1);
+    assert_null(neg_node_sa_to(a, &B));
+    struct neg_out none;
+    assert_non_null(neg_node_receive(b, 5001, &A, c.o[0].buf, c.o[0].len, &none));
+    assert_null(neg_node_sa_to(b, &A));
+    neg_node_free(a);
+    neg_node_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +626,8 @@ int main(void)
         cmocka_unit_test(test_rekey_at_soft_time_loses_nothing),
         cmocka_unit_test(test_rekey_at_soft_bytes_loses_nothing),
         cmocka_unit_test(test_hard_lifetime_drops_the_pair),
+        cmocka_unit_test(test_delete_ends_the_pair_on_both_sides),
+        cmocka_unit_test(test_hard_limit_on_one_side_is_told_to_the_other),
         cmocka_unit_test(test_restarted_peer_replaces_its_old_sas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
