@@ -425,7 +425,10 @@ static void test_rekey_under_searches(void **state)
     assert_int_equal(IPsecKeyManagerUnregisterAndDelete0(session, km), ERROR_SUCCESS);
     assert_int_equal(FwpmEngineClose0(session), ERROR_SUCCESS);
     assert_true(s[0].rekeys + s[1].rekeys >= 2);
-    assert_true(s[0].sasExpired >= 1 && s[1].sasExpired >= 1);
+    /* each side ended old pairs itself or was told by the other */
+    for (int i = 0; i < 2; i++)
+        assert_true(s[i].sasExpired + s[i].sasDeletedByPeer >= 1);
+    assert_true(s[0].sasExpired + s[1].sasExpired >= 1);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(s[i].plainSent + s[i].plainReceived, 0);
         assert_int_equal(s[i].espDropped, 0);
@@ -505,16 +508,21 @@ static void test_closed_node_deletes_its_pairs_and_rejoins(void **state)
     USHORT port = b.port;
     DrtUnregisterKey(rb);
     lb_close(&b);
-    for (int i = 0; i < 100 && stats_of(&a).sasDeletedByPeer == 0; i++)
+    for (int i = 0; i < 500 && stats_of(&a).sasDeletedByPeer == 0; i++) /* 10 s at most */
         DrtEventWait(a.event, 20);
     assert_true(stats_of(&a).sasDeletedByPeer >= 1);
     lb_set_port(port);
     lb_open_protected(&b, &a, DRT_PROTECTION_REQUIRE, PSK);
     lb_register(&b, kb2, "node-2", &rb);
     assert_true(lb_wait_active(&b, WAIT_STEPS * WAIT_STEP_MS));
+    /* A's engine may still be giving up on the old B at this port (slow
+     * under sanitizers): try for a while, bounded. */
     found = false;
-    for (int attempt = 0; attempt < 5 && !found; attempt++)
+    for (int attempt = 0; attempt < 40 && !found; attempt++) {
         found = search_finds(&a, kb2, "node-2");
+        if (!found)
+            DrtEventWait(a.event, 250);
+    }
     DRT_PROTECTION_STATS sa = stats_of(&a), sb = stats_of(&b);
     DrtUnregisterKey(rb);
     DrtUnregisterKey(ra);
