@@ -38,9 +38,10 @@ void usage_demo(void)
            "object per line. --mode: the nodes use the derived-key provider in that\n"
            "security mode, with a root and node certificates made in memory (without\n"
            "it, the null provider: no certificates, keys are hashes of names).\n"
-           "With --ipsec every node's transport negotiates ESP SAs with the others\n"
-           "(without --psk the demo's key is \"%s\"); the cloud then\n"
-           "reports the SAs and what went in the clear.\n",
+           "With --ipsec every node's transport negotiates ESP SAs with the others;\n"
+           "without --psk the key is \"%s\" (also the dictator's\n"
+           "secret without --key-file). The cloud then reports the SAs and what\n"
+           "went in the clear.\n",
            DEMO_PSK);
     tool_ipsec_usage();
 }

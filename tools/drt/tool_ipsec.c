@@ -233,7 +233,9 @@ int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default
     }
     if ((ip->key_log && !ip->km) || (ip->key_file && ip->km != TOOL_KM_DICTATE))
         return usage(cmd, "%s: --key-log needs --key-manager, --key-file needs dictate", "");
-    if (ip->km == TOOL_KM_DICTATE && !ip->key_file)
+    /* The demo (which has a default key) dictates from a default secret
+     * too: all its nodes are in this process. */
+    if (ip->km == TOOL_KM_DICTATE && !ip->key_file && !default_psk)
         return usage(cmd, "--key-manager dictate needs --key-file FILE%s", "");
     size_t len = 0;
     if (ip->psk_file) {
@@ -252,6 +254,9 @@ int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default
                            &key_file_len);
         if (rc)
             return rc;
+    } else if (ip->km == TOOL_KM_DICTATE) {
+        key_file_len = strlen(default_psk);
+        memcpy(key_file_bytes, default_psk, key_file_len);
     }
     if (ip->km == TOOL_KM_NOTIFY && !ip->key_log)
         ip->key_log = "esp_sa";

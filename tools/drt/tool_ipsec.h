@@ -42,8 +42,9 @@ bool tool_ipsec_option(struct tool_ipsec *ip, const char *cmd, const char *opt, 
                        int *rc);
 
 /* After parsing: checks the combination, reads the files (default_psk is
- * used without --psk, or NULL to make --psk required), registers the key
- * manager in this process. 0, 1 (a call failed) or 2 (usage). */
+ * used without --psk, and as the dictator's secret without --key-file; NULL
+ * makes both files required), registers the key manager in this process.
+ * 0, 1 (a call failed) or 2 (usage). */
 int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default_psk);
 
 /* DrtSetTransportProtection with the options (nothing when --ipsec is absent). */
