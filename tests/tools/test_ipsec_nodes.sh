@@ -46,8 +46,9 @@ wait_for() {
     return 1
 }
 
-# Ports from the process id, so that parallel runs do not collide.
-P1=$((20000 + ($$ % 20000) * 2))
+# Ports from the process id, so that parallel runs do not collide, and
+# below Linux's ephemeral range (32768..), where other tests bind port 0.
+P1=$((20000 + ($$ % 6000) * 2))
 P2=$((P1 + 1))
 printf 'test mesh key\n' >"$TMP/psk"
 head -c 48 /dev/urandom >"$TMP/shared.key"
