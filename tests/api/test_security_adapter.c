@@ -152,9 +152,10 @@ static void test_revocation_for_another_key_is_refused(void **state)
 
 /* --- membership: the request signature ------------------------------------ */
 
-static uint64_t fixed_random(void *ctx)
+static uint64_t counter_random(void *ctx)
 {
-    return 0x5a5a5a5a5a5a5a5aull;
+    static uint64_t n = 0x5a5a5a5a5a5a5a5aull;
+    return ++n;
 }
 
 /* An instance in `mode` over the vector PKI's node, and an engine on it. */
@@ -165,7 +166,7 @@ struct signer {
     struct drt_engine *e;
 };
 
-static void signer_open(struct signer *s, DRT_SECURITY_MODE mode)
+static void signer_open_at(struct signer *s, DRT_SECURITY_MODE mode, uint16_t port)
 {
     memset(s, 0, sizeof(*s));
     fx_vector_pki_init(&s->v);
@@ -180,12 +181,17 @@ static void signer_open(struct signer *s, DRT_SECURITY_MODE mode)
     memset(&cfg, 0, sizeof(cfg));
     cfg.version_major = 1;
     cfg.self.addr[15] = 1;
-    cfg.self.port = 3540;
-    cfg.random = fixed_random;
+    cfg.self.port = port;
+    cfg.random = counter_random;
     cfg.security = &s->inst.sec_ops;
     cfg.mode = mode;
     s->e = drt_engine_create(&cfg, 0);
     assert_non_null(s->e);
+}
+
+static void signer_open(struct signer *s, DRT_SECURITY_MODE mode)
+{
+    signer_open_at(s, mode, 3540);
 }
 
 static void signer_close(struct signer *s)
@@ -255,6 +261,84 @@ static void test_membership_signature_vector_and_checks(void **state)
     signer_close(&s);
 }
 
+/* Hands every datagram `from` queued to `to`; returns how many. */
+static size_t deliver(struct signer *from, struct signer *to, uint64_t now, int flip_at)
+{
+    const struct drt_endpoint *self = drt_engine_self(from->e);
+    struct drt_endpoint dst;
+    const uint8_t *buf;
+    size_t len, n = 0;
+    uint8_t copy[2048];
+    while (drt_engine_next_datagram(from->e, &dst, &buf, &len)) {
+        assert_true(len <= sizeof(copy));
+        memcpy(copy, buf, len);
+        if ((int)n == 0 && flip_at >= 0)
+            copy[flip_at] ^= 0x01;
+        drt_engine_receive(to->e, self, copy, len, now);
+        n++;
+    }
+    return n;
+}
+
+/* The ACKs to `id` among `from`'s queued datagrams. */
+static unsigned acks_for(struct signer *from, uint32_t id)
+{
+    struct drt_endpoint dst;
+    const uint8_t *buf;
+    size_t len;
+    unsigned acks = 0;
+    while (drt_engine_next_datagram(from->e, &dst, &buf, &len)) {
+        struct wire_msg m;
+        if (SUCCEEDED(wire_decode(buf, len, &m)) && m.hdr.type == WIRE_ACK &&
+            m.u.ack.acked_id == id)
+            acks++;
+    }
+    return acks;
+}
+
+static uint32_t send_request(struct signer *from, struct signer *to, uint8_t keys[32 * 32])
+{
+    struct wire_msg q;
+    engine_header(from->e, &q, WIRE_REQUEST, 0);
+    memset(q.u.request.nonce, 0x77, 16);
+    q.u.request.keys = (struct wire_keys){keys, 32};
+    return engine_request(from->e, &q, drt_engine_self(to->e), PENDING_REQUEST, NULL, 0,
+                          q.u.request.nonce);
+}
+
+/* A REQUEST asking for 32 keys does not fit a datagram with the chain and
+ * the signature: it goes out in SPLIT_CONTROLS fragments, is reassembled,
+ * checked and answered; retransmitted, all its fragments go again; with a
+ * byte of its body changed it is dropped and counted. */
+static void test_a_signed_request_in_fragments(void **state)
+{
+    struct signer a, b;
+    signer_open_at(&a, DRT_SECURE_MEMBERSHIP, 3540);
+    signer_open_at(&b, DRT_SECURE_MEMBERSHIP, 3541);
+    uint8_t keys[32 * 32];
+    for (size_t i = 0; i < sizeof(keys); i++)
+        keys[i] = (uint8_t)(i * 7);
+    uint32_t id = send_request(&a, &b, keys);
+    assert_int_not_equal(id, 0);
+    assert_int_equal(deliver(&a, &b, 10, -1), 2);
+    assert_int_equal(acks_for(&b, id), 1);
+    struct drt_engine_stats st;
+    drt_engine_get_stats(b.e, &st);
+    assert_int_equal(st.dropped_unauthenticated, 0);
+
+    drt_engine_timer(a.e, 5000); /* no answer yet: every fragment again */
+    assert_int_equal(deliver(&a, &b, 5000, -1), 2);
+    assert_int_equal(acks_for(&b, id), 1);
+
+    uint32_t id2 = send_request(&a, &b, keys);
+    assert_int_equal(deliver(&a, &b, 5010, 100), 2); /* a key in fragment 0 */
+    assert_int_equal(acks_for(&b, id2), 0);
+    drt_engine_get_stats(b.e, &st);
+    assert_int_equal(st.dropped_unauthenticated, 1);
+    signer_close(&b);
+    signer_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_null_provider_revocations_only_where_expected),
         cmocka_unit_test(test_revocation_for_another_key_is_refused),
         cmocka_unit_test(test_membership_signature_vector_and_checks),
+        cmocka_unit_test(test_a_signed_request_in_fragments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
