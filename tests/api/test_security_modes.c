@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,7 +209,7 @@ static void test_confidential_payloads_reach_the_searcher(void **state)
 struct capture {
     int fd;
     pthread_t thread;
-    volatile bool stop;
+    atomic_bool stop;
     uint8_t *buf;
     size_t len, cap;
     size_t frames;
@@ -231,7 +232,7 @@ static bool capture_one(struct capture *c)
 static void *capture_run(void *arg)
 {
     struct capture *c = arg;
-    while (!c->stop) {
+    while (!atomic_load(&c->stop)) {
         struct pollfd p = {c->fd, POLLIN, 0};
         if (poll(&p, 1, 20) > 0)
             capture_one(c);
@@ -246,6 +247,7 @@ static void *capture_run(void *arg)
 static bool capture_start(struct capture *c)
 {
     memset(c, 0, sizeof(*c));
+    atomic_init(&c->stop, false);
     c->cap = 64u << 20;
     c->buf = malloc(c->cap);
     c->fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
@@ -263,7 +265,7 @@ static bool capture_start(struct capture *c)
 
 static void capture_stop(struct capture *c)
 {
-    c->stop = true;
+    atomic_store(&c->stop, true);
     pthread_join(c->thread, NULL);
     close(c->fd);
 }
