@@ -646,24 +646,41 @@ static void test_back_from_no_network_the_node_is_active_again(void **state)
     drt_engine_destroy(d.b);
 }
 
-static uint32_t duo_start_search(struct duo *d)
+static uint64_t lookups_sent(struct drt_engine *e)
 {
-    uint8_t kb[32] = {0xb0};
+    struct drt_engine_stats st;
+    drt_engine_get_stats(e, &st);
+    return st.sent_by_type[WIRE_LOOKUP];
+}
+
+/* a searches key exactly and runs until the search is done. When
+ * first_step_lookups is given, it receives the LOOKUPs a had sent right
+ * after the search started. */
+static uint32_t duo_search_for(struct duo *d, const uint8_t key[32], uint64_t *first_step_lookups)
+{
     struct drt_engine_search_params p;
     memset(&p, 0, sizeof(p));
-    memcpy(p.target, kb, 32);
-    memcpy(p.min, kb, 32);
-    memcpy(p.max, kb, 32);
+    memcpy(p.target, key, 32);
+    memcpy(p.min, key, 32);
+    memcpy(p.max, key, 32);
     p.max_results = 1;
     p.timeout_ms = 30000;
     uint32_t id;
     d->done_seen = false;
     d->results = 0;
     assert_int_equal(drt_engine_search_start(d->a, &p, &id, d->now), S_OK);
+    if (first_step_lookups)
+        *first_step_lookups = lookups_sent(d->a);
     for (int i = 0; i < 300 && !d->done_seen; i++) /* 30 s at most */
         duo_run(d, 100);
     assert_true(d->done_seen);
     return id;
+}
+
+static uint32_t duo_start_search(struct duo *d)
+{
+    const uint8_t kb[32] = {0xb0};
+    return duo_search_for(d, kb, NULL);
 }
 
 static void test_one_unanswered_search_does_not_lose_the_peer(void **state)
@@ -732,13 +749,6 @@ static void test_only_forged_proofs_mean_no_result_and_a_rejected_node(void **st
     drt_engine_destroy(d.b);
 }
 
-static uint64_t lookups_sent(struct drt_engine *e)
-{
-    struct drt_engine_stats st;
-    drt_engine_get_stats(e, &st);
-    return st.sent_by_type[WIRE_LOOKUP];
-}
-
 static void test_an_exact_search_fetches_a_known_key_without_a_lookup(void **state)
 {
     (void)state;
@@ -774,23 +784,10 @@ static void test_a_refused_fetch_sends_the_exact_search_on_walking(void **state)
     assert_int_equal(drt_engine_unregister(d.b, reg, d.now), S_OK);
     duo_run(&d, 50);
     d.deaf_a = false;
-    struct drt_engine_search_params p;
-    memset(&p, 0, sizeof(p));
-    memcpy(p.target, gone, 32);
-    memcpy(p.min, gone, 32);
-    memcpy(p.max, gone, 32);
-    p.max_results = 1;
-    p.timeout_ms = 30000;
-    uint32_t id;
-    d.done_seen = false;
-    d.results = 0;
-    uint64_t before = lookups_sent(d.a);
-    assert_int_equal(drt_engine_search_start(d.a, &p, &id, d.now), S_OK);
-    /* The first step is the fetch, no LOOKUP yet. */
-    assert_int_equal(lookups_sent(d.a), before);
-    for (int i = 0; i < 300 && !d.done_seen; i++)
-        duo_run(&d, 100);
-    assert_true(d.done_seen);
+    uint64_t before = lookups_sent(d.a), first_step;
+    duo_search_for(&d, gone, &first_step);
+    /* The first step was the fetch, no LOOKUP. */
+    assert_int_equal(first_step, before);
     assert_int_equal(d.done.u.done.hr, DRT_E_NO_MORE);
     assert_int_equal(d.results, 0);
     /* b refused to prove the key; the walk went on and asked b under the
