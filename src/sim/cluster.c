@@ -152,7 +152,7 @@ static void on_crash(void *ctx, struct sim *sim, uint64_t now_us)
 
 static const struct sim_node_ops OPS = {on_datagram, on_timer, on_crash, NULL};
 
-size_t cluster_add_node(struct cluster *c)
+static size_t add_node(struct cluster *c, const struct drt_engine_security *security)
 {
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
@@ -181,6 +181,8 @@ size_t cluster_add_node(struct cluster *c)
     n->ep.addr[15] = (uint8_t)num;
     n->ep.port = CLUSTER_PORT;
     struct drt_engine_config ec = c->cfg.engine;
+    if (security)
+        ec.security = security;
     ec.self = n->ep;
     ec.random = splitmix;
     ec.random_ctx = &n->rng;
@@ -208,6 +210,16 @@ size_t cluster_add_node(struct cluster *c)
     drt_engine_bootstrap(n->eng, seeds, ns, cluster_now_ms(c));
     flush(n);
     return n->index;
+}
+
+size_t cluster_add_node(struct cluster *c)
+{
+    return add_node(c, NULL);
+}
+
+size_t cluster_add_node_with_security(struct cluster *c, const struct drt_engine_security *security)
+{
+    return add_node(c, security);
 }
 
 size_t cluster_node_count(const struct cluster *c)

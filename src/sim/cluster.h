@@ -43,6 +43,9 @@ uint64_t cluster_now_ms(const struct cluster *c);
 /* Adds a node that bootstraps from up to seeds_per_join random live nodes.
  * Returns its index, or SIZE_MAX on failure. */
 size_t cluster_add_node(struct cluster *c);
+/* The same with its own security provider instead of the configured one
+ * (an attacker, a node of another mesh). */
+size_t cluster_add_node_with_security(struct cluster *c, const struct drt_engine_security *security);
 size_t cluster_node_count(const struct cluster *c);
 bool cluster_node_alive(const struct cluster *c, size_t node);
 struct drt_engine *cluster_engine(struct cluster *c, size_t node);

@@ -103,7 +103,8 @@ static void on_event(void *ctx, struct cluster *c, size_t node, const struct drt
         memcpy(o->key, ev->u.result.key, 32);
         size_t len = ev->u.result.app_data_len;
         o->data_len = len;
-        memcpy(o->data, ev->u.result.app_data, len < 64 ? len : 64);
+        if (len) /* a key registered without data has none (NULL) */
+            memcpy(o->data, ev->u.result.app_data, len < 64 ? len : 64);
         break;
     }
     case ENGINE_EV_SEARCH_DONE: {
