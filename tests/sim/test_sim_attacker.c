@@ -171,6 +171,16 @@ static size_t caches_with_victim_at_attacker(void)
     return n;
 }
 
+static void exact_params(struct drt_engine_search_params *p, const uint8_t key[32])
+{
+    memset(p, 0, sizeof(*p));
+    memcpy(p->target, key, 32);
+    memcpy(p->min, key, 32);
+    memcpy(p->max, key, 32);
+    p->max_results = 1;
+    p->timeout_ms = 20000;
+}
+
 /* Every honest node but the victim searches the victim's key. */
 static void everyone_searches(size_t *found, size_t *wrong)
 {
@@ -179,12 +189,7 @@ static void everyone_searches(size_t *found, size_t *wrong)
         if (i == W->victim)
             continue;
         struct drt_engine_search_params p;
-        memset(&p, 0, sizeof(p));
-        memcpy(p.target, W->keys[W->victim], 32);
-        memcpy(p.min, p.target, 32);
-        memcpy(p.max, p.target, 32);
-        p.max_results = 1;
-        p.timeout_ms = 20000;
+        exact_params(&p, W->keys[W->victim]);
         struct outcome *o = &W->o[W->no++];
         memset(o, 0, sizeof(*o));
         o->node = i;
@@ -264,12 +269,7 @@ static void test_an_attacker_gets_into_no_cache_and_no_result(void **state)
     /* The attacker looks the victim up first: its validate keeps the
      * victim's genuine record for the replay. */
     struct drt_engine_search_params p;
-    memset(&p, 0, sizeof(p));
-    memcpy(p.target, W->keys[W->victim], 32);
-    memcpy(p.min, p.target, 32);
-    memcpy(p.max, p.target, 32);
-    p.max_results = 1;
-    p.timeout_ms = 20000;
+    exact_params(&p, W->keys[W->victim]);
     uint32_t id;
     assert_int_equal(cluster_search(W->c, W->attacker, &p, &id), S_OK);
     assert_int_equal(cluster_run_for(W->c, 5000), SIM_OK);
