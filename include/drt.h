@@ -503,10 +503,47 @@ typedef struct drt_protection_stats_tag {
     UINT64 sasExpired;                   /* SA pairs ended here: hard lifetime, or superseded */
     UINT64 sasDeletedByPeer;             /* SA pairs the peer's deletion notice ended */
     UINT64 recoveries;                   /* negotiations started for ESP under an unknown SPI */
+    UINT64 authFailed;                   /* negotiations whose peer's AUTH did not verify here */
+    UINT64 authRefusedByPeer;            /* negotiations whose peer refused our AUTH */
+    HRESULT lastAuthError;               /* the code of the latest of either (S_OK: none):
+                                            ERROR_ACCESS_DENIED as an HRESULT for a wrong PSK
+                                            or signature, DRT_E_INVALID_CERT_CHAIN for a chain
+                                            that does not lead to a trusted root in date */
+    UINT64 chainsVerified, chainCacheHits; /* credential authentication: peer chains checked
+                                              against the roots, and found already checked */
 } DRT_PROTECTION_STATS;
 
 HRESULT WINAPI DrtSetTransportProtection(HDRT_TRANSPORT hTransport, DRT_PROTECTION_MODE mode,
                                          const BYTE *pbPreSharedKey, ULONG cbPreSharedKey);
+/* ----------------------------------------------------------------------
+ * libdrt extension: SA negotiations authenticated by the node's X.509
+ * credential instead of a pre-shared key (docs/API.md, KEYING.md §7.3,
+ * SECURITY.md). Each side sends its certificate chain (pLocalCert's pCert
+ * and pChain, the root left out) and signs the exchange with pPrivateKey;
+ * the peer's chain must lead to one of the trusted roots, every
+ * certificate on it in date, and its signature verify. The same
+ * CERT_CONTEXTs DrtCreateDerivedKeySecurityProvider takes serve here; they
+ * are referenced (up-ref'd), not copied, and may be freed by the caller
+ * after the call. Modes, timing and lifetime as DrtSetTransportProtection;
+ * a transport is protected by one of the two setters, once.
+ *   S_OK; DRT_E_INVALID_TRANSPORT_PROVIDER; DRT_E_TRANSPORTPROVIDER_IN_USE;
+ *   E_INVALIDARG (unknown mode; for OFF anything given; for REQUEST and
+ *   REQUIRE: pLocalCert NULL or without pCert or pPrivateKey, cRootCerts 0
+ *   or above DRT_PROTECTION_MAX_ROOTS, ppRootCerts NULL, a root NULL or
+ *   without pCert); DRT_E_INVALID_CERT_CHAIN (a root without a usable
+ *   public key; pLocalCert not chaining to any root, or out of date);
+ *   DRT_E_CAPABILITY_MISMATCH (the key cannot sign: type other than EC
+ *   P-256, Ed25519, RSA >= 2048, or not pCert's key);
+ *   DRT_E_INSUFFICIENT_BUFFER (the chain and a signature do not fit the
+ *   1,090 bytes a negotiation datagram leaves them, or more than 4
+ *   certificates); E_OUTOFMEMORY.
+ * ---------------------------------------------------------------------- */
+#define DRT_PROTECTION_MAX_ROOTS 8
+
+HRESULT WINAPI DrtSetTransportProtectionCredential(HDRT_TRANSPORT hTransport,
+                                                   DRT_PROTECTION_MODE mode,
+                                                   PCCERT_CONTEXT pLocalCert, ULONG cRootCerts,
+                                                   const PCCERT_CONTEXT *ppRootCerts);
 /* SA lifetimes of a protected transport (0: no limit of that kind): at the
  * soft limit (seconds, or kilobytes of payload both ways) the side that
  * initiated a pair negotiates a new one and both move to it; at the hard

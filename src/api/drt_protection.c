@@ -1,8 +1,10 @@
 /*
- * drt_protection.c - DrtSetTransportProtection / DrtGetTransportProtectionStats:
- * SA protection of a transport's socket (src/io/io_ipsec.c), keyed with the
- * mesh's pre-shared key, with the process's key managers (the engine behind
- * fwpmu.h) taking part in every negotiation. Codes: docs/API.md.
+ * drt_protection.c - DrtSetTransportProtection(Credential) /
+ * DrtGetTransportProtectionStats: SA protection of a transport's socket
+ * (src/io/io_ipsec.c), authenticated by the mesh's pre-shared key or the
+ * node's certificate (protection_cred.c), with the process's key managers
+ * (the engine behind fwpmu.h) taking part in every negotiation. Codes:
+ * docs/API.md.
  */
 #include <openssl/rand.h>
 #include <stdint.h>
@@ -10,6 +12,7 @@
 
 #include "api/api_internal.h"
 #include "api/fwpm_engine.h"
+#include "api/protection_cred.h"
 #include "io/io_ipsec.h"
 #include "io/io_loop.h"
 #include "io/io_node.h"
@@ -62,6 +65,38 @@ static void protect_on_loop(void *arg)
     j->hr = j->t->sock->ipsec ? S_OK : E_OUTOFMEMORY;
 }
 
+/* Protects t's socket with the PSK or the credential (which the socket
+ * owns once this succeeds). */
+static HRESULT protect(struct drt_transport *t, DRT_PROTECTION_MODE mode, const BYTE *psk,
+                       ULONG psk_len, const struct neg_cred *cred)
+{
+    DWORD rc = ERROR_SUCCESS;
+    struct ipsec_engine *engine = fwpm_lock(&rc);
+    if (!engine)
+        return E_OUTOFMEMORY;
+    fwpm_unlock();
+    struct protect_job j = {
+        .t = t,
+        .cfg = {.mode = mode == DRT_PROTECTION_REQUIRE ? IO_IPSEC_REQUIRE : IO_IPSEC_REQUEST,
+                .psk = psk,
+                .psk_len = psk_len,
+                .cred = cred,
+                .cred_release = protection_cred_release,
+                .km = {.engine = engine,
+                       .lock = km_lock,
+                       .unlock = km_unlock,
+                       .clock_ms = km_clock,
+                       .random = km_random}},
+    };
+    io_call(protect_on_loop, &j);
+    return j.hr;
+}
+
+static bool mode_protects(DRT_PROTECTION_MODE mode)
+{
+    return mode == DRT_PROTECTION_REQUEST || mode == DRT_PROTECTION_REQUIRE;
+}
+
 DRT_EXPORT HRESULT WINAPI DrtSetTransportProtection(HDRT_TRANSPORT hTransport,
                                                     DRT_PROTECTION_MODE mode,
                                                     const BYTE *pbPreSharedKey,
@@ -73,27 +108,46 @@ DRT_EXPORT HRESULT WINAPI DrtSetTransportProtection(HDRT_TRANSPORT hTransport,
         return hr;
     if (mode == DRT_PROTECTION_OFF)
         return pbPreSharedKey || cbPreSharedKey ? E_INVALIDARG : S_OK;
-    if ((mode != DRT_PROTECTION_REQUEST && mode != DRT_PROTECTION_REQUIRE) || !pbPreSharedKey ||
-        cbPreSharedKey == 0 || cbPreSharedKey > DRT_PROTECTION_MAX_KEY)
+    if (!mode_protects(mode) || !pbPreSharedKey || cbPreSharedKey == 0 ||
+        cbPreSharedKey > DRT_PROTECTION_MAX_KEY)
         return E_INVALIDARG;
-    DWORD rc = ERROR_SUCCESS;
-    struct ipsec_engine *engine = fwpm_lock(&rc);
-    if (!engine)
-        return E_OUTOFMEMORY;
-    fwpm_unlock();
-    struct protect_job j = {
-        .t = t,
-        .cfg = {.mode = mode == DRT_PROTECTION_REQUIRE ? IO_IPSEC_REQUIRE : IO_IPSEC_REQUEST,
-                .psk = pbPreSharedKey,
-                .psk_len = cbPreSharedKey,
-                .km = {.engine = engine,
-                       .lock = km_lock,
-                       .unlock = km_unlock,
-                       .clock_ms = km_clock,
-                       .random = km_random}},
-    };
-    io_call(protect_on_loop, &j);
-    return j.hr;
+    return protect(t, mode, pbPreSharedKey, cbPreSharedKey, NULL);
+}
+
+static bool roots_ok(ULONG n, const PCCERT_CONTEXT *roots)
+{
+    if (n == 0 || n > DRT_PROTECTION_MAX_ROOTS || !roots)
+        return false;
+    for (ULONG i = 0; i < n; i++)
+        if (!roots[i] || !roots[i]->pCert)
+            return false;
+    return true;
+}
+
+DRT_EXPORT HRESULT WINAPI DrtSetTransportProtectionCredential(HDRT_TRANSPORT hTransport,
+                                                              DRT_PROTECTION_MODE mode,
+                                                              PCCERT_CONTEXT pLocalCert,
+                                                              ULONG cRootCerts,
+                                                              const PCCERT_CONTEXT *ppRootCerts)
+{
+    struct drt_transport *t;
+    HRESULT hr = transport_check_bindable(hTransport, &t);
+    if (FAILED(hr))
+        return hr;
+    if (mode == DRT_PROTECTION_OFF)
+        return pLocalCert || cRootCerts || ppRootCerts ? E_INVALIDARG : S_OK;
+    if (!mode_protects(mode) || !pLocalCert || !pLocalCert->pCert || !pLocalCert->pPrivateKey ||
+        !roots_ok(cRootCerts, ppRootCerts))
+        return E_INVALIDARG;
+    struct protection_cred *cred;
+    hr = protection_cred_create(pLocalCert, cRootCerts, ppRootCerts, &cred);
+    if (FAILED(hr))
+        return hr;
+    const struct neg_cred *nc = protection_cred_neg(cred);
+    hr = protect(t, mode, NULL, 0, nc);
+    if (FAILED(hr))
+        protection_cred_release(nc);
+    return hr;
 }
 
 struct lifetime_job {
@@ -142,13 +196,26 @@ DRT_EXPORT HRESULT WINAPI DrtSetTransportProtectionLifetime(HDRT_TRANSPORT hTran
 struct stats_job {
     struct drt_transport *t;
     struct io_ipsec_stats s;
+    uint64_t verified, hits;
 };
 
 static void stats_on_loop(void *arg)
 {
     struct stats_job *j = arg;
-    if (j->t->sock->ipsec)
-        j->s = io_ipsec_stats(j->t->sock->ipsec);
+    struct io_ipsec *ip = j->t->sock->ipsec;
+    if (!ip)
+        return;
+    j->s = io_ipsec_stats(ip);
+    if (io_ipsec_cred(ip))
+        protection_cred_stats(io_ipsec_cred(ip), &j->verified, &j->hits);
+}
+
+/* The negotiation's codes are Win32 codes or HRESULTs (the credential's). */
+static HRESULT auth_hresult(uint32_t code)
+{
+    if (code == ERROR_SUCCESS)
+        return S_OK;
+    return (code & 0x80000000u) ? (HRESULT)code : HRESULT_FROM_WIN32(code);
 }
 
 DRT_EXPORT HRESULT WINAPI DrtGetTransportProtectionStats(HDRT_TRANSPORT hTransport,
@@ -179,6 +246,11 @@ DRT_EXPORT HRESULT WINAPI DrtGetTransportProtectionStats(HDRT_TRANSPORT hTranspo
         .sasExpired = j.s.expired,
         .sasDeletedByPeer = j.s.deleted,
         .recoveries = j.s.recoveries,
+        .authFailed = j.s.auth_failed,
+        .authRefusedByPeer = j.s.auth_refused,
+        .lastAuthError = auth_hresult(j.s.last_auth_code),
+        .chainsVerified = j.verified,
+        .chainCacheHits = j.hits,
     };
     return S_OK;
 }

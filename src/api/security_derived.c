@@ -329,7 +329,7 @@ static void derived_free_data(const PVOID pvContext, PVOID pv)
 
 static void provider_free(struct derived_provider *p)
 {
-    derived_creds_free(&p->creds);
+    cred_cache_free(&p->creds);
     X509_STORE_free(p->store);
     X509_free(p->root);
     free(p);
@@ -349,7 +349,7 @@ DRT_EXPORT HRESULT WINAPI DrtCreateDerivedKeySecurityProvider(
     struct derived_provider *p = calloc(1, sizeof(*p));
     if (!p)
         return E_OUTOFMEMORY;
-    derived_creds_init(&p->creds);
+    cred_cache_init(&p->creds);
     /* A root without a usable public key can anchor nothing. */
     p->store = sec_store_new(pRootCert->pCert);
     if (!p->store || X509_up_ref(pRootCert->pCert) != 1) {

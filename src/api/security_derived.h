@@ -16,28 +16,8 @@
 
 #include <drt.h>
 
+#include "api/cred_cache.h"
 #include "sec/sec_record.h"
-
-/*
- * Remote credentials already checked (security_derived_member.c): a
- * membership node signs every request with the same chain, so its chain is
- * verified once and then found by the SHA-256 of its bytes until its
- * earliest notAfter. Bounded: the least recently used entry makes room.
- */
-#define DERIVED_CRED_CACHE 64
-struct derived_cred {
-    uint8_t hash[32];  /* SHA-256 of the credential's bytes */
-    EVP_PKEY *pub;     /* its leaf's key, NULL: free slot */
-    uint8_t key_id[SEC_KEY_LEN]; /* SHA-256 of that key's SPKI */
-    int64_t not_after; /* earliest notAfter in the chain and the root */
-    uint64_t used;
-};
-struct derived_creds {
-    pthread_mutex_t lock;
-    struct derived_cred e[DERIVED_CRED_CACHE];
-    uint64_t tick;
-    uint64_t chains_verified, cache_hits; /* for tests and stats */
-};
 
 struct derived_provider {
     /* First member: the pointer handed to the application is the object. */
@@ -46,7 +26,7 @@ struct derived_provider {
     X509 *root;           /* our reference */
     X509_STORE *store;    /* trusts root only */
     PCCERT_CONTEXT local; /* the caller's, for the membership modes */
-    struct derived_creds creds;
+    struct cred_cache creds; /* remote credentials already checked */
 };
 
 /* security_derived.c */
@@ -54,9 +34,7 @@ bool derived_can_sign(PCCERT_CONTEXT cert);
 HRESULT derived_chain_out(const struct derived_provider *p, PCCERT_CONTEXT cert, DRT_DATA *out);
 
 /* security_derived_member.c: the callbacks of DRT_SECURE_MEMBERSHIP and
- * DRT_SECURE_CONFIDENTIALPAYLOAD, and the credential cache. */
-void derived_creds_init(struct derived_creds *c);
-void derived_creds_free(struct derived_creds *c);
+ * DRT_SECURE_CONFIDENTIALPAYLOAD. */
 void derived_member_callbacks(DRT_SECURITY_PROVIDER *sp);
 /* Chains verified and cache hits so far, when sp is the derived-key
  * provider (false otherwise). */

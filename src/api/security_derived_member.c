@@ -30,30 +30,18 @@ static const DRT_DATA empty_data = {0, NULL};
 static HRESULT derived_sign(const PVOID pvContext, DWORD dwBuffers, DRT_DATA *pDataBuffers,
                             DRT_DATA *pKeyIdentifier, DRT_DATA *pSignature);
 
-void derived_creds_init(struct derived_creds *c)
+/* Verifies a credential's chain against the provider's root
+ * (cred_verify_fn). */
+static HRESULT cred_verify(void *ctx, const uint8_t *chain, size_t len, struct cred_verified *out)
 {
-    memset(c, 0, sizeof(*c));
-    pthread_mutex_init(&c->lock, NULL);
-}
-
-void derived_creds_free(struct derived_creds *c)
-{
-    for (size_t i = 0; i < DERIVED_CRED_CACHE; i++)
-        EVP_PKEY_free(c->e[i].pub);
-    pthread_mutex_destroy(&c->lock);
-}
-
-/* Verifies a credential's chain and fills a cache entry for it. */
-static HRESULT cred_verify(struct derived_provider *p, const DRT_DATA *cred,
-                           struct derived_cred *out)
-{
+    struct derived_provider *p = ctx;
     X509 *leaf = NULL;
     STACK_OF(X509) *rest = NULL;
-    HRESULT hr = sec_chain_decode(cred->pb, cred->cb, &leaf, &rest);
+    HRESULT hr = sec_chain_decode(chain, len, &leaf, &rest);
     if (SUCCEEDED(hr))
         hr = sec_chain_verify(p->store, leaf, rest);
-    CERT_CONTEXT ctx = {leaf, NULL, rest};
-    if (SUCCEEDED(hr) && (!derived_not_after(p->root, &ctx, &out->not_after) ||
+    CERT_CONTEXT cc = {leaf, NULL, rest};
+    if (SUCCEEDED(hr) && (!derived_not_after(p->root, &cc, &out->not_after) ||
                           FAILED(sec_derive_key(leaf, out->key_id))))
         hr = DRT_E_INVALID_CERT_CHAIN;
     if (SUCCEEDED(hr)) {
@@ -67,54 +55,15 @@ static HRESULT cred_verify(struct derived_provider *p, const DRT_DATA *cred,
     return hr;
 }
 
-/* The verified leaf key and key id of a remote credential: from the cache,
- * or verified now and cached. *pub is the caller's (EVP_PKEY_free). */
+/* The verified leaf key and key id of a remote credential. */
 static HRESULT cred_lookup(struct derived_provider *p, const DRT_DATA *cred, EVP_PKEY **pub,
                            uint8_t key_id[SEC_KEY_LEN])
 {
-    *pub = NULL;
-    if (!cred || !cred->pb || cred->cb == 0 || cred->cb > SEC_CHAIN_MAX_LEN)
+    if (!cred) {
+        *pub = NULL;
         return DRT_E_INVALID_CERT_CHAIN;
-    uint8_t hash[32];
-    if (EVP_Digest(cred->pb, cred->cb, hash, NULL, EVP_sha256(), NULL) != 1)
-        return E_OUTOFMEMORY;
-    struct derived_creds *c = &p->creds;
-    int64_t now = (int64_t)time(NULL);
-    pthread_mutex_lock(&c->lock);
-    struct derived_cred *slot = &c->e[0];
-    for (size_t i = 0; i < DERIVED_CRED_CACHE; i++) {
-        struct derived_cred *e = &c->e[i];
-        if (e->pub && memcmp(e->hash, hash, 32) == 0 && now < e->not_after) {
-            e->used = ++c->tick;
-            c->cache_hits++;
-            EVP_PKEY_up_ref(e->pub);
-            *pub = e->pub;
-            memcpy(key_id, e->key_id, SEC_KEY_LEN);
-            pthread_mutex_unlock(&c->lock);
-            return S_OK;
-        }
-        /* A free slot, else the least recently used one. */
-        if (slot->pub && (!e->pub || e->used < slot->used))
-            slot = e;
     }
-    pthread_mutex_unlock(&c->lock);
-
-    struct derived_cred fresh;
-    memset(&fresh, 0, sizeof(fresh));
-    HRESULT hr = cred_verify(p, cred, &fresh);
-    if (FAILED(hr))
-        return hr;
-    memcpy(fresh.hash, hash, 32);
-    pthread_mutex_lock(&c->lock);
-    c->chains_verified++;
-    EVP_PKEY_free(slot->pub);
-    fresh.used = ++c->tick;
-    *slot = fresh;
-    EVP_PKEY_up_ref(slot->pub);
-    *pub = slot->pub;
-    memcpy(key_id, slot->key_id, SEC_KEY_LEN);
-    pthread_mutex_unlock(&c->lock);
-    return S_OK;
+    return cred_cache_lookup(&p->creds, cred->pb, cred->cb, cred_verify, p, pub, key_id);
 }
 
 bool derived_cred_stats(const DRT_SECURITY_PROVIDER *sp, uint64_t *verified, uint64_t *hits)
@@ -122,10 +71,7 @@ bool derived_cred_stats(const DRT_SECURITY_PROVIDER *sp, uint64_t *verified, uin
     if (!sp || sp->pvContext != (PVOID)sp || sp->SignData != derived_sign)
         return false;
     struct derived_provider *p = (struct derived_provider *)sp;
-    pthread_mutex_lock(&p->creds.lock);
-    *verified = p->creds.chains_verified;
-    *hits = p->creds.cache_hits;
-    pthread_mutex_unlock(&p->creds.lock);
+    cred_cache_stats(&p->creds, verified, hits);
     return true;
 }
 

@@ -388,8 +388,10 @@ bool io_ipsec_receive(struct io_ipsec *ip, const struct drt_endpoint *from, cons
 
 struct io_ipsec *io_ipsec_create(struct io_socket *sock, const struct io_ipsec_config *cfg)
 {
-    if (!cfg || (cfg->mode != IO_IPSEC_REQUEST && cfg->mode != IO_IPSEC_REQUIRE) || !cfg->psk ||
-        cfg->psk_len == 0 || cfg->psk_len > NEG_PSK_MAX)
+    if (!cfg || (cfg->mode != IO_IPSEC_REQUEST && cfg->mode != IO_IPSEC_REQUIRE))
+        return NULL;
+    struct neg_config auth = {.psk = cfg->psk, .psk_len = cfg->psk_len, .cred = cfg->cred};
+    if (!neg_auth_config_ok(&auth))
         return NULL;
     struct io_ipsec *ip = calloc(1, sizeof(*ip));
     if (!ip)
@@ -401,8 +403,10 @@ struct io_ipsec *io_ipsec_create(struct io_socket *sock, const struct io_ipsec_c
     ip->timer.data = ip;
     ip->sock = sock;
     ip->cfg = *cfg;
-    memcpy(ip->psk, cfg->psk, cfg->psk_len);
-    ip->cfg.psk = ip->psk;
+    if (cfg->psk) {
+        memcpy(ip->psk, cfg->psk, cfg->psk_len);
+        ip->cfg.psk = ip->psk;
+    }
     const struct neg_lifetime *lt = &cfg->lifetime;
     if (!lt->soft_ms && !lt->hard_ms && !lt->soft_bytes && !lt->hard_bytes)
         ip->cfg.lifetime = (struct neg_lifetime){
@@ -433,8 +437,9 @@ bool io_ipsec_set_local(struct io_ipsec *ip, const struct drt_endpoint *self)
         return true;
     struct neg_responder_config rc;
     memset(&rc, 0, sizeof(rc));
-    rc.base.psk = ip->psk;
+    rc.base.psk = ip->cfg.psk;
     rc.base.psk_len = ip->cfg.psk_len;
+    rc.base.cred = ip->cfg.cred;
     rc.base.random = ip->cfg.km.random;
     rc.base.random_ctx = ip->cfg.km.random_ctx;
     rc.base.km = ip->cfg.km;
@@ -469,6 +474,9 @@ void io_ipsec_destroy(struct io_ipsec *ip)
         neg_node_close(ip->node, send_neg_to_peer, ip);
     neg_node_free(ip->node);
     ip->node = NULL;
+    if (ip->cfg.cred && ip->cfg.cred_release)
+        ip->cfg.cred_release(ip->cfg.cred);
+    ip->cfg.cred = NULL;
     uv_timer_stop(&ip->timer);
     uv_close((uv_handle_t *)&ip->timer, free_on_close);
 }
@@ -480,6 +488,10 @@ struct io_ipsec_stats io_ipsec_stats(const struct io_ipsec *ip)
         s.rekeys = neg_node_stats(ip->node).rekeys;
         s.expired = neg_node_stats(ip->node).expired;
         s.deleted = neg_node_stats(ip->node).deleted;
+        struct neg_auth_counts a = neg_node_stats(ip->node).auth;
+        s.auth_failed = a.failed;
+        s.auth_refused = a.refused;
+        s.last_auth_code = a.last_code;
     }
     return s;
 }
@@ -487,4 +499,9 @@ struct io_ipsec_stats io_ipsec_stats(const struct io_ipsec *ip)
 enum io_ipsec_mode io_ipsec_mode(const struct io_ipsec *ip)
 {
     return ip->cfg.mode;
+}
+
+const struct neg_cred *io_ipsec_cred(const struct io_ipsec *ip)
+{
+    return ip->cfg.cred;
 }

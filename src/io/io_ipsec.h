@@ -43,8 +43,13 @@ enum io_ipsec_mode { IO_IPSEC_OFF = 0, IO_IPSEC_REQUEST = 1, IO_IPSEC_REQUIRE = 
 
 struct io_ipsec_config {
     enum io_ipsec_mode mode;
-    const uint8_t *psk; /* copied */
+    /* Exactly one: the mesh's pre-shared key (copied), or the node's
+     * credential, which the socket owns from a successful create on and
+     * hands to cred_release when it is destroyed. */
+    const uint8_t *psk;
     size_t psk_len;
+    const struct neg_cred *cred;
+    void (*cred_release)(const struct neg_cred *cred);
     struct neg_keymgr_env km; /* the process's key managers (src/api) */
     struct neg_lifetime lifetime; /* all 0: the defaults above */
     /* Caps of the socket's negotiations (neg_responder_config); 0: the
@@ -68,6 +73,9 @@ struct io_ipsec_stats {
     uint64_t expired;                    /* SA pairs ended here (hard limit, superseded) */
     uint64_t deleted;                    /* SA pairs a peer's DELETE ended */
     uint64_t recoveries;                 /* negotiations started for an unknown SPI */
+    uint64_t auth_failed;                /* the peer's AUTH did not verify here */
+    uint64_t auth_refused;               /* the peer refused ours */
+    uint32_t last_auth_code;             /* the code of the latest of either */
 };
 
 struct io_ipsec;
@@ -97,5 +105,7 @@ bool io_ipsec_receive(struct io_ipsec *ip, const struct drt_endpoint *from, cons
 
 struct io_ipsec_stats io_ipsec_stats(const struct io_ipsec *ip);
 enum io_ipsec_mode io_ipsec_mode(const struct io_ipsec *ip);
+/* The credential of the socket's negotiations, NULL under a PSK. */
+const struct neg_cred *io_ipsec_cred(const struct io_ipsec *ip);
 
 #endif

@@ -18,6 +18,7 @@ struct neg_node {
     uint64_t order; /* establishments so far (neg_config.order) */
     struct neg_lifetime lt;
     struct neg_node_stats st;
+    struct neg_auth_counts auth; /* neg_config.auth of every negotiation */
 };
 
 /* Rekeys started per tick at most; the rest wait for the next tick. */
@@ -48,17 +49,20 @@ static bool node_spi_in_use(void *ctx, uint32_t spi)
 
 struct neg_node *neg_node_create(const struct neg_responder_config *cfg, uint64_t now)
 {
-    if (!cfg || !cfg->base.psk || cfg->base.psk_len == 0 || cfg->base.psk_len > NEG_PSK_MAX)
+    if (!cfg || !neg_auth_config_ok(&cfg->base))
         return NULL;
     struct neg_node *node = calloc(1, sizeof(*node));
     if (!node)
         return NULL;
     node->cfg = *cfg;
-    memcpy(node->psk, cfg->base.psk, cfg->base.psk_len);
-    node->cfg.base.psk = node->psk;
+    if (cfg->base.psk) {
+        memcpy(node->psk, cfg->base.psk, cfg->base.psk_len);
+        node->cfg.base.psk = node->psk;
+    }
     node->cfg.base.spi_in_use = node_spi_in_use;
     node->cfg.base.spi_ctx = node;
     node->cfg.base.order = &node->order;
+    node->cfg.base.auth = &node->auth;
     if (!node->cfg.max_negs)
         node->cfg.max_negs = NEG_DEFAULT_MAX_NEGS;
     node->resp = neg_responder_create(&node->cfg, now);
@@ -330,7 +334,9 @@ void neg_node_set_lifetime(struct neg_node *node, const struct neg_lifetime *lt)
 
 struct neg_node_stats neg_node_stats(const struct neg_node *node)
 {
-    return node->st;
+    struct neg_node_stats st = node->st;
+    st.auth = node->auth;
+    return st;
 }
 
 void neg_node_tick(struct neg_node *node, uint64_t now,

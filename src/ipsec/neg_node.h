@@ -41,6 +41,7 @@ struct neg_node_stats {
     uint64_t rekeys;  /* negotiations started because a soft limit passed */
     uint64_t expired; /* SA pairs ended at a hard limit or superseded (peer told) */
     uint64_t deleted; /* SA pairs a peer's DELETE ended */
+    struct neg_auth_counts auth; /* negotiations that failed authentication */
 };
 
 /* cfg->base.remote is ignored (per peer). NULL on a bad config. */

@@ -30,15 +30,16 @@ static bool new_secret(struct neg_responder *r, uint64_t now)
 
 struct neg_responder *neg_responder_create(const struct neg_responder_config *cfg, uint64_t now)
 {
-    if (!cfg || !cfg->base.random || !cfg->base.psk || cfg->base.psk_len == 0 ||
-        cfg->base.psk_len > NEG_PSK_MAX)
+    if (!cfg || !cfg->base.random || !neg_auth_config_ok(&cfg->base))
         return NULL;
     struct neg_responder *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->cfg = *cfg;
-    memcpy(r->psk, cfg->base.psk, cfg->base.psk_len);
-    r->cfg.base.psk = r->psk;
+    if (cfg->base.psk) {
+        memcpy(r->psk, cfg->base.psk, cfg->base.psk_len);
+        r->cfg.base.psk = r->psk;
+    }
     if (!r->cfg.max_half_open)
         r->cfg.max_half_open = NEG_DEFAULT_MAX_HALF_OPEN;
     if (!r->cfg.max_negs)

@@ -4,6 +4,17 @@
 
 #include "ipsec/neg_crypto.h"
 
+void neg_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+uint16_t neg_get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 void neg_put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -40,14 +51,23 @@ void neg_header_write(uint8_t *p, const struct neg_header *h)
     neg_put32(p + 24, h->length);
 }
 
+/* A body of psk_size bytes with a credential AUTH field of some allowed
+ * size in place of the PSK's: the negotiation parses the field itself. */
+static bool cred_size_ok(size_t n, size_t psk_size)
+{
+    size_t fixed = psk_size - NEG_AUTH_SIZE;
+    return n >= fixed + NEG_CRED_AUTH_MIN && n <= fixed + NEG_CRED_AUTH_MAX;
+}
+
 bool neg_body_size_ok(uint8_t type, size_t n)
 {
     switch (type) {
     case NEG_T_AUTH_REQ:
-        return n == NEG_AUTH_REQ_BODY;
+        return n == NEG_AUTH_REQ_BODY || cred_size_ok(n, NEG_AUTH_REQ_BODY);
     case NEG_T_AUTH_RESP:
         return n == NEG_AUTH_RESP_FAIL || n == NEG_AUTH_RESP_BODY ||
-               n == NEG_AUTH_RESP_BODY + NEG_KEYMAT_PAIR;
+               n == NEG_AUTH_RESP_BODY + NEG_KEYMAT_PAIR || cred_size_ok(n, NEG_AUTH_RESP_BODY) ||
+               cred_size_ok(n, NEG_AUTH_RESP_BODY + NEG_KEYMAT_PAIR);
     case NEG_T_KEYS:
         return n == NEG_KEYS_BODY || n == NEG_KEYS_BODY + NEG_KEYMAT_PAIR;
     case NEG_T_KEYS_ACK:

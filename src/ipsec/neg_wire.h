@@ -28,7 +28,11 @@
 #define NEG_AUTH_SIZE    32u
 #define NEG_IV_SIZE      8u
 #define NEG_KEYMAT_PAIR  72u /* i->r then r->i, ESP_KEYMAT_SIZE each */
-#define NEG_MAX_DATAGRAM 256u
+/* With the 4-byte marker in front on the DRT's port (udp_encap.h), 1,232
+ * bytes of UDP payload: an IPv6 packet of the minimum MTU (1,280 bytes),
+ * never fragmented. Only the sealed AUTH messages of credential
+ * authentication come near it; every other message is under 256 bytes. */
+#define NEG_MAX_DATAGRAM 1228u
 
 #define NEG_FLAG_INITIATOR 0x01u
 #define NEG_FLAG_RESPONSE  0x02u
@@ -56,6 +60,15 @@ enum neg_type {
 #define NEG_KEYS_ACK_BODY   4u
 #define NEG_DELETE_BODY     4u
 
+/* Credential authentication (docs/KEYING.md §7.3) puts a variable AUTH
+ * field where the PSK's 32 bytes go: chain length (2) | chain | signature
+ * length (2) | signature. Its largest size is what the largest message,
+ * an AUTH_RESP with keys, leaves of a datagram. */
+#define NEG_CRED_AUTH_MIN 6u /* both lengths, one byte of each */
+#define NEG_CRED_AUTH_MAX                                                              \
+    (NEG_MAX_DATAGRAM - NEG_HEADER_SIZE - NEG_IV_SIZE - 16u /* tag */ -                  \
+     (NEG_AUTH_RESP_BODY - NEG_AUTH_SIZE) - NEG_KEYMAT_PAIR) /* 1,090 */
+
 /* Why an AUTH_RESP refuses (its last byte); the status says the code. */
 enum neg_reason {
     NEG_REASON_AUTH = 1,      /* AUTHi did not verify */
@@ -73,6 +86,8 @@ struct neg_header {
     uint32_t length;
 };
 
+void neg_put16(uint8_t *p, uint16_t v);
+uint16_t neg_get16(const uint8_t *p);
 void neg_put32(uint8_t *p, uint32_t v);
 void neg_put64(uint8_t *p, uint64_t v);
 uint32_t neg_get32(const uint8_t *p);

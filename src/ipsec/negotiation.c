@@ -15,10 +15,15 @@
 #define LABEL_CHILD "libdrt-neg v1 child"
 #define LABEL_AUTHI "libdrt-neg v1 auth initiator"
 #define LABEL_AUTHR "libdrt-neg v1 auth responder"
+#define LABEL_SIGI  "libdrt-neg v1 signature initiator"
+#define LABEL_SIGR  "libdrt-neg v1 signature responder"
 #define IKE_KEYMAT  (32u * 5u + 4u * 2u)
 #define INIT_REQ_MAX (NEG_HEADER_SIZE + 1u + NEG_COOKIE_SIZE + NEG_KE_SIZE + NEG_NONCE_SIZE)
 #define INIT_RESP_SIZE (NEG_HEADER_SIZE + NEG_KE_SIZE + NEG_NONCE_SIZE)
 #define MAX_COOKIES 2u /* COOKIE answers an initiator follows before it stops */
+/* What a credential's signature covers: label | INIT_REQ | INIT_RESP | MAC. */
+#define SIGNED_MAX (sizeof(LABEL_SIGI) - 1 + INIT_REQ_MAX + INIT_RESP_SIZE + NEG_HASH_SIZE)
+#define BODY_MAX (NEG_MAX_DATAGRAM - NEG_HEADER_SIZE - NEG_IV_SIZE - NEG_GCM_TAG)
 
 struct neg {
     struct neg_config cfg;
@@ -71,16 +76,27 @@ struct neg {
 
 /* ---------------------------------------------------------------- basics */
 
+bool neg_auth_config_ok(const struct neg_config *cfg)
+{
+    const struct neg_cred *c = cfg->cred;
+    if (c)
+        return !cfg->psk && !cfg->psk_len && c->chain && c->chain_len &&
+               c->chain_len <= NEG_CRED_AUTH_MAX - NEG_CRED_AUTH_MIN && c->sign && c->verify;
+    return cfg->psk && cfg->psk_len && cfg->psk_len <= NEG_PSK_MAX;
+}
+
 struct neg *neg_create(const struct neg_config *cfg)
 {
-    if (!cfg || !cfg->random || !cfg->psk || cfg->psk_len == 0 || cfg->psk_len > NEG_PSK_MAX)
+    if (!cfg || !cfg->random || !neg_auth_config_ok(cfg))
         return NULL;
     struct neg *n = calloc(1, sizeof(*n));
     if (!n)
         return NULL;
     n->cfg = *cfg;
-    memcpy(n->psk, cfg->psk, cfg->psk_len);
-    n->cfg.psk = n->psk;
+    if (cfg->psk) {
+        memcpy(n->psk, cfg->psk, cfg->psk_len);
+        n->cfg.psk = n->psk;
+    }
     if (!n->cfg.rto_ms)
         n->cfg.rto_ms = NEG_DEFAULT_RTO_MS;
     if (!n->cfg.max_retransmits)
@@ -140,8 +156,8 @@ const char *neg_error_name(enum neg_error e)
 {
     switch (e) {
     case NEG_ERR_NONE: return "none";
-    case NEG_ERR_AUTH: return "peer failed authentication (wrong pre-shared key?)";
-    case NEG_ERR_PEER_AUTH: return "peer refused our authentication (wrong pre-shared key?)";
+    case NEG_ERR_AUTH: return "peer failed authentication (wrong pre-shared key or credential?)";
+    case NEG_ERR_PEER_AUTH: return "peer refused our authentication (wrong pre-shared key or credential?)";
     case NEG_ERR_TIMEOUT: return "no answer: gave up after retransmissions";
     case NEG_ERR_DICTATION: return "our key manager failed to dictate keys";
     case NEG_ERR_PEER_DICTATION: return "the peer's key manager failed to dictate keys";
@@ -180,6 +196,13 @@ static void forget_ike(struct neg *n)
 /* Entering FAILED forgets every secret but the cached answer. */
 static void fail(struct neg *n, enum neg_error e, DWORD code)
 {
+    if (n->cfg.auth && (e == NEG_ERR_AUTH || e == NEG_ERR_PEER_AUTH)) {
+        if (e == NEG_ERR_AUTH)
+            n->cfg.auth->failed++;
+        else
+            n->cfg.auth->refused++;
+        n->cfg.auth->last_code = code;
+    }
     n->state = NEG_S_FAILED;
     n->error = e;
     n->error_code = code;
@@ -293,6 +316,79 @@ static bool compute_auth(const struct neg *n, bool of_initiator, uint8_t out[NEG
                                of_initiator ? n->sk_pi : n->sk_pr};
     size_t lens[4] = {strlen(label), n->init_req_len, n->init_resp_len, 32};
     return neg_hmac(n->psk, n->cfg.psk_len, parts, lens, 4, out);
+}
+
+/* What a credential signs: label | INIT_REQ | INIT_RESP | HMAC-SHA-256(SK_p
+ * of the signer, its chain). Both INIT messages bind the signature to
+ * this exchange's key shares, nonces and SPIs; the MAC binds it to the
+ * keys only the two ends derived, and to the chain sent with it (as
+ * IKEv2's prf(SK_p, ID) does). Returns its length, 0 on failure. */
+static size_t signed_octets(const struct neg *n, bool of_initiator, const uint8_t *chain,
+                            size_t chain_len, uint8_t out[SIGNED_MAX])
+{
+    const char *label = of_initiator ? LABEL_SIGI : LABEL_SIGR;
+    size_t ll = strlen(label);
+    const uint8_t *parts[1] = {chain};
+    size_t lens[1] = {chain_len};
+    uint8_t *p = out;
+    memcpy(p, label, ll), p += ll;
+    memcpy(p, n->init_req, n->init_req_len), p += n->init_req_len;
+    memcpy(p, n->init_resp, n->init_resp_len), p += n->init_resp_len;
+    if (!neg_hmac(of_initiator ? n->sk_pi : n->sk_pr, 32, parts, lens, 1, p))
+        return 0;
+    return (size_t)(p + NEG_HASH_SIZE - out);
+}
+
+/* Our AUTH field at p: the PSK's HMAC (32 bytes), or chain length | chain |
+ * signature length | signature. Its length, 0 on failure. */
+static size_t write_auth(const struct neg *n, uint8_t *p)
+{
+    const struct neg_cred *c = n->cfg.cred;
+    if (!c)
+        return compute_auth(n, n->initiator, p) ? NEG_AUTH_SIZE : 0;
+    uint8_t msg[SIGNED_MAX], sig[NEG_CRED_AUTH_MAX];
+    size_t mlen = signed_octets(n, n->initiator, c->chain, c->chain_len, msg);
+    size_t slen = mlen ? c->sign(c->ctx, msg, mlen, sig) : 0;
+    if (!slen || slen > 0xFFFF || 4 + c->chain_len + slen > NEG_CRED_AUTH_MAX)
+        return 0;
+    neg_put16(p, (uint16_t)c->chain_len);
+    memcpy(p + 2, c->chain, c->chain_len);
+    neg_put16(p + 2 + c->chain_len, (uint16_t)slen);
+    memcpy(p + 4 + c->chain_len, sig, slen);
+    return 4 + c->chain_len + slen;
+}
+
+/* The peer's AUTH field at the start of its body of len bytes, followed by
+ * exactly one of the sizes rest_a and rest_b. ERROR_SUCCESS and *used its
+ * length, or why it failed: a field that does not parse as our method's
+ * (the peer uses the other method, or garbage) is ERROR_ACCESS_DENIED, as
+ * is a wrong PSK; a credential that does not verify gives the verifier's
+ * code. */
+static DWORD check_auth(const struct neg *n, const uint8_t *p, size_t len, size_t rest_a,
+                        size_t rest_b, size_t *used)
+{
+    const struct neg_cred *c = n->cfg.cred;
+    bool of_initiator = !n->initiator;
+    size_t alen = NEG_AUTH_SIZE;
+    if (c) {
+        size_t cl = len >= 2 ? neg_get16(p) : 0;
+        size_t sl = cl && len >= 4 + cl ? neg_get16(p + 2 + cl) : 0;
+        alen = sl ? 4 + cl + sl : SIZE_MAX;
+    }
+    if (alen > len || (len - alen != rest_a && len - alen != rest_b))
+        return ERROR_ACCESS_DENIED;
+    *used = alen;
+    if (!c) {
+        uint8_t want[NEG_AUTH_SIZE];
+        bool ok = compute_auth(n, of_initiator, want) && neg_equal(want, p, NEG_AUTH_SIZE);
+        return ok ? ERROR_SUCCESS : ERROR_ACCESS_DENIED;
+    }
+    size_t cl = neg_get16(p);
+    uint8_t msg[SIGNED_MAX];
+    size_t mlen = signed_octets(n, of_initiator, p + 2, cl, msg);
+    if (!mlen)
+        return ERROR_INTERNAL_ERROR;
+    return c->verify(c->ctx, p + 2, cl, msg, mlen, p + 4 + cl, neg_get16(p + 2 + cl));
 }
 
 /* Child keys from the exchange: HKDF-Expand(SK_d, label | Ni | Nr |
@@ -518,16 +614,17 @@ static bool on_init_resp(struct neg *n, uint64_t now, const struct neg_header *h
     struct neg_sa_params p;
     sa_params(n, &p);
     neg_km_check(&n->cfg.km, &p, &n->will_l, &n->weight_l);
-    uint8_t body[NEG_AUTH_REQ_BODY], dg[NEG_MAX_DATAGRAM];
-    if (!random_child_spi(n, &n->spi_in) || !compute_auth(n, true, body)) {
+    uint8_t body[BODY_MAX], dg[NEG_MAX_DATAGRAM];
+    size_t alen = random_child_spi(n, &n->spi_in) ? write_auth(n, body) : 0;
+    if (!alen) {
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
         return true;
     }
-    neg_put32(body + NEG_AUTH_SIZE, n->spi_in);
-    body[NEG_AUTH_SIZE + 4] = n->will_l ? 1 : 0;
-    neg_put32(body + NEG_AUTH_SIZE + 5, n->weight_l);
+    neg_put32(body + alen, n->spi_in);
+    body[alen + 4] = n->will_l ? 1 : 0;
+    neg_put32(body + alen + 5, n->weight_l);
     n->next_mid = 1;
-    size_t dl = seal(n, NEG_T_AUTH_REQ, 1, body, sizeof(body), dg);
+    size_t dl = seal(n, NEG_T_AUTH_REQ, 1, body, alen + NEG_AUTH_REQ_BODY - NEG_AUTH_SIZE, dg);
     OPENSSL_cleanse(body, sizeof(body));
     if (!dl) {
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
@@ -575,7 +672,7 @@ static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h
 {
     if (n->state != NEG_S_AUTH_SENT || h->mid != n->next_mid)
         return false;
-    uint8_t body[NEG_AUTH_RESP_BODY + NEG_KEYMAT_PAIR];
+    uint8_t body[BODY_MAX];
     size_t blen = unseal(n, h, d, body);
     if (!blen)
         return false;
@@ -599,18 +696,19 @@ static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h
         fail(n, NEG_ERR_PROTOCOL, ERROR_INVALID_DATA);
         goto out;
     }
-    uint8_t want[NEG_AUTH_SIZE];
-    if (!compute_auth(n, false, want) || !neg_equal(want, body + 4, NEG_AUTH_SIZE)) {
-        fail(n, NEG_ERR_AUTH, ERROR_ACCESS_DENIED);
+    size_t fixed = NEG_AUTH_RESP_BODY - 4 - NEG_AUTH_SIZE, alen = 0;
+    DWORD rc = check_auth(n, body + 4, blen - 4, fixed, fixed + NEG_KEYMAT_PAIR, &alen);
+    if (rc != ERROR_SUCCESS) {
+        fail(n, NEG_ERR_AUTH, rc);
         goto out;
     }
-    const uint8_t *p = body + 4 + NEG_AUTH_SIZE;
+    const uint8_t *p = body + 4 + alen;
     n->spi_out = neg_get32(p);
     n->will_p = p[4] == 1;
     n->weight_p = n->will_p ? neg_get32(p + 5) : 0;
     uint8_t nkeys = p[9];
-    if (p[4] > 1 || nkeys > 1 || n->spi_out < 256 ||
-        (nkeys == 1) != (blen == NEG_AUTH_RESP_BODY + NEG_KEYMAT_PAIR)) {
+    bool with_keys = blen - 4 - alen == fixed + NEG_KEYMAT_PAIR;
+    if (p[4] > 1 || nkeys > 1 || n->spi_out < 256 || (nkeys == 1) != with_keys) {
         fail(n, NEG_ERR_PROTOCOL, ERROR_INVALID_DATA);
         goto out;
     }
@@ -625,7 +723,7 @@ static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h
         goto out;
     }
     if (n->winner == NEG_WIN_RESPONDER)
-        keys_from_wire(n, body + NEG_AUTH_RESP_BODY);
+        keys_from_wire(n, p + fixed);
     else if (!derive_child(n)) {
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
         goto out;
@@ -719,15 +817,17 @@ static bool on_auth_req(struct neg *n, const struct neg_header *h, const uint8_t
 {
     if (n->state != NEG_S_INIT_DONE || h->mid != n->next_mid)
         return false;
-    uint8_t body[NEG_AUTH_REQ_BODY];
-    if (!unseal(n, h, d, body))
+    uint8_t body[BODY_MAX];
+    size_t blen = unseal(n, h, d, body), alen = 0;
+    if (!blen)
         return false;
-    uint8_t want[NEG_AUTH_SIZE];
-    if (!compute_auth(n, true, want) || !neg_equal(want, body, NEG_AUTH_SIZE)) {
-        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_ACCESS_DENIED, NEG_ERR_AUTH, out);
+    size_t fixed = NEG_AUTH_REQ_BODY - NEG_AUTH_SIZE;
+    DWORD rc = check_auth(n, body, blen, fixed, fixed, &alen);
+    if (rc != ERROR_SUCCESS) {
+        answer_failure(n, NEG_T_AUTH_RESP, h, d, rc, NEG_ERR_AUTH, out);
         return true;
     }
-    const uint8_t *p = body + NEG_AUTH_SIZE;
+    const uint8_t *p = body + alen;
     n->spi_out = neg_get32(p);
     if (p[4] > 1 || n->spi_out < 256) {
         answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INVALID_DATA, NEG_ERR_PROTOCOL, out);
@@ -744,29 +844,30 @@ static bool on_auth_req(struct neg *n, const struct neg_header *h, const uint8_t
     neg_km_check(&n->cfg.km, &sp, &n->will_l, &n->weight_l);
     n->winner = neg_km_arbitrate(n->will_p, n->weight_p, n->will_l, n->weight_l);
 
-    uint8_t rb[NEG_AUTH_RESP_BODY + NEG_KEYMAT_PAIR], dg[NEG_MAX_DATAGRAM];
-    size_t rlen = NEG_AUTH_RESP_BODY;
+    uint8_t rb[BODY_MAX], dg[NEG_MAX_DATAGRAM];
+    neg_put32(rb, ERROR_SUCCESS);
+    size_t rauth = write_auth(n, rb + 4);
+    if (!rauth) {
+        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
+        return true;
+    }
+    uint8_t *q = rb + 4 + rauth;
+    size_t rlen = 4 + rauth + NEG_AUTH_RESP_BODY - 4 - NEG_AUTH_SIZE;
     if (n->winner == NEG_WIN_RESPONDER) {
         sa_params(n, &sp);
         bool generated;
-        DWORD rc = neg_km_dictate(&n->cfg.km, &sp, n->spi_in, n->spi_out, n->keys_in,
-                                  n->keys_out, &generated);
+        rc = neg_km_dictate(&n->cfg.km, &sp, n->spi_in, n->spi_out, n->keys_in, n->keys_out,
+                            &generated);
         if (rc != ERROR_SUCCESS) {
             answer_failure(n, NEG_T_AUTH_RESP, h, d, rc, NEG_ERR_DICTATION, out);
             return true;
         }
-        keys_to_wire(n, rb + NEG_AUTH_RESP_BODY);
+        keys_to_wire(n, rb + rlen);
         rlen += NEG_KEYMAT_PAIR;
     } else if (n->winner == NEG_WIN_NONE && !derive_child(n)) {
         answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
         return true;
     }
-    neg_put32(rb, ERROR_SUCCESS);
-    if (!compute_auth(n, false, rb + 4)) {
-        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
-        return true;
-    }
-    uint8_t *q = rb + 4 + NEG_AUTH_SIZE;
     neg_put32(q, n->spi_in);
     q[4] = n->will_l ? 1 : 0;
     neg_put32(q + 5, n->weight_l);

@@ -1,7 +1,8 @@
 /*
  * negotiation.h - the SA negotiation between two nodes, one state machine
  * per peer pair: an IKEv2-like exchange (ephemeral X25519, nonces,
- * pre-shared-key authentication, HKDF-SHA-256, AES-256-GCM protection
+ * authentication by a pre-shared key or the node's certificate,
+ * HKDF-SHA-256, AES-256-GCM protection
  * after the first exchange) that ends with an ESP SA pair installed on
  * both sides, its keys either derived from the exchange or dictated by a
  * key manager, and every registered key manager notified.
@@ -48,9 +49,42 @@ struct neg_peer {
     uint16_t port;
 };
 
+/*
+ * Authentication by the node's credential (docs/KEYING.md §7.3) instead of
+ * the mesh's pre-shared key: each side sends its certificate chain and
+ * signs the exchange's transcript with the chain's private key, and checks
+ * the peer's chain and signature. The negotiation treats the chain as
+ * opaque bytes; what a chain is, the trusted roots and the key live behind
+ * the two callbacks (src/api/protection_cred.c), so this stays sans-I/O.
+ */
+struct neg_cred {
+    const uint8_t *chain; /* as it travels, 1..NEG_CRED_AUTH_MAX - 4 - signature bytes */
+    size_t chain_len;
+    /* Signs msg with the chain's private key into sig (room for
+     * NEG_CRED_AUTH_MAX bytes): the signature's length, 0 on failure. */
+    size_t (*sign)(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig);
+    /* ERROR_SUCCESS when chain verifies against the trusted roots and sig
+     * is its leaf key's signature of msg; otherwise the code that says why
+     * (it fails the negotiation and is sent to the peer as the status). */
+    DWORD (*verify)(void *ctx, const uint8_t *chain, size_t chain_len, const uint8_t *msg,
+                    size_t len, const uint8_t *sig, size_t sig_len);
+    void *ctx;
+};
+
+/* Authentication failures of a node's negotiations (neg_config.auth). */
+struct neg_auth_counts {
+    uint64_t failed;  /* the peer's AUTH did not verify here */
+    uint64_t refused; /* the peer refused ours */
+    DWORD last_code;  /* the code of the latest of either */
+};
+
 struct neg_config {
-    const uint8_t *psk; /* the mesh pre-shared key, copied; 1..NEG_PSK_MAX bytes */
+    /* Exactly one of the two: the mesh pre-shared key (copied;
+     * 1..NEG_PSK_MAX bytes), or a credential (not copied: it must outlive
+     * every negotiation that uses it). */
+    const uint8_t *psk;
     size_t psk_len;
+    const struct neg_cred *cred;
     ipsec_random_fn random; /* required: SPIs, X25519 keys, nonces */
     void *random_ctx;
     struct neg_keymgr_env km; /* key managers; km.engine NULL for none */
@@ -66,7 +100,13 @@ struct neg_config {
     /* Optional: a counter shared by a node's negotiations; each takes the
      * next value when it is established (neg_established_order). */
     uint64_t *order;
+    /* Optional: the node's authentication failures, counted here. */
+    struct neg_auth_counts *auth;
 };
+
+/* Is the authentication part of cfg valid: exactly one of a PSK of
+ * 1..NEG_PSK_MAX bytes and a credential with its chain and callbacks? */
+bool neg_auth_config_ok(const struct neg_config *cfg);
 
 enum neg_state {
     NEG_S_IDLE = 0,
@@ -82,8 +122,8 @@ enum neg_state {
 
 enum neg_error {
     NEG_ERR_NONE = 0,
-    NEG_ERR_AUTH,            /* the peer's AUTH did not verify (wrong pre-shared key?) */
-    NEG_ERR_PEER_AUTH,       /* the peer refused our AUTH (wrong pre-shared key?) */
+    NEG_ERR_AUTH,            /* the peer's AUTH did not verify (wrong PSK, bad credential) */
+    NEG_ERR_PEER_AUTH,       /* the peer refused our AUTH (wrong PSK, bad credential) */
     NEG_ERR_TIMEOUT,         /* no answer after every retransmission */
     NEG_ERR_DICTATION,       /* our dictator failed: neg_error_code() says how */
     NEG_ERR_PEER_DICTATION,  /* the peer's dictator failed: its code */
@@ -100,7 +140,8 @@ struct neg_out {
 
 struct neg;
 
-/* NULL on a bad config (no random, PSK empty or too long) or no memory. */
+/* NULL on a bad config (no random, neither or both of a valid PSK and a
+ * credential) or no memory. */
 struct neg *neg_create(const struct neg_config *cfg);
 /* Cleanses every key and frees the SAs. */
 void neg_free(struct neg *n);
