@@ -667,6 +667,17 @@ static void initiator_dictates(struct neg *n, uint64_t now, struct neg_out *out)
     send_request(n, now, dg, dl, out);
 }
 
+/* The initiator refuses an AUTH_RESP that said success: the responder
+ * may have installed the pair already, so it is told with a DELETE of the
+ * pair (our inbound SPI) before everything is forgotten. */
+static void refuse_responder(struct neg *n, enum neg_error e, DWORD code, struct neg_out *out)
+{
+    uint8_t body[NEG_DELETE_BODY];
+    neg_put32(body, n->spi_in);
+    out->len = seal(n, NEG_T_DELETE, NEG_DELETE_MID, body, sizeof(body), out->buf);
+    fail(n, e, code);
+}
+
 static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h,
                          const uint8_t *d, struct neg_out *out)
 {
@@ -699,7 +710,7 @@ static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h
     size_t fixed = NEG_AUTH_RESP_BODY - 4 - NEG_AUTH_SIZE, alen = 0;
     DWORD rc = check_auth(n, body + 4, blen - 4, fixed, fixed + NEG_KEYMAT_PAIR, &alen);
     if (rc != ERROR_SUCCESS) {
-        fail(n, NEG_ERR_AUTH, rc);
+        refuse_responder(n, NEG_ERR_AUTH, rc, out);
         goto out;
     }
     const uint8_t *p = body + 4 + alen;
