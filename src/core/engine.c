@@ -108,6 +108,16 @@ static bool mode_supported(const struct drt_engine_config *cfg)
     }
 }
 
+struct drt_engine_scratch *drt_engine_scratch_create(void)
+{
+    return malloc(sizeof(struct drt_engine_scratch));
+}
+
+void drt_engine_scratch_destroy(struct drt_engine_scratch *s)
+{
+    free(s);
+}
+
 struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64_t now)
 {
     if (!cfg || !cfg->random || cfg->self.port < WIRE_MIN_PORT || !mode_supported(cfg))
@@ -133,7 +143,9 @@ struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64
     reasm_cfg.max_buffers = e->cfg.reasm_buffers;
     reasm_cfg.max_bytes = e->cfg.reasm_bytes;
     e->reasm = reasm_create(&reasm_cfg);
-    e->buf = malloc(sizeof(*e->buf));
+    e->buf = cfg->scratch;
+    if (!e->buf)
+        e->buf = e->own_buf = drt_engine_scratch_create();
     e->searches = calloc(e->cfg.max_searches, sizeof(*e->searches));
     struct ratelimit_config rc = {e->cfg.rate_sources, e->cfg.rate_per_source,
                                   e->cfg.burst_per_source, e->cfg.random(e->cfg.random_ctx)};
@@ -160,7 +172,8 @@ void drt_engine_destroy(struct drt_engine *e)
     queue_clear(&e->out);
     queue_clear(&e->events);
     free(e->seeds);
-    free(e->buf);
+    drt_engine_scratch_destroy(e->own_buf);
+    free(e->auth);
     free(e);
 }
 
@@ -770,8 +783,12 @@ void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *s
 {
     *st = e->stats;
     st->cache_entries = engine_cache_count(e);
-    st->memory_bytes = sizeof(*e) + sizeof(*e->buf) + engine_cache_memory(e) +
-                       e->pending.cap * sizeof(struct pending) +
+    /* A shared scratch is not this engine's to count. */
+    st->memory_bytes = sizeof(*e) + (e->own_buf ? sizeof(*e->own_buf) : 0) +
+                       (e->auth ? sizeof(*e->auth) : 0) +
+                       e->leaf_changes_cap * sizeof(struct leaf_change) +
+                       (e->revoke_checks ? ENGINE_MAX_REVOKE_CHECKS * sizeof(struct revoke_check) : 0) +
+                       engine_cache_memory(e) + e->pending.cap * sizeof(struct pending) +
                        e->nsearches * sizeof(struct search) + e->out.bytes + e->events.bytes +
                        ratelimit_memory(e->rate);
     st->events_queued = e->events.count;

@@ -99,6 +99,14 @@ struct drt_engine_security {
                        size_t *len);
 };
 
+/* Room to encode and decode one message (about 80 KiB). An engine holds
+ * nothing in it between its entry points, so engines that never run at the
+ * same time, such as those of one thread, can share one: a node then costs
+ * only the pages its own state needs. */
+struct drt_engine_scratch;
+struct drt_engine_scratch *drt_engine_scratch_create(void);
+void drt_engine_scratch_destroy(struct drt_engine_scratch *s);
+
 struct drt_engine_config {
     uint8_t version_major; /* DRT_SETTINGS.bProtocolMajorVersion */
     uint8_t version_minor;
@@ -126,6 +134,9 @@ struct drt_engine_config {
     uint32_t burst_global;       /* requests at once from unproven sources (default 4000) */
     uint32_t reasm_buffers;      /* AUTHORITY buffers in reassembly (default 32, at most 4096) */
     uint32_t reasm_bytes;        /* bytes they hold (default 256 KiB, at least 37,348) */
+    /* Shared with engines never run at the same time; it must outlive this
+     * engine. NULL: the engine allocates its own. */
+    struct drt_engine_scratch *scratch;
 };
 
 /* The instance's status as DRT_STATUS, plus the state before the first

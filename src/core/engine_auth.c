@@ -21,6 +21,7 @@
  * and signature are empty, so its fields are left out and it accepts
  * exactly that; the derived-key provider refuses it.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/engine_internal.h"
@@ -83,14 +84,16 @@ bool engine_auth_sign(struct drt_engine *e, struct wire_msg *m)
     uint8_t mode;
     signed_buffers(e, e->buf->scratch2, e->buf->scratch2 + WIRE_HEADER_SIZE, len - WIRE_HEADER_SIZE, bufs,
                    &mode);
-    size_t id_len = sizeof(e->auth_key_id), sig_len = sizeof(e->auth_sig);
-    if (FAILED(sec->sign(sec->ctx, bufs, 3, e->auth_key_id, &id_len, e->auth_sig, &sig_len)) ||
-        id_len > sizeof(e->auth_key_id) || sig_len > sizeof(e->auth_sig))
+    if (!e->auth && !(e->auth = malloc(sizeof(*e->auth))))
+        return false;
+    size_t id_len = sizeof(e->auth->key_id), sig_len = sizeof(e->auth->sig);
+    if (FAILED(sec->sign(sec->ctx, bufs, 3, e->auth->key_id, &id_len, e->auth->sig, &sig_len)) ||
+        id_len > sizeof(e->auth->key_id) || sig_len > sizeof(e->auth->sig))
         return false;
     if (sig_len)
-        a->signature = (struct wire_blob){e->auth_sig, sig_len};
+        a->signature = (struct wire_blob){e->auth->sig, sig_len};
     if (id_len)
-        a->key_identifier = (struct wire_blob){e->auth_key_id, id_len};
+        a->key_identifier = (struct wire_blob){e->auth->key_id, id_len};
     return true;
 }
 

@@ -5,6 +5,7 @@
  * ([MC-DRT] 3.2.6: a new leaf-set entry is passed on to the other
  * neighbours; the newcomer is told about us).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/engine_internal.h"
@@ -20,9 +21,17 @@ static void on_leafset(void *ctx, const drt_key *local, enum leafset_change_type
                        const struct route_cache_entry *entry)
 {
     struct drt_engine *e = ctx;
-    if (e->nleaf_changes >= ENGINE_MAX_LEAF_CHANGES) {
-        e->leaf_changes_lost++;
-        return;
+    if (e->nleaf_changes == e->leaf_changes_cap) {
+        size_t cap = e->leaf_changes_cap ? 2 * e->leaf_changes_cap : 4;
+        struct leaf_change *grown = cap > ENGINE_MAX_LEAF_CHANGES
+                                        ? NULL
+                                        : realloc(e->leaf_changes, cap * sizeof(*grown));
+        if (!grown) {
+            e->leaf_changes_lost++;
+            return;
+        }
+        e->leaf_changes = grown;
+        e->leaf_changes_cap = cap;
     }
     struct leaf_change *c = &e->leaf_changes[e->nleaf_changes++];
     memcpy(c->local, local->b, 32);
@@ -51,6 +60,9 @@ void engine_cache_destroy(struct drt_engine *e)
 {
     route_cache_destroy(e->cache);
     e->cache = NULL;
+    free(e->leaf_changes);
+    e->leaf_changes = NULL;
+    e->nleaf_changes = e->leaf_changes_cap = 0;
 }
 
 static void to_entry(const struct engine_peer *p, bool verified, struct route_cache_entry *out)

@@ -57,6 +57,12 @@ struct revoke_check {
 #define ENGINE_REVOKE_CHECKS_PER_S 32u
 #define ENGINE_REVOKE_CHECKS_BURST 64u
 
+/* The key identifier and signature of the request being signed. */
+struct engine_auth_out {
+    uint8_t key_id[DRT_ENGINE_KEY_ID_MAX];
+    uint8_t sig[DRT_ENGINE_SIG_MAX];
+};
+
 /* A leaf-set change the cache reported, waiting for engine_leafset_sync. */
 struct leaf_change {
     uint8_t local[32];
@@ -120,8 +126,10 @@ struct drt_engine {
     uint32_t next_reg_id;
 
     struct route_cache *cache;
-    struct leaf_change leaf_changes[ENGINE_MAX_LEAF_CHANGES];
-    size_t nleaf_changes;
+    /* Grown on demand up to ENGINE_MAX_LEAF_CHANGES: most nodes record a
+     * few at a time, and the engine struct is resident memory per node. */
+    struct leaf_change *leaf_changes;
+    size_t nleaf_changes, leaf_changes_cap;
     uint64_t leaf_changes_lost;
     struct pending_table pending;
     struct reasm *reasm;
@@ -142,19 +150,19 @@ struct drt_engine {
     uint32_t srtt_ms, rttvar_ms;
 
     struct drt_engine_stats stats;
-    struct revoke_check revoke_checks[ENGINE_MAX_REVOKE_CHECKS];
+    struct revoke_check *revoke_checks; /* ENGINE_MAX_REVOKE_CHECKS, from the first */
     struct token_bucket revoke_budget;
     uint8_t proof_cpa[49];   /* the null scheme's CPA being sent */
-    uint8_t auth_key_id[DRT_ENGINE_KEY_ID_MAX]; /* of the request being signed */
-    uint8_t auth_sig[DRT_ENGINE_SIG_MAX];
+    struct engine_auth_out *auth; /* from the first request signed */
     bool proof_pending;      /* the provider holds buffers until done() */
-    struct engine_buffers *buf;
+    struct drt_engine_scratch *buf; /* cfg.scratch, or own_buf */
+    struct drt_engine_scratch *own_buf;
 };
 
-/* Room to encode the largest message, apart from the engine: allocated
- * without clearing, so the pages a node never writes (most of them: the
- * usual datagram is a few hundred bytes) cost it no memory. */
-struct engine_buffers {
+/* Room to encode the largest message. Allocated without clearing: the
+ * pages no message reaches (most: the usual datagram is a few hundred
+ * bytes) cost no memory. Nothing in it outlives an entry point. */
+struct drt_engine_scratch {
     uint8_t plain[DRT_MAX_PAYLOAD_SIZE + 64]; /* a confidential payload, opened */
     uint8_t scratch[WIRE_SPLIT_MAX + 64];
     uint8_t scratch2[WIRE_SPLIT_MAX + 64];

@@ -57,7 +57,7 @@ static void release(struct revoke_check *c)
 
 static struct revoke_check *check_of(struct drt_engine *e, uint32_t msg_id)
 {
-    for (size_t i = 0; i < ENGINE_MAX_REVOKE_CHECKS; i++)
+    for (size_t i = 0; e->revoke_checks && i < ENGINE_MAX_REVOKE_CHECKS; i++)
         if (e->revoke_checks[i].msg_id == msg_id)
             return &e->revoke_checks[i];
     return NULL;
@@ -69,6 +69,9 @@ static struct revoke_check *check_of(struct drt_engine *e, uint32_t msg_id)
 static struct revoke_check *new_check(struct drt_engine *e, const uint8_t key[32])
 {
     struct revoke_check *free_slot = NULL;
+    if (!e->revoke_checks &&
+        !(e->revoke_checks = calloc(ENGINE_MAX_REVOKE_CHECKS, sizeof(*e->revoke_checks))))
+        return NULL;
     for (size_t i = 0; i < ENGINE_MAX_REVOKE_CHECKS; i++) {
         struct revoke_check *c = &e->revoke_checks[i];
         if (c->msg_id && !pending_id_in_use(&e->pending, c->msg_id))
@@ -110,7 +113,7 @@ static void confirm(struct drt_engine *e, const struct engine_peer *known,
  * and its forwards are the same bytes. */
 static bool already_checking(const struct drt_engine *e, const struct wire_blob *cpa)
 {
-    for (size_t i = 0; i < ENGINE_MAX_REVOKE_CHECKS; i++) {
+    for (size_t i = 0; e->revoke_checks && i < ENGINE_MAX_REVOKE_CHECKS; i++) {
         const struct revoke_check *c = &e->revoke_checks[i];
         if (c->msg_id && c->cpa_len == cpa->len && memcmp(c->cpa, cpa->p, cpa->len) == 0)
             return true;
@@ -218,6 +221,8 @@ void engine_revoke_on_timeout(struct drt_engine *e, struct pending *p)
 
 void engine_revoke_checks_free(struct drt_engine *e)
 {
-    for (size_t i = 0; i < ENGINE_MAX_REVOKE_CHECKS; i++)
+    for (size_t i = 0; e->revoke_checks && i < ENGINE_MAX_REVOKE_CHECKS; i++)
         release(&e->revoke_checks[i]);
+    free(e->revoke_checks);
+    e->revoke_checks = NULL;
 }

@@ -14,35 +14,28 @@
 bool token_bucket_take(struct token_bucket *b, uint32_t rate_per_s, uint32_t burst,
                        uint64_t now_ms)
 {
-    uint64_t full = (uint64_t)burst * 1000u;
-    if (!b->started) {
-        b->started = true;
-        b->millitokens = full;
-        b->last_ms = now_ms;
-    } else if (now_ms > b->last_ms) {
+    if (now_ms > b->last_ms) {
         uint64_t elapsed = now_ms - b->last_ms;
         if (elapsed > MAX_ELAPSED_MS)
             elapsed = MAX_ELAPSED_MS;
-        b->millitokens += elapsed * rate_per_s;
-        if (b->millitokens > full)
-            b->millitokens = full;
-        b->last_ms = now_ms;
-    } else {
-        /* The clock went back: start measuring from here. */
-        b->last_ms = now_ms;
+        uint64_t refill = elapsed * rate_per_s;
+        b->deficit = refill >= b->deficit ? 0 : b->deficit - refill;
     }
-    if (b->millitokens < 1000u)
+    /* A clock that went back refills nothing: measuring starts again. */
+    b->last_ms = now_ms;
+    if (b->deficit + 1000u > (uint64_t)burst * 1000u)
         return false;
-    b->millitokens -= 1000u;
+    b->deficit += 1000u;
     return true;
 }
 
+/* 48 bytes: a node of a busy ring hears from a few hundred sources. */
 struct rl_entry {
     struct drt_endpoint ep;
-    struct token_bucket bucket;
+    bool proven;
     uint32_t hnext;      /* hash chain */
     uint32_t prev, next; /* LRU list: head = most recently seen */
-    bool proven;
+    struct token_bucket bucket;
 };
 
 struct ratelimit {

@@ -32,11 +32,12 @@
 
 #include "core/endpoint.h"
 
-/* Tokens in thousandths, so a rate of r per second refills r per ms. */
+/* What the bucket lacks of being full, in thousandths of a token (a rate
+ * of r per second refills r per ms). All zeroes is a full bucket, so a new
+ * one needs no setting up and no flag. */
 struct token_bucket {
-    uint64_t millitokens;
+    uint64_t deficit;
     uint64_t last_ms;
-    bool started; /* a new bucket starts full */
 };
 
 /* Takes one token if there is one; false when the bucket is empty. A

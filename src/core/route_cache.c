@@ -129,12 +129,14 @@ static bool index_resize(struct route_cache *rc, uint32_t nslots)
 }
 
 /* Most nodes of a large ring hold a few hundred entries at most, so the
- * pool starts small and doubles up to max_entries + 1 instead of taking
- * the whole cap at create. On failure nothing changes. */
+ * pool starts small and grows by half up to max_entries + 1 instead of
+ * taking the whole cap at create: every slot is resident memory, and
+ * doubling would leave up to half of them empty. On failure nothing
+ * changes. */
 static bool pool_grow(struct route_cache *rc)
 {
     uint32_t cap = rc->cfg.max_entries + 1;
-    uint32_t n = rc->nslots * 2 < cap ? rc->nslots * 2 : cap;
+    uint32_t n = rc->nslots + rc->nslots / 2 < cap ? rc->nslots + rc->nslots / 2 : cap;
     if (n <= rc->nslots)
         return false;
     struct rc_slot *slots = realloc(rc->slots, n * sizeof(slots[0]));
@@ -189,13 +191,23 @@ static void slot_free(struct route_cache *rc, uint16_t id)
 
 /* --- tables ------------------------------------------------------------------ */
 
-uint16_t *rc_bucket_of(struct rc_owner *o, const drt_key *key)
+uint16_t *rc_bucket_of(struct rc_owner *o, const drt_key *key, bool grow)
 {
     unsigned level = key256_common_prefix_bits(&o->key, key) / ROUTE_CACHE_DIGIT_BITS;
     if (level >= ROUTE_CACHE_LEVELS)
         level = ROUTE_CACHE_LEVELS - 1;
+    if (level >= o->nrows) {
+        if (!grow)
+            return NULL;
+        rc_row *rows = realloc(o->rows, (level + 1) * sizeof(rc_row));
+        if (rows == NULL)
+            return NULL;
+        memset(&rows[o->nrows], 0xFF, (level + 1 - o->nrows) * sizeof(rc_row)); /* NONE */
+        o->rows = rows;
+        o->nrows = level + 1;
+    }
     unsigned digit = key256_digit(key, level, ROUTE_CACHE_DIGIT_BITS);
-    return o->cell[level][digit];
+    return o->rows[level][digit];
 }
 
 /* The cell e would take in bucket b: a free one, else the worst occupant's
@@ -224,8 +236,8 @@ static uint16_t *bucket_pick(const struct route_cache *rc, uint16_t *b,
 static void unlink_tables(struct route_cache *rc, uint16_t id)
 {
     for (uint32_t k = 0; k < rc->nowners; k++) {
-        uint16_t *b = rc_bucket_of(rc->owners[k], &rc->slots[id].e.key);
-        for (unsigned i = 0; i < ROUTE_CACHE_BUCKET_SIZE; i++)
+        uint16_t *b = rc_bucket_of(rc->owners[k], &rc->slots[id].e.key, false);
+        for (unsigned i = 0; b != NULL && i < ROUTE_CACHE_BUCKET_SIZE; i++)
             if (b[i] == id) {
                 b[i] = NONE;
                 rc->slots[id].table_refs--;
@@ -242,8 +254,8 @@ static void release(struct route_cache *rc, uint16_t id)
     if (!s->in_use || !is_verified(&s->e) || s->table_refs + s->leaf_refs > 0)
         return;
     for (uint32_t k = 0; k < rc->nowners; k++) {
-        uint16_t *b = rc_bucket_of(rc->owners[k], &s->e.key);
-        for (unsigned i = 0; i < ROUTE_CACHE_BUCKET_SIZE; i++)
+        uint16_t *b = rc_bucket_of(rc->owners[k], &s->e.key, true);
+        for (unsigned i = 0; b != NULL && i < ROUTE_CACHE_BUCKET_SIZE; i++)
             if (b[i] == NONE) {
                 b[i] = id;
                 s->table_refs++;
@@ -349,8 +361,9 @@ static bool wanted(struct route_cache *rc, const struct route_cache_entry *e, ui
         struct rc_owner *o = rc->owners[k];
         if (o->local && leafset_admits(&o->leaf, &e->key))
             return true;
-        if (bucket_pick(rc, rc_bucket_of(o, &e->key), e, now) != NULL)
-            return true;
+        uint16_t *b = rc_bucket_of(o, &e->key, false);
+        if (b == NULL || bucket_pick(rc, b, e, now) != NULL)
+            return true; /* NULL: a level with no row yet, all free */
     }
     return false;
 }
@@ -368,7 +381,8 @@ static bool place(struct route_cache *rc, uint16_t id, uint64_t now)
             if (leafset_offer(&o->leaf, &l, &ch) == LEAFSET_INSERTED)
                 displaced |= apply_leaf_changes(rc, o, &ch);
         }
-        uint16_t *c = bucket_pick(rc, rc_bucket_of(o, &rc->slots[id].e.key), &rc->slots[id].e, now);
+        uint16_t *b = rc_bucket_of(o, &rc->slots[id].e.key, true);
+        uint16_t *c = b == NULL ? NULL : bucket_pick(rc, b, &rc->slots[id].e, now);
         if (c == NULL)
             continue;
         uint16_t victim = *c;
@@ -420,7 +434,7 @@ static enum route_cache_result insert_verified(struct route_cache *rc,
         return ROUTE_CACHE_REJECTED;
     bool displaced = place(rc, id, now);
     if (rc->slots[id].table_refs + rc->slots[id].leaf_refs == 0) {
-        slot_free(rc, id); /* wanted() and place() disagree only on a bug */
+        slot_free(rc, id); /* no row for it could be allocated */
         return ROUTE_CACHE_REJECTED;
     }
     if (rc->count > rc->cfg.max_entries) {
@@ -475,7 +489,7 @@ static void owner_reset(struct rc_owner *o, const drt_key *key, bool local)
     o->key = *key;
     o->local = local;
     leafset_init(&o->leaf, key);
-    memset(o->cell, 0xFF, sizeof(o->cell)); /* NONE */
+    o->rows = NULL; /* o->nrows = 0: every bucket empty */
 }
 
 /* Fills a new owner's table from the pool. Every entry keeps its other
@@ -486,7 +500,8 @@ static void owner_populate(struct route_cache *rc, struct rc_owner *o, uint64_t 
         struct rc_slot *s = &rc->slots[id];
         if (!s->in_use || !is_verified(&s->e))
             continue;
-        uint16_t *c = bucket_pick(rc, rc_bucket_of(o, &s->e.key), &s->e, now);
+        uint16_t *b = rc_bucket_of(o, &s->e.key, true);
+        uint16_t *c = b == NULL ? NULL : bucket_pick(rc, b, &s->e, now);
         if (c == NULL)
             continue;
         uint16_t victim = *c;
@@ -528,14 +543,17 @@ static void owner_detach(struct route_cache *rc, struct rc_owner *o)
                 rc->slots[id].leaf_refs--;
         }
     }
-    uint16_t *cells = &o->cell[0][0][0];
-    size_t ncells = sizeof(o->cell) / sizeof(o->cell[0][0][0]);
+    uint16_t *cells = o->rows == NULL ? NULL : &o->rows[0][0][0];
+    size_t ncells = o->nrows * sizeof(rc_row) / sizeof(uint16_t);
+    o->rows = NULL;
+    o->nrows = 0;
     for (size_t i = 0; i < ncells; i++)
         if (cells[i] != NONE)
             rc->slots[cells[i]].table_refs--;
     for (size_t i = 0; i < ncells; i++)
         if (cells[i] != NONE)
             release(rc, cells[i]);
+    free(cells);
     if (o->local)
         for (unsigned i = 0; i < LEAFSET_CAPACITY; i++) {
             const struct leafset_entry *m = i < LEAFSET_SIDE
@@ -608,10 +626,12 @@ void route_cache_destroy(struct route_cache *rc)
 {
     if (rc == NULL)
         return;
-    for (uint32_t k = 0; k < rc->nowners; k++)
+    for (uint32_t k = 0; k < rc->nowners; k++) {
+        free(rc->owners[k]->rows);
         if (rc->owners[k] != rc->self)
             free(rc->owners[k]);
-    free(rc->self);
+    }
+    free(rc->self); /* its rows were freed above or when it was detached */
     free(rc->owners);
     free(rc->index);
     free(rc->dense);

@@ -46,11 +46,12 @@
  * table cell elsewhere, if one fits, before it is forgotten.
  *
  * Caps. max_entries slots (pending included), allocated as needed by
- * doubling from 64 (a node of a 10,000-node ring holds a few hundred, and
+ * half again from 32 (a node of a 10,000-node ring holds a few hundred, and
  * the simulator runs thousands of caches in one process), never beyond;
- * max_local_keys owners, each a fixed table of ROUTE_CACHE_LEVELS x 16 x
- * ROUTE_CACHE_BUCKET_SIZE 16-bit cells plus a leaf set (under 4 KB),
- * allocated when the key is added (the self id's at create); max_pending
+ * max_local_keys owners, each a leaf set and a table of up to
+ * ROUTE_CACHE_LEVELS rows of 16 x ROUTE_CACHE_BUCKET_SIZE 16-bit cells; the
+ * owner is allocated when the key is added (the self id's at create), a row
+ * when the first entry needs it (rows 0..log16(N) + 2 or so); max_pending
  * pending entries. Nothing else is allocated; route_cache_memory() adds it
  * all up. When memory runs short an offer is simply REJECTED.
  *

@@ -9,7 +9,7 @@
 
 #include "core/route_cache.h"
 
-#define ROUTE_CACHE_INITIAL_SLOTS 64u
+#define ROUTE_CACHE_INITIAL_SLOTS 32u
 #define NONE 0xFFFFu
 
 struct rc_slot {
@@ -20,11 +20,18 @@ struct rc_slot {
     bool in_use;
 };
 
+/* One level of an owner's table. */
+typedef uint16_t rc_row[ROUTE_CACHE_BUCKETS][ROUTE_CACHE_BUCKET_SIZE];
+
 struct rc_owner {
     drt_key key;
     bool local;
     struct leafset leaf; /* local owners only */
-    uint16_t cell[ROUTE_CACHE_LEVELS][ROUTE_CACHE_BUCKETS][ROUTE_CACHE_BUCKET_SIZE];
+    /* Levels 0..nrows-1, grown when an entry first needs a deeper one: a
+     * ring of N nodes fills about log16(N) + 2 of the ROUTE_CACHE_LEVELS,
+     * and every node pays for its rows in resident memory. */
+    rc_row *rows;
+    uint32_t nrows;
 };
 
 struct route_cache {
@@ -59,7 +66,10 @@ static inline bool is_verified(const struct route_cache_entry *e)
 /* The slot holding key, or NONE. */
 uint16_t rc_index_find(const struct route_cache *rc, const drt_key *key);
 /* The ROUTE_CACHE_BUCKET_SIZE cells of o's table where key belongs. */
-uint16_t *rc_bucket_of(struct rc_owner *o, const drt_key *key);
+/* The bucket where key belongs in o's table. Without grow, NULL when its
+ * level has no row yet (an empty bucket); with grow, NULL only when the
+ * row cannot be allocated. */
+uint16_t *rc_bucket_of(struct rc_owner *o, const drt_key *key, bool grow);
 /* The local owner of key, or NULL. */
 struct rc_owner *rc_local_owner(const struct route_cache *rc, const drt_key *key);
 

@@ -237,10 +237,14 @@ bool route_cache_would_enter_leafset(const struct route_cache *rc, const drt_key
 
 size_t route_cache_memory(const struct route_cache *rc)
 {
-    size_t owners = rc->nlocal + 1; /* the self id's table is always allocated */
+    size_t owners = rc->nlocal + 1; /* the self id's is always allocated */
+    size_t rows = 0;
+    for (uint32_t k = 0; k < rc->nowners; k++)
+        rows += rc->owners[k]->nrows;
     return sizeof(*rc) + rc->nslots * (sizeof(rc->slots[0]) + sizeof(rc->dense[0])) +
            (rc->index_mask + 1) * sizeof(rc->index[0]) +
-           (rc->cfg.max_local_keys + 1) * sizeof(rc->owners[0]) + owners * sizeof(struct rc_owner);
+           (rc->cfg.max_local_keys + 1) * sizeof(rc->owners[0]) +
+           owners * sizeof(struct rc_owner) + rows * sizeof(rc_row);
 }
 
 /* Recounts every reference from scratch, so a bookkeeping slip in any
@@ -257,8 +261,8 @@ bool route_cache_check(const struct route_cache *rc)
         uint32_t cells = 0, leaves = 0;
         for (uint32_t k = 0; k < rc->nowners; k++) {
             struct rc_owner *o = rc->owners[k];
-            uint16_t *b = rc_bucket_of(o, &s->e.key);
-            for (unsigned c = 0; c < ROUTE_CACHE_BUCKET_SIZE; c++)
+            uint16_t *b = rc_bucket_of(o, &s->e.key, false);
+            for (unsigned c = 0; b != NULL && c < ROUTE_CACHE_BUCKET_SIZE; c++)
                 cells += b[c] == id;
             leaves += o->local && leafset_contains(&o->leaf, &s->e.key);
         }
@@ -272,8 +276,8 @@ bool route_cache_check(const struct route_cache *rc)
         return false;
     for (uint32_t k = 0; k < rc->nowners; k++) {
         const struct rc_owner *o = rc->owners[k];
-        const uint16_t *cells = &o->cell[0][0][0];
-        size_t ncells = sizeof(o->cell) / sizeof(o->cell[0][0][0]);
+        const uint16_t *cells = o->rows == NULL ? NULL : &o->rows[0][0][0];
+        size_t ncells = o->nrows * sizeof(rc_row) / sizeof(uint16_t);
         for (size_t c = 0; c < ncells; c++)
             if (cells[c] != NONE && (cells[c] >= rc->nslots || !rc->slots[cells[c]].in_use))
                 return false;

@@ -270,6 +270,38 @@ static void on_timer(uv_timer_t *t)
     io_node_flush(n);
 }
 
+/* The engines of the loop thread run one at a time, so they share one
+ * scratch (drt_engine_scratch), created with the first node and freed
+ * with the last. */
+static struct drt_engine_scratch *scratch;
+static unsigned scratch_users;
+
+static struct drt_engine_scratch *scratch_acquire(void)
+{
+    if (!scratch)
+        scratch = drt_engine_scratch_create();
+    if (scratch)
+        scratch_users++;
+    return scratch;
+}
+
+static void scratch_release(void)
+{
+    if (--scratch_users == 0) {
+        drt_engine_scratch_destroy(scratch);
+        scratch = NULL;
+    }
+}
+
+static void destroy_engine(struct io_node *n)
+{
+    if (n->eng) {
+        drt_engine_destroy(n->eng);
+        n->eng = NULL;
+        scratch_release();
+    }
+}
+
 struct io_node *io_node_create(struct io_socket *sock, const struct drt_engine_config *cfg,
                                io_event_fn on_event, void *ctx)
 {
@@ -284,14 +316,17 @@ struct io_node *io_node_create(struct io_socket *sock, const struct drt_engine_c
     ec.random = crypto_random;
     ec.random_ctx = n;
     n->random_used = sizeof(n->random_pool); /* empty: the first draw fills it */
-    n->eng = drt_engine_create(&ec, io_now_ms());
-    /* A protected socket cannot start without its negotiations. */
-    if (n->eng && sock->ipsec && !io_ipsec_set_local(sock->ipsec, &ec.self)) {
-        drt_engine_destroy(n->eng);
-        n->eng = NULL;
+    ec.scratch = scratch_acquire();
+    if (ec.scratch) {
+        n->eng = drt_engine_create(&ec, io_now_ms());
+        if (!n->eng)
+            scratch_release();
     }
+    /* A protected socket cannot start without its negotiations. */
+    if (n->eng && sock->ipsec && !io_ipsec_set_local(sock->ipsec, &ec.self))
+        destroy_engine(n);
     if (!n->eng || uv_timer_init(io_loop(), &n->timer) != 0) {
-        drt_engine_destroy(n->eng);
+        destroy_engine(n);
         free(n);
         return NULL;
     }
@@ -324,8 +359,7 @@ void io_node_destroy(struct io_node *n)
         return;
     if (n->sock && n->sock->node == n)
         n->sock->node = NULL;
-    drt_engine_destroy(n->eng);
-    n->eng = NULL;
+    destroy_engine(n);
     uv_timer_stop(&n->timer);
     if (n->open_handles == 2) {
         uv_timer_stop(&n->netcheck);

@@ -24,6 +24,7 @@ struct cluster {
     size_t n, cap;
     size_t *live; /* indexes of live nodes, for picking seeds */
     size_t nlive;
+    struct drt_engine_scratch *scratch; /* every engine's: they run one at a time */
 };
 
 static uint64_t splitmix(void *ctx)
@@ -53,7 +54,10 @@ struct cluster *cluster_create(const struct cluster_config *cfg)
     if (!c->cfg.seeds_per_join)
         c->cfg.seeds_per_join = 3;
     c->sim = sim_create(&cfg->sim);
-    if (!c->sim) {
+    c->scratch = drt_engine_scratch_create();
+    if (!c->sim || !c->scratch) {
+        sim_destroy(c->sim);
+        drt_engine_scratch_destroy(c->scratch);
         free(c);
         return NULL;
     }
@@ -71,6 +75,7 @@ void cluster_destroy(struct cluster *c)
     }
     free(c->nodes);
     free(c->live);
+    drt_engine_scratch_destroy(c->scratch);
     free(c);
 }
 
@@ -186,6 +191,8 @@ static size_t add_node(struct cluster *c, const struct drt_engine_security *secu
     ec.self = n->ep;
     ec.random = splitmix;
     ec.random_ctx = &n->rng;
+    if (!ec.scratch)
+        ec.scratch = c->scratch;
     n->eng = drt_engine_create(&ec, cluster_now_ms(c));
     if (!n->eng || sim_node_add(c->sim, &n->ep, &OPS, n, &n->id) != SIM_OK) {
         drt_engine_destroy(n->eng);
