@@ -511,6 +511,7 @@ typedef struct drt_protection_stats_tag {
                                             that does not lead to a trusted root in date */
     UINT64 chainsVerified, chainCacheHits; /* credential authentication: peer chains checked
                                               against the roots, and found already checked */
+    UINT64 lateKeyManagerAnswers;        /* key-manager answers that came after their deadline (dropped) */
 } DRT_PROTECTION_STATS;
 
 HRESULT WINAPI DrtSetTransportProtection(HDRT_TRANSPORT hTransport, DRT_PROTECTION_MODE mode,

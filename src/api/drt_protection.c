@@ -251,6 +251,7 @@ DRT_EXPORT HRESULT WINAPI DrtGetTransportProtectionStats(HDRT_TRANSPORT hTranspo
         .lastAuthError = auth_hresult(j.s.last_auth_code),
         .chainsVerified = j.verified,
         .chainCacheHits = j.hits,
+        .lateKeyManagerAnswers = j.s.km_late,
     };
     return S_OK;
 }

@@ -13,6 +13,8 @@
 
 #include <openssl/rand.h>
 
+#include "io/io_km.h"
+#include "io/io_loop.h"
 #include "ipsec/keymgr.h"
 #include "util/export.h"
 
@@ -90,6 +92,11 @@ void fwpm_pins_released(void)
     pthread_cond_broadcast(&drained_cv);
 }
 
+bool fwpm_may_wait_for_callbacks(void)
+{
+    return !io_on_loop_thread() && !io_km_in_callback();
+}
+
 void fwpm_wait_pins(void)
 {
     pthread_cond_wait(&drained_cv, &engine_lock);
@@ -162,6 +169,11 @@ DRT_EXPORT DWORD WINAPI FwpmEngineClose0(HANDLE engineHandle)
     rc = ipsec_session_close(e, engineHandle);
     if (was_writer && ipsec_txn_writer_free(e))
         fwpm_writer_released();
+    /* Its registrations left with it; like IPsecKeyManagerUnregisterAndDelete0
+     * this returns once their callbacks in flight have ended. */
+    while (rc == ERROR_SUCCESS && fwpm_may_wait_for_callbacks() &&
+           ipsec_keymgr_session_draining(e, engineHandle))
+        fwpm_wait_pins();
     fwpm_unlock();
     return rc;
 }

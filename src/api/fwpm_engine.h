@@ -21,6 +21,9 @@ void fwpm_unlock(void);
 void fwpm_pins_released(void);
 /* Under the lock: waits for the next fwpm_pins_released. */
 void fwpm_wait_pins(void);
+/* false on the loop thread and inside a key-manager callback (a worker of
+ * io_km.h): waiting for callbacks there could wait for the caller itself. */
+bool fwpm_may_wait_for_callbacks(void);
 
 /* Under the lock: a read/write transaction ended (commit, abort, close);
  * wakes the sessions waiting in FwpmTransactionBegin0. */

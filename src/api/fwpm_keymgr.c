@@ -4,7 +4,6 @@
  * (src/ipsec/keymgr.h), which validates them before touching any state.
  */
 #include "api/fwpm_engine.h"
-#include "io/io_loop.h"
 #include "ipsec/keymgr.h"
 #include "util/export.h"
 
@@ -21,11 +20,12 @@ DRT_EXPORT DWORD WINAPI IPsecKeyManagerAddAndRegister0(
     return rc;
 }
 
-/* The registration leaves the registry at once; while a negotiation still
- * runs one of its callbacks (on the loop thread, on a pinned copy) this
- * waits for it to return, as Windows does. On the loop thread itself (a
- * callback unregistering itself or another) it cannot wait: the pin is
- * released later on that same thread. */
+/* The registration leaves the registry at once; while one of its calls is
+ * still queued or running (on a key-manager worker, on a pinned copy)
+ * this waits for it to end, as Windows does. From inside a callback (a
+ * worker) it does not wait: the callback's own pin is released only once
+ * it returns. Nor on the loop thread, which must never wait for a key
+ * manager. */
 DRT_EXPORT DWORD WINAPI IPsecKeyManagerUnregisterAndDelete0(HANDLE engineHandle,
                                                              HANDLE keyMgmtHandle)
 {
@@ -34,7 +34,7 @@ DRT_EXPORT DWORD WINAPI IPsecKeyManagerUnregisterAndDelete0(HANDLE engineHandle,
     if (!e)
         return rc;
     rc = ipsec_keymgr_remove(e, engineHandle, keyMgmtHandle);
-    while (rc == ERROR_SUCCESS && !io_on_loop_thread() &&
+    while (rc == ERROR_SUCCESS && fwpm_may_wait_for_callbacks() &&
            ipsec_keymgr_draining(e, keyMgmtHandle))
         fwpm_wait_pins();
     fwpm_unlock();

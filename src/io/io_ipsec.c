@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/io_km.h"
 #include "io/io_loop.h"
 #include "io/io_node.h"
 #include "ipsec/neg_node.h"
@@ -31,6 +32,7 @@ struct io_ipsec {
     struct io_ipsec_config cfg;
     uint8_t psk[NEG_PSK_MAX];
     struct neg_node *node; /* once the local address is known */
+    struct io_km_client *km; /* runs the negotiations' key-manager calls */
     uv_timer_t timer;
     struct peer_state *peers; /* grown on demand up to IO_IPSEC_MAX_PEERS */
     size_t npeers, cap;
@@ -285,6 +287,22 @@ void io_ipsec_send_drt(struct io_ipsec *ip, const struct drt_endpoint *to, const
 
 /* --- inbound ------------------------------------------------------------- */
 
+/* After negotiation n with `from` took an input. */
+static void negotiated(struct io_ipsec *ip, struct neg *n, const struct drt_endpoint *from,
+                       uint64_t now)
+{
+    /* Each establishment takes the next order, so a new one shows as a
+     * larger value than any counted before. */
+    if (neg_state(n) == NEG_S_ESTABLISHED && neg_established_order(n) > ip->last_order) {
+        ip->last_order = neg_established_order(n);
+        ip->stats.sas_established++;
+    }
+    struct peer_state *p = find_peer(ip, from);
+    if (p && (p->queued || p->negotiating))
+        settle_peer(ip, p, now);
+    arm(ip, now);
+}
+
 static void receive_neg(struct io_ipsec *ip, const struct drt_endpoint *from, const uint8_t *d,
                         size_t len)
 {
@@ -300,16 +318,23 @@ static void receive_neg(struct io_ipsec *ip, const struct drt_endpoint *from, co
         ip->stats.neg_dropped++;
         return;
     }
-    /* Each establishment takes the next order, so a new one shows as a
-     * larger value than any counted before. */
-    if (neg_state(n) == NEG_S_ESTABLISHED && neg_established_order(n) > ip->last_order) {
-        ip->last_order = neg_established_order(n);
-        ip->stats.sas_established++;
-    }
-    struct peer_state *p = find_peer(ip, from);
-    if (p && (p->queued || p->negotiating))
-        settle_peer(ip, p, now);
-    arm(ip, now);
+    negotiated(ip, n, from, now);
+}
+
+/* A key manager answered (io_km, on the loop thread). */
+static void on_km_answer(void *ctx, struct neg_km_answer *a)
+{
+    struct io_ipsec *ip = ctx;
+    uint64_t now = io_now_ms();
+    struct neg_out o;
+    struct neg *n = neg_node_take_answer(ip->node, now, a, &o);
+    if (!n)
+        return;
+    struct drt_endpoint to;
+    endpoint_from_peer(neg_remote(n), &to);
+    if (o.len)
+        send_neg(ip, &to, &o);
+    negotiated(ip, n, &to, now);
 }
 
 /* ESP under an SPI we do not know: the sender holds a pair we lost (we
@@ -446,9 +471,19 @@ bool io_ipsec_set_local(struct io_ipsec *ip, const struct drt_endpoint *self)
     rc.max_half_open = ip->cfg.max_half_open;
     rc.max_negs = ip->cfg.max_negs;
     peer_from_endpoint(self, &rc.base.local);
+    if (ip->cfg.km.engine) {
+        ip->km = io_km_client_open(&ip->cfg.km, on_km_answer, ip);
+        if (!ip->km)
+            return false;
+        rc.base.km.ask = io_km_ask;
+        rc.base.km.ask_ctx = ip->km;
+    }
     ip->node = neg_node_create(&rc, io_now_ms());
-    if (!ip->node)
+    if (!ip->node) {
+        io_km_client_close(ip->km);
+        ip->km = NULL;
         return false;
+    }
     neg_node_set_lifetime(ip->node, &ip->cfg.lifetime);
     arm(ip, io_now_ms());
     return true;
@@ -472,6 +507,8 @@ void io_ipsec_destroy(struct io_ipsec *ip)
     /* The socket is still open: peers learn that our SAs are gone. */
     if (ip->node)
         neg_node_close(ip->node, send_neg_to_peer, ip);
+    io_km_client_close(ip->km); /* answers still to come are dropped */
+    ip->km = NULL;
     neg_node_free(ip->node);
     ip->node = NULL;
     if (ip->cfg.cred && ip->cfg.cred_release)
@@ -492,6 +529,7 @@ struct io_ipsec_stats io_ipsec_stats(const struct io_ipsec *ip)
         s.auth_failed = a.failed;
         s.auth_refused = a.refused;
         s.last_auth_code = a.last_code;
+        s.km_late = neg_node_stats(ip->node).answers_discarded;
     }
     return s;
 }

@@ -76,6 +76,7 @@ struct io_ipsec_stats {
     uint64_t auth_failed;                /* the peer's AUTH did not verify here */
     uint64_t auth_refused;               /* the peer refused ours */
     uint32_t last_auth_code;             /* the code of the latest of either */
+    uint64_t km_late;                    /* key-manager answers after their deadline, dropped */
 };
 
 struct io_ipsec;

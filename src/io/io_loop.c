@@ -1,5 +1,6 @@
 /* io_loop.c - the loop thread and the cross-thread call (io_loop.h). */
 #include "io/io_loop.h"
+#include "io/io_km.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -115,6 +116,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 static void shutdown_loop(void *arg)
 {
     (void)arg;
+    io_km_stop();
     uv_walk(&g.loop, close_walk, NULL);
 }
 
@@ -129,6 +131,7 @@ void io_loop_release(void)
         return;
     io_call(shutdown_loop, NULL);
     uv_thread_join(&g.thread);
+    io_km_shutdown(); /* waits for key-manager callbacks still running */
     uv_loop_close(&g.loop);
     pthread_mutex_lock(&g.lock);
     g.users = 0;

@@ -210,6 +210,16 @@ bool ipsec_keymgr_draining(const struct ipsec_engine *e, HANDLE keyMgmtHandle)
     return i >= 0 && ((struct ipsec_keymgr *)e->keymgrs.items[i])->retired;
 }
 
+bool ipsec_keymgr_session_draining(const struct ipsec_engine *e, HANDLE session)
+{
+    for (size_t i = 0; i < e->keymgrs.count; i++) {
+        const struct ipsec_keymgr *km = e->keymgrs.items[i];
+        if (km->retired && km->session == (uintptr_t)session)
+            return true;
+    }
+    return false;
+}
+
 size_t ipsec_keymgr_count(const struct ipsec_engine *e)
 {
     return e->live_keymgrs;

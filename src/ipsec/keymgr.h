@@ -32,6 +32,9 @@ DWORD ipsec_keymgr_add(struct ipsec_engine *e, HANDLE session,
  * ipsec_keymgr_draining() stays true until its last pin is released. */
 DWORD ipsec_keymgr_remove(struct ipsec_engine *e, HANDLE session, HANDLE keyMgmtHandle);
 bool ipsec_keymgr_draining(const struct ipsec_engine *e, HANDLE keyMgmtHandle);
+/* Does a registration of session (open or closed: FwpmEngineClose0 retires
+ * them all) still have a pin? */
+bool ipsec_keymgr_session_draining(const struct ipsec_engine *e, HANDLE session);
 
 /* IPsecKeyManagersGet0: one malloc'd block (pointer array, entries and
  * strings), freed with one free(). */

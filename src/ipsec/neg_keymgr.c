@@ -74,28 +74,6 @@ void neg_sa_view_clear(struct neg_sa_view *v)
     OPENSSL_cleanse(v, sizeof(*v));
 }
 
-void neg_km_check(const struct neg_keymgr_env *env, const struct neg_sa_params *p, bool *will,
-                  uint32_t *weight)
-{
-    *will = false;
-    *weight = 0;
-    struct ipsec_keymgr_pin pin;
-    if (!pin_dictator(env, &pin))
-        return;
-    IKEEXT_TRAFFIC0 t;
-    memset(&t, 0, sizeof(t));
-    t.ipVersion = p->ip_version;
-    memcpy(t.localV6Address, p->local_addr, 16);
-    memcpy(t.remoteV6Address, p->remote_addr, 16);
-    t.authIpFilterId = 0; /* no Extended Mode (docs/KEYING.md §4.4) */
-    BOOL w = FALSE;
-    UINT32 wt = 0;
-    pin.callbacks.keyDictationCheck(&t, &w, &wt);
-    unpin(env, &pin);
-    *will = w != FALSE;
-    *weight = *will ? wt : 0;
-}
-
 enum neg_winner neg_km_arbitrate(bool will_i, uint32_t weight_i, bool will_r, uint32_t weight_r)
 {
     if (!will_i && !will_r)
@@ -126,54 +104,130 @@ static bool dictated_ok(const struct neg_sa_view *v, uint8_t out[ESP_KEYMAT_SIZE
     return true;
 }
 
-DWORD neg_km_dictate(const struct neg_keymgr_env *env, const struct neg_sa_params *p,
-                     uint32_t in_spi, uint32_t out_spi, uint8_t keys_in[ESP_KEYMAT_SIZE],
-                     uint8_t keys_out[ESP_KEYMAT_SIZE], bool *generated)
+bool neg_km_call_init(const struct neg_keymgr_env *env, enum neg_km_op op,
+                      const struct neg_sa_params *p, uint32_t in_spi, uint32_t out_spi,
+                      struct neg_km_call *call)
 {
-    *generated = false;
-    struct ipsec_keymgr_pin pin;
-    if (!pin_dictator(env, &pin))
-        return FWP_E_NOT_FOUND;
-    struct neg_sa_params lp = *p;
+    memset(call, 0, sizeof(*call));
+    if (!pin_dictator(env, &call->pin))
+        return false;
+    call->op = op;
+    call->params = *p;
+    call->in_spi = in_spi;
+    call->out_spi = out_spi;
+    return true;
+}
+
+/* Has the registration left the registry since the call pinned it? */
+static bool left(const struct neg_keymgr_env *env, const struct ipsec_keymgr_pin *pin)
+{
+    env_lock(env);
+    bool gone = ipsec_keymgr_draining(env->engine, pin->registration);
+    env_unlock(env);
+    return gone;
+}
+
+static void run_check(const struct neg_km_call *c, struct neg_km_answer *a)
+{
+    IKEEXT_TRAFFIC0 t;
+    memset(&t, 0, sizeof(t));
+    t.ipVersion = c->params.ip_version;
+    memcpy(t.localV6Address, c->params.local_addr, 16);
+    memcpy(t.remoteV6Address, c->params.remote_addr, 16);
+    t.authIpFilterId = 0; /* no Extended Mode (docs/KEYING.md §4.4) */
+    BOOL w = FALSE;
+    UINT32 wt = 0;
+    c->pin.callbacks.keyDictationCheck(&t, &w, &wt);
+    a->will = w != FALSE;
+    a->weight = a->will ? wt : 0;
+}
+
+static void run_dictate(const struct neg_keymgr_env *env, const struct neg_km_call *c,
+                        struct neg_km_answer *a)
+{
+    struct neg_sa_params lp = c->params;
     lp.bundle_flags |= IPSEC_SA_BUNDLE_FLAG_USING_DICTATED_KEYS |
                        IPSEC_SA_BUNDLE_FLAG_LOCALLY_DICTATED_KEYS;
     struct neg_sa_view *v = calloc(2, sizeof(*v));
     if (!v) {
-        unpin(env, &pin);
-        return ERROR_NOT_ENOUGH_MEMORY;
+        a->rc = ERROR_NOT_ENOUGH_MEMORY;
+        return;
     }
-    neg_sa_view_init(&v[0], &lp, FWP_DIRECTION_INBOUND, in_spi, NULL);
-    neg_sa_view_init(&v[1], &lp, FWP_DIRECTION_OUTBOUND, out_spi, NULL);
+    neg_sa_view_init(&v[0], &lp, FWP_DIRECTION_INBOUND, c->in_spi, NULL);
+    neg_sa_view_init(&v[1], &lp, FWP_DIRECTION_OUTBOUND, c->out_spi, NULL);
     BOOL gen = FALSE;
     uint64_t t0 = env->clock_ms ? env->clock_ms(env->clock_ctx) : 0;
-    DWORD rc = pin.callbacks.keyDictation(&v[0].d, &v[1].d, &gen);
+    DWORD rc = c->pin.callbacks.keyDictation(&v[0].d, &v[1].d, &gen);
     uint64_t t1 = env->clock_ms ? env->clock_ms(env->clock_ctx) : 0;
-    unpin(env, &pin);
-
     /* A late answer is a failed one, whatever it returned (§4.2); its
      * keyingModuleGenKey still decides what happens next. */
-    if (rc == ERROR_SUCCESS && t1 - t0 > (uint64_t)pin.timeout_s * 1000u)
+    if (rc == ERROR_SUCCESS && t1 - t0 > (uint64_t)c->pin.timeout_s * 1000u)
         rc = FWP_E_TIMEOUT;
-    if (rc == ERROR_SUCCESS) {
-        if (!dictated_ok(&v[0], keys_in) || !dictated_ok(&v[1], keys_out))
-            rc = FWP_E_KEY_DICTATION_INVALID_KEYING_MATERIAL;
-    } else if (gen) {
-        if (!env->random || env->random(env->random_ctx, keys_in, ESP_KEYMAT_SIZE) != 0 ||
-            env->random(env->random_ctx, keys_out, ESP_KEYMAT_SIZE) != 0)
-            rc = ERROR_INTERNAL_ERROR;
-        else {
-            rc = ERROR_SUCCESS;
-            *generated = true;
-        }
+    bool claimed = rc == ERROR_SUCCESS;
+    if (claimed && (!dictated_ok(&v[0], a->keys_in) || !dictated_ok(&v[1], a->keys_out)))
+        rc = FWP_E_KEY_DICTATION_INVALID_KEYING_MATERIAL;
+    a->rc = rc;
+    /* Keys that do not fit fail whatever keyingModuleGenKey says: the
+     * dictator claimed success (§4.13). */
+    a->generate = !claimed && gen != FALSE;
+    if (rc != ERROR_SUCCESS) {
+        OPENSSL_cleanse(a->keys_in, ESP_KEYMAT_SIZE);
+        OPENSSL_cleanse(a->keys_out, ESP_KEYMAT_SIZE);
     }
     neg_sa_view_clear(&v[0]);
     neg_sa_view_clear(&v[1]);
     free(v);
-    if (rc != ERROR_SUCCESS) {
-        OPENSSL_cleanse(keys_in, ESP_KEYMAT_SIZE);
-        OPENSSL_cleanse(keys_out, ESP_KEYMAT_SIZE);
+}
+
+static void run_notify(const struct neg_km_call *c)
+{
+    struct neg_sa_view *v = calloc(2, sizeof(*v));
+    if (!v)
+        return;
+    neg_sa_view_init(&v[0], &c->params, FWP_DIRECTION_INBOUND, c->in_spi, c->keys_in);
+    neg_sa_view_init(&v[1], &c->params, FWP_DIRECTION_OUTBOUND, c->out_spi, c->keys_out);
+    c->pin.callbacks.keyNotify(&v[0].d, &v[1].d);
+    neg_sa_view_clear(&v[0]);
+    neg_sa_view_clear(&v[1]);
+    free(v);
+}
+
+void neg_km_run(const struct neg_keymgr_env *env, struct neg_km_call *call,
+                struct neg_km_answer *ans)
+{
+    struct neg_km_answer scratch;
+    struct neg_km_answer *a = ans ? ans : &scratch;
+    memset(a, 0, sizeof(*a));
+    a->id = call->id;
+    bool gone = left(env, &call->pin);
+    switch (call->op) {
+    case NEG_KM_CHECK:
+        if (!gone)
+            run_check(call, a);
+        break;
+    case NEG_KM_DICTATE:
+        if (gone)
+            a->rc = FWP_E_NOT_FOUND;
+        else
+            run_dictate(env, call, a);
+        break;
+    case NEG_KM_NOTIFY:
+        if (!gone)
+            run_notify(call);
+        break;
     }
-    return rc;
+    neg_km_drop(env, call);
+}
+
+void neg_km_drop(const struct neg_keymgr_env *env, struct neg_km_call *call)
+{
+    unpin(env, &call->pin);
+    OPENSSL_cleanse(call, sizeof(*call));
+}
+
+void neg_km_answer_clear(struct neg_km_answer *ans)
+{
+    OPENSSL_cleanse(ans, sizeof(*ans));
 }
 
 size_t neg_km_notify(const struct neg_keymgr_env *env, const struct neg_sa_params *p,
@@ -189,23 +243,19 @@ size_t neg_km_notify(const struct neg_keymgr_env *env, const struct neg_sa_param
     env_unlock(env);
     if (rc != ERROR_SUCCESS || n == 0)
         return 0;
-    struct neg_sa_view *v = calloc(2, sizeof(*v));
-    size_t done = 0;
-    for (size_t i = 0; v && i < n; i++) {
-        neg_sa_view_init(&v[0], p, FWP_DIRECTION_INBOUND, in_spi, keys_in);
-        neg_sa_view_init(&v[1], p, FWP_DIRECTION_OUTBOUND, out_spi, keys_out);
-        pins[i].callbacks.keyNotify(&v[0].d, &v[1].d);
-        done++;
+    struct neg_km_call c;
+    for (size_t i = 0; i < n; i++) {
+        c = (struct neg_km_call){.op = NEG_KM_NOTIFY, .deadline = UINT64_MAX, .pin = pins[i],
+                                 .params = *p, .in_spi = in_spi, .out_spi = out_spi};
+        memcpy(c.keys_in, keys_in, ESP_KEYMAT_SIZE);
+        memcpy(c.keys_out, keys_out, ESP_KEYMAT_SIZE);
+        if (env->ask) {
+            env->ask(env->ask_ctx, &c);
+            OPENSSL_cleanse(&c, sizeof(c));
+        } else {
+            neg_km_run(env, &c, NULL);
+        }
     }
-    if (v) {
-        neg_sa_view_clear(&v[0]);
-        neg_sa_view_clear(&v[1]);
-        free(v);
-    }
-    env_lock(env);
-    for (size_t i = 0; i < n; i++)
-        ipsec_keymgr_unpin(env->engine, &pins[i]);
-    env_unlock(env);
     free(pins);
-    return done;
+    return n;
 }

@@ -6,10 +6,12 @@
  * both SAs are installed, tell every registered key manager the final keys.
  *
  * Locking: the engine is sans-I/O and takes no lock itself. Whoever shares
- * it between threads passes lock/unlock (src/api would pass its mutex).
- * They are held only to pin and unpin registrations (keymgr.h); every
- * callback runs with the lock released, on a pinned copy, so a callback may
- * call back into the API, unregistering itself included, without deadlock.
+ * it between threads passes lock/unlock (src/api passes its mutex). They
+ * are held only to pin and unpin registrations (keymgr.h); every callback
+ * runs with the lock released, on a pinned copy, so a callback may call
+ * back into the API, unregistering itself included, without deadlock. A
+ * pin lives as long as its call: from the moment the negotiation makes it
+ * until the callback returned (neg_km_run) or the call was dropped.
  */
 #ifndef DRT_IPSEC_NEG_KEYMGR_H
 #define DRT_IPSEC_NEG_KEYMGR_H
@@ -19,21 +21,9 @@
 
 #include "ipsec/engine.h"
 #include "ipsec/esp.h"
+#include "ipsec/keymgr.h"
 #include "ipsec/neg_wire.h"
 
-struct neg_keymgr_env {
-    struct ipsec_engine *engine; /* NULL: no key managers at all */
-    void (*lock)(void *ctx);     /* optional */
-    void (*unlock)(void *ctx);
-    void *lock_ctx;
-    /* Milliseconds on any monotonic clock: times the keyDictation call
-     * against the dictator's keyDictationTimeoutHint. Required when a
-     * dictator may be called. */
-    uint64_t (*clock_ms)(void *ctx);
-    void *clock_ctx;
-    ipsec_random_fn random; /* keys the keying module makes (keyingModuleGenKey) */
-    void *random_ctx;
-};
 
 /* What the SA details describe, apart from SPI, direction and keys. */
 struct neg_sa_params {
@@ -61,11 +51,6 @@ void neg_sa_view_init(struct neg_sa_view *v, const struct neg_sa_params *p, FWP_
                       uint32_t spi, const uint8_t *keymat);
 void neg_sa_view_clear(struct neg_sa_view *v);
 
-/* keyDictationCheck on the dictating key manager, if one is registered.
- * Without one, *will is false and *weight 0. */
-void neg_km_check(const struct neg_keymgr_env *env, const struct neg_sa_params *p, bool *will,
-                  uint32_t *weight);
-
 enum neg_winner { NEG_WIN_NONE = 0, NEG_WIN_INITIATOR, NEG_WIN_RESPONDER };
 
 /* Who dictates (docs/KEYING.md §7.4): a side that does not want to is out;
@@ -74,21 +59,83 @@ enum neg_winner { NEG_WIN_NONE = 0, NEG_WIN_INITIATOR, NEG_WIN_RESPONDER };
  * initiator wins only when strictly heavier). Both ends compute the same. */
 enum neg_winner neg_km_arbitrate(bool will_i, uint32_t weight_i, bool will_r, uint32_t weight_r);
 
-/* keyDictation on the local dictator. in_spi/out_spi: the local inbound
- * and outbound SPIs. On ERROR_SUCCESS keys_in and keys_out hold the local
- * inbound and outbound key material (ESP_KEYMAT_SIZE each) and *generated
- * tells whether the keying module made them (the dictator failed, or was
- * late, and set keyingModuleGenKey). Otherwise the negotiation fails with
- * the code returned: the dictator's own error, FWP_E_TIMEOUT when late,
- * FWP_E_KEY_DICTATION_INVALID_KEYING_MATERIAL for keys of the wrong
- * length, FWP_E_NOT_FOUND if the dictator left in between,
- * ERROR_INTERNAL_ERROR if the random source failed. */
-DWORD neg_km_dictate(const struct neg_keymgr_env *env, const struct neg_sa_params *p,
-                     uint32_t in_spi, uint32_t out_spi, uint8_t keys_in[ESP_KEYMAT_SIZE],
-                     uint8_t keys_out[ESP_KEYMAT_SIZE], bool *generated);
+/* ------------------------------------------------------------------------
+ * Key-manager calls. The negotiation never waits inside a callback: it
+ * makes a call (a pinned registration and what the callback needs), hands
+ * it to env->ask, and takes the answer later as an input, or gives up at
+ * the call's deadline (docs/KEYING.md §7.4). Without env->ask a call runs
+ * at once, inside the negotiation's own step (tests, the simulator).
+ * ---------------------------------------------------------------------- */
 
-/* keyNotify on every registration, each with its own copy of the details,
- * cleansed after it returns. Returns how many were notified. */
+enum neg_km_op {
+    NEG_KM_CHECK = 1, /* keyDictationCheck: will it dictate, at what weight */
+    NEG_KM_DICTATE,   /* keyDictation: the SA pair's keys */
+    NEG_KM_NOTIFY,    /* keyNotify: the final keys; nobody waits for it */
+};
+
+struct neg_km_call {
+    uint64_t id;       /* the answer names it; 0 for NOTIFY (no answer) */
+    enum neg_km_op op;
+    uint64_t deadline; /* the `now` after which the answer no longer counts */
+    struct ipsec_keymgr_pin pin;
+    struct neg_sa_params params;
+    uint32_t in_spi, out_spi; /* the local inbound and outbound SPIs */
+    uint8_t keys_in[ESP_KEYMAT_SIZE], keys_out[ESP_KEYMAT_SIZE]; /* NOTIFY only */
+};
+
+struct neg_km_answer {
+    uint64_t id;
+    bool will;       /* CHECK */
+    uint32_t weight; /* CHECK; 0 unless will */
+    /* DICTATE: ERROR_SUCCESS with the keys (local inbound, outbound), or
+     * the dictator's code; FWP_E_TIMEOUT when it returned late (by the
+     * env's clock), FWP_E_KEY_DICTATION_INVALID_KEYING_MATERIAL for keys
+     * that do not fit, FWP_E_NOT_FOUND when it left before the call ran.
+     * generate: its keyingModuleGenKey, which lets the keying module make
+     * the keys when rc is not ERROR_SUCCESS. */
+    DWORD rc;
+    bool generate;
+    uint8_t keys_in[ESP_KEYMAT_SIZE], keys_out[ESP_KEYMAT_SIZE];
+};
+
+struct neg_keymgr_env {
+    struct ipsec_engine *engine; /* NULL: no key managers at all */
+    void (*lock)(void *ctx);     /* optional */
+    void (*unlock)(void *ctx);
+    void *lock_ctx;
+    /* Milliseconds on any monotonic clock: a keyDictation that returns
+     * more than the dictator's keyDictationTimeoutHint after it started
+     * counts as late. Optional (then only the deadline decides). */
+    uint64_t (*clock_ms)(void *ctx);
+    void *clock_ctx;
+    ipsec_random_fn random; /* keys the keying module makes (keyingModuleGenKey) */
+    void *random_ctx;
+    /* Optional: runs calls elsewhere (a worker thread, another process).
+     * It takes a copy of the call and ends it with neg_km_run (then hands
+     * the answer, unless op is NOTIFY, back to the negotiation on its own
+     * thread) or neg_km_drop. NULL: calls run inline. */
+    void (*ask)(void *ctx, const struct neg_km_call *call);
+    void *ask_ctx;
+};
+
+/* Pins the dictating key manager into a CHECK or DICTATE call (id and
+ * deadline left to the caller). false when none is registered. */
+bool neg_km_call_init(const struct neg_keymgr_env *env, enum neg_km_op op,
+                      const struct neg_sa_params *p, uint32_t in_spi, uint32_t out_spi,
+                      struct neg_km_call *call);
+
+/* Runs the call's callback on its pinned copy with the lock released,
+ * on any thread, fills ans (NULL for NOTIFY), releases the pin and
+ * cleanses the call. A registration that left before the call ran is not
+ * called: CHECK answers "will not", DICTATE FWP_E_NOT_FOUND. */
+void neg_km_run(const struct neg_keymgr_env *env, struct neg_km_call *call,
+                struct neg_km_answer *ans);
+/* Ends a call without running it: releases the pin, cleanses it. */
+void neg_km_drop(const struct neg_keymgr_env *env, struct neg_km_call *call);
+void neg_km_answer_clear(struct neg_km_answer *ans);
+
+/* keyNotify on every registration, each with its own copy of the details:
+ * run inline, or handed to env->ask. Returns how many calls were made. */
 size_t neg_km_notify(const struct neg_keymgr_env *env, const struct neg_sa_params *p,
                      uint32_t in_spi, const uint8_t keys_in[ESP_KEYMAT_SIZE], uint32_t out_spi,
                      const uint8_t keys_out[ESP_KEYMAT_SIZE]);

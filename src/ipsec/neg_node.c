@@ -16,6 +16,7 @@ struct neg_node {
     struct neg **old;
     size_t nold, oldcap;
     uint64_t order; /* establishments so far (neg_config.order) */
+    uint64_t call_ids; /* key-manager calls so far (neg_config.call_ids) */
     struct neg_lifetime lt;
     struct neg_node_stats st;
     struct neg_auth_counts auth; /* neg_config.auth of every negotiation */
@@ -63,6 +64,7 @@ struct neg_node *neg_node_create(const struct neg_responder_config *cfg, uint64_
     node->cfg.base.spi_ctx = node;
     node->cfg.base.order = &node->order;
     node->cfg.base.auth = &node->auth;
+    node->cfg.base.call_ids = &node->call_ids;
     if (!node->cfg.max_negs)
         node->cfg.max_negs = NEG_DEFAULT_MAX_NEGS;
     node->resp = neg_responder_create(&node->cfg, now);
@@ -167,6 +169,22 @@ struct neg *neg_node_receive(struct neg_node *node, uint64_t now, const struct n
             return neg_receive(n, now, d, len, out) ? n : NULL;
     }
     return NULL;
+}
+
+struct neg *neg_node_take_answer(struct neg_node *node, uint64_t now, struct neg_km_answer *a,
+                                 struct neg_out *out)
+{
+    out->len = 0;
+    struct neg *n = NULL;
+    for (size_t i = 0; a->id && i < node->count && !n; i++)
+        if (neg_waiting_call(node->ini[i]) == a->id)
+            n = neg_take_answer(node->ini[i], now, a, out) ? node->ini[i] : NULL;
+    if (!n && a->id)
+        n = neg_responder_take_answer(node->resp, now, a, out);
+    if (!n)
+        node->st.answers_discarded++;
+    neg_km_answer_clear(a);
+    return n;
 }
 
 static bool past(const struct neg *n, uint64_t now, uint64_t ms, uint64_t bytes)
@@ -353,6 +371,14 @@ void neg_node_tick(struct neg_node *node, uint64_t now,
         if (neg_state(n) == NEG_S_FAILED)
             remove_at(node, i);
     }
+    /* a responder's key-manager deadline (its failure goes to the peer) */
+    for (i = 0; i < neg_responder_count(node->resp); i++) {
+        struct neg *n = neg_responder_at(node->resp, i);
+        struct neg_out o;
+        neg_tick(n, now, &o);
+        if (o.len && send)
+            send(ctx, neg_remote(n), &o);
+    }
     neg_responder_tick(node->resp, now);
     expire_pairs(node, now, send, ctx);
     start_rekeys(node, now, send, ctx);
@@ -363,6 +389,11 @@ uint64_t neg_node_next_timeout(const struct neg_node *node)
     uint64_t t = UINT64_MAX;
     for (size_t i = 0; i < node->count; i++) {
         uint64_t x = neg_next_timeout(node->ini[i]);
+        if (x < t)
+            t = x;
+    }
+    for (size_t i = 0; i < neg_responder_count(node->resp); i++) {
+        uint64_t x = neg_next_timeout(neg_responder_at(node->resp, i));
         if (x < t)
             t = x;
     }

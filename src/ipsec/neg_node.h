@@ -42,6 +42,7 @@ struct neg_node_stats {
     uint64_t expired; /* SA pairs ended at a hard limit or superseded (peer told) */
     uint64_t deleted; /* SA pairs a peer's DELETE ended */
     struct neg_auth_counts auth; /* negotiations that failed authentication */
+    uint64_t answers_discarded; /* key-manager answers nobody waited for (late) */
 };
 
 /* cfg->base.remote is ignored (per peer). NULL on a bad config. */
@@ -59,6 +60,13 @@ bool neg_node_initiate(struct neg_node *node, uint64_t now, const struct neg_pee
 struct neg *neg_node_receive(struct neg_node *node, uint64_t now, const struct neg_peer *from,
                              const uint8_t *dgram, size_t len, struct neg_out *out);
 
+/* A key manager's answer (neg_keymgr.h) for whichever of the node's
+ * negotiations waits for it; out goes to the returned negotiation's peer
+ * (neg_remote). NULL when nobody took it: it came after its deadline, or
+ * its negotiation is gone; it is counted and cleansed. */
+struct neg *neg_node_take_answer(struct neg_node *node, uint64_t now, struct neg_km_answer *a,
+                                 struct neg_out *out);
+
 /* Retransmissions due by now, one call of send per datagram, and the
  * responder's housekeeping. Failed initiations are forgotten here, and
  * pairs a peer's DELETE ended; pairs past a hard lifetime or superseded
@@ -67,7 +75,8 @@ struct neg *neg_node_receive(struct neg_node *node, uint64_t now, const struct n
 void neg_node_tick(struct neg_node *node, uint64_t now,
                    void (*send)(void *ctx, const struct neg_peer *to, const struct neg_out *o),
                    void *ctx);
-/* The earliest time neg_node_tick has retransmission work; UINT64_MAX for none. */
+/* The earliest time neg_node_tick has work (a retransmission, a
+ * key-manager deadline); UINT64_MAX for none. */
 uint64_t neg_node_next_timeout(const struct neg_node *node);
 
 /* Ends every established pair, telling each peer (a DELETE through send),

@@ -221,16 +221,36 @@ static void replace_older(struct neg_responder *r, const struct neg *n)
     }
 }
 
+/* After n took an input: if that established it, older ones may go. */
+static struct neg *settled(struct neg_responder *r, struct neg *n, bool was_established)
+{
+    if (!was_established && neg_state(n) == NEG_S_ESTABLISHED && !r->keep_replaced)
+        replace_older(r, n);
+    return n;
+}
+
 static struct neg *deliver(struct neg_responder *r, struct neg *n, uint64_t now,
                            const uint8_t *d, size_t len, struct neg_out *out)
 {
     bool was = neg_state(n) == NEG_S_ESTABLISHED;
     if (!neg_receive(n, now, d, len, out))
         return NULL;
-    if (!was && neg_state(n) == NEG_S_ESTABLISHED)
-        if (!r->keep_replaced)
-            replace_older(r, n);
-    return n;
+    return settled(r, n, was);
+}
+
+struct neg *neg_responder_take_answer(struct neg_responder *r, uint64_t now,
+                                      struct neg_km_answer *a, struct neg_out *out)
+{
+    out->len = 0;
+    for (size_t i = 0; a->id && i < r->count; i++) {
+        struct neg *n = r->negs[i];
+        if (neg_waiting_call(n) != a->id)
+            continue;
+        bool was = neg_state(n) == NEG_S_ESTABLISHED;
+        return neg_take_answer(n, now, a, out) ? settled(r, n, was) : NULL;
+    }
+    neg_km_answer_clear(a);
+    return NULL;
 }
 
 struct neg *neg_responder_receive(struct neg_responder *r, uint64_t now,

@@ -59,6 +59,11 @@ void neg_responder_free(struct neg_responder *r);
 struct neg *neg_responder_receive(struct neg_responder *r, uint64_t now,
                                   const struct neg_peer *from, const uint8_t *dgram, size_t len,
                                   struct neg_out *out);
+/* A key manager's answer (neg_take_answer) for the negotiation waiting
+ * for it; returns that negotiation, or NULL when none took it (the answer
+ * is cleansed either way). */
+struct neg *neg_responder_take_answer(struct neg_responder *r, uint64_t now,
+                                      struct neg_km_answer *a, struct neg_out *out);
 /* Rotates the cookie secret and forgets stale negotiations. */
 void neg_responder_tick(struct neg_responder *r, uint64_t now);
 

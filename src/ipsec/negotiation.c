@@ -21,6 +21,8 @@
 #define INIT_REQ_MAX (NEG_HEADER_SIZE + 1u + NEG_COOKIE_SIZE + NEG_KE_SIZE + NEG_NONCE_SIZE)
 #define INIT_RESP_SIZE (NEG_HEADER_SIZE + NEG_KE_SIZE + NEG_NONCE_SIZE)
 #define MAX_COOKIES 2u /* COOKIE answers an initiator follows before it stops */
+#define MID_AUTH 1u    /* AUTH_REQ / AUTH_RESP */
+#define MID_KEYS 2u    /* KEYS / KEYS_ACK */
 /* What a credential's signature covers: label | INIT_REQ | INIT_RESP | MAC. */
 #define SIGNED_MAX (sizeof(LABEL_SIGI) - 1 + INIT_REQ_MAX + INIT_RESP_SIZE + NEG_HASH_SIZE)
 #define BODY_MAX (NEG_MAX_DATAGRAM - NEG_HEADER_SIZE - NEG_IV_SIZE - NEG_GCM_TAG)
@@ -57,7 +59,9 @@ struct neg {
     uint8_t last_in[NEG_MAX_DATAGRAM];
     size_t last_in_len;
     uint32_t next_mid; /* initiator: outstanding request; responder: next expected */
-    uint64_t timer;    /* UINT64_MAX: none */
+    uint64_t timer;    /* UINT64_MAX: none; a key-manager call's deadline while waiting */
+    uint64_t call_id;  /* the key-manager call waited for (CHECKING, DICTATING), or 0 */
+    uint64_t own_ids;  /* call ids without cfg.call_ids */
     unsigned tries;
 
     bool will_l, will_p;
@@ -265,11 +269,18 @@ static void send_request(struct neg *n, uint64_t now, const uint8_t *d, size_t l
     emit(out, d, len);
 }
 
-static void send_answer(struct neg *n, const uint8_t *req, size_t req_len, const uint8_t *d,
-                        size_t len, struct neg_out *out)
+/* The responder took a request in: until it is answered, a repeat of it
+ * is dropped (its answer may wait for a key manager). */
+static void take_request(struct neg *n, const uint8_t *req, size_t req_len)
 {
     memcpy(n->last_in, req, req_len);
     n->last_in_len = req_len;
+    n->last_out_len = 0;
+}
+
+/* Answers the request taken last; a repeat of it gets the same bytes. */
+static void answer(struct neg *n, const uint8_t *d, size_t len, struct neg_out *out)
+{
     memcpy(n->last_out, d, len);
     n->last_out_len = len;
     emit(out, d, len);
@@ -441,7 +452,7 @@ static void sa_params(const struct neg *n, struct neg_sa_params *p)
 
 /* Installs the SA pair, then notifies every key manager, then forgets the
  * keys (the SAs hold their own copies). */
-static bool install(struct neg *n)
+static bool install(struct neg *n, uint64_t now)
 {
     if (esp_sa_init(&n->sa_in, true, n->spi_in, n->keys_in, true, n->cfg.replay_window) != ESP_OK)
         return false;
@@ -451,6 +462,7 @@ static bool install(struct neg *n)
     }
     n->installed = true;
     n->state = NEG_S_ESTABLISHED;
+    n->established_at = now;
     if (n->cfg.order)
         n->order = ++*n->cfg.order;
     n->timer = UINT64_MAX;
@@ -595,6 +607,100 @@ static bool on_cookie(struct neg *n, uint64_t now, const uint8_t *d, struct neg_
     return true;
 }
 
+/* --------------------------------------------------- key-manager calls */
+
+/* Each side runs the cycle of docs/KEYING.md §7.4 as steps: ask the
+ * dictator (CHECKING), then, if this side won, have it dictate
+ * (DICTATING). A step either runs at once (no dictator, or no env.ask) or
+ * waits for its answer (neg_take_answer) until its deadline (neg_tick);
+ * what follows it is the same either way. */
+
+static void after_check(struct neg *n, uint64_t now, bool will, uint32_t weight,
+                        struct neg_out *out);
+static void after_dictation(struct neg *n, uint64_t now, DWORD rc, bool generate,
+                            struct neg_out *out);
+
+static void take_answer(struct neg *n, uint64_t now, const struct neg_km_answer *a,
+                        struct neg_out *out)
+{
+    n->timer = UINT64_MAX;
+    n->call_id = 0;
+    if (n->state == NEG_S_CHECKING) {
+        after_check(n, now, a->will, a->weight, out);
+        return;
+    }
+    if (a->rc == ERROR_SUCCESS) {
+        memcpy(n->keys_in, a->keys_in, ESP_KEYMAT_SIZE);
+        memcpy(n->keys_out, a->keys_out, ESP_KEYMAT_SIZE);
+    }
+    after_dictation(n, now, a->rc, a->generate, out);
+}
+
+/* Waits in st for the call, whose deadline is the dictator's hint; or,
+ * without env.ask, runs it and goes on at once. */
+static void km_call(struct neg *n, uint64_t now, enum neg_state st, struct neg_km_call *c,
+                    struct neg_out *out)
+{
+    c->id = n->cfg.call_ids ? ++*n->cfg.call_ids : ++n->own_ids;
+    c->deadline = now + (uint64_t)c->pin.timeout_s * 1000u;
+    n->state = st;
+    n->call_id = c->id;
+    n->timer = c->deadline;
+    if (n->cfg.km.ask) {
+        n->cfg.km.ask(n->cfg.km.ask_ctx, c);
+        OPENSSL_cleanse(c, sizeof(*c));
+        return;
+    }
+    struct neg_km_answer a;
+    neg_km_run(&n->cfg.km, c, &a);
+    take_answer(n, now, &a, out);
+    neg_km_answer_clear(&a);
+}
+
+/* Step 1 on either side: will our dictator, if any, dictate? */
+static void ask_check(struct neg *n, uint64_t now, struct neg_out *out)
+{
+    struct neg_sa_params p;
+    sa_params(n, &p);
+    struct neg_km_call c;
+    n->state = NEG_S_CHECKING;
+    if (neg_km_call_init(&n->cfg.km, NEG_KM_CHECK, &p, n->spi_in, n->spi_out, &c))
+        km_call(n, now, NEG_S_CHECKING, &c, out);
+    else
+        after_check(n, now, false, 0, out);
+}
+
+/* Step 2 on the side that won: our dictator writes the keys. */
+static void ask_dictation(struct neg *n, uint64_t now, struct neg_out *out)
+{
+    struct neg_sa_params p;
+    sa_params(n, &p);
+    struct neg_km_call c;
+    n->state = NEG_S_DICTATING;
+    if (neg_km_call_init(&n->cfg.km, NEG_KM_DICTATE, &p, n->spi_in, n->spi_out, &c))
+        km_call(n, now, NEG_S_DICTATING, &c, out);
+    else
+        after_dictation(n, now, FWP_E_NOT_FOUND, false, out);
+}
+
+bool neg_take_answer(struct neg *n, uint64_t now, struct neg_km_answer *a, struct neg_out *out)
+{
+    out->len = 0;
+    bool waiting = n->state == NEG_S_CHECKING || n->state == NEG_S_DICTATING;
+    bool ok = waiting && a->id != 0 && a->id == n->call_id && now < n->timer;
+    if (ok)
+        take_answer(n, now, a, out);
+    neg_km_answer_clear(a);
+    return ok;
+}
+
+uint64_t neg_waiting_call(const struct neg *n)
+{
+    return n->call_id;
+}
+
+/* ------------------------------------------------------------- initiator */
+
 static bool on_init_resp(struct neg *n, uint64_t now, const struct neg_header *h,
                          const uint8_t *d, size_t len, struct neg_out *out)
 {
@@ -610,39 +716,43 @@ static bool on_init_resp(struct neg *n, uint64_t now, const struct neg_header *h
     }
     memcpy(n->init_resp, d, len);
     n->init_resp_len = len;
-
-    struct neg_sa_params p;
-    sa_params(n, &p);
-    neg_km_check(&n->cfg.km, &p, &n->will_l, &n->weight_l);
-    uint8_t body[BODY_MAX], dg[NEG_MAX_DATAGRAM];
-    size_t alen = random_child_spi(n, &n->spi_in) ? write_auth(n, body) : 0;
-    if (!alen) {
+    if (!random_child_spi(n, &n->spi_in)) {
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
         return true;
+    }
+    n->timer = UINT64_MAX; /* INIT_REQ answered: no more retransmissions */
+    ask_check(n, now, out);
+    return true;
+}
+
+/* The initiator's check answered: AUTH_REQ carries our will and weight. */
+static void send_auth_req(struct neg *n, uint64_t now, struct neg_out *out)
+{
+    uint8_t body[BODY_MAX], dg[NEG_MAX_DATAGRAM];
+    size_t alen = write_auth(n, body);
+    if (!alen) {
+        fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
+        return;
     }
     neg_put32(body + alen, n->spi_in);
     body[alen + 4] = n->will_l ? 1 : 0;
     neg_put32(body + alen + 5, n->weight_l);
-    n->next_mid = 1;
-    size_t dl = seal(n, NEG_T_AUTH_REQ, 1, body, alen + NEG_AUTH_REQ_BODY - NEG_AUTH_SIZE, dg);
+    n->next_mid = MID_AUTH;
+    size_t dl = seal(n, NEG_T_AUTH_REQ, MID_AUTH, body, alen + NEG_AUTH_REQ_BODY - NEG_AUTH_SIZE,
+                     dg);
     OPENSSL_cleanse(body, sizeof(body));
     if (!dl) {
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
-        return true;
+        return;
     }
     n->state = NEG_S_AUTH_SENT;
     send_request(n, now, dg, dl, out);
-    return true;
 }
 
-/* The initiator won: its dictator writes the keys, which go to the peer. */
-static void initiator_dictates(struct neg *n, uint64_t now, struct neg_out *out)
+/* The initiator won and its dictator answered (or failed): the keys, or
+ * the failure, go to the peer in KEYS. */
+static void send_keys(struct neg *n, uint64_t now, DWORD rc, struct neg_out *out)
 {
-    struct neg_sa_params p;
-    sa_params(n, &p);
-    bool generated;
-    DWORD rc = neg_km_dictate(&n->cfg.km, &p, n->spi_in, n->spi_out, n->keys_in, n->keys_out,
-                              &generated);
     uint8_t body[NEG_KEYS_BODY + NEG_KEYMAT_PAIR], dg[NEG_MAX_DATAGRAM];
     neg_put32(body, rc);
     body[4] = rc == ERROR_SUCCESS ? 1 : 0;
@@ -651,8 +761,8 @@ static void initiator_dictates(struct neg *n, uint64_t now, struct neg_out *out)
         keys_to_wire(n, body + NEG_KEYS_BODY);
         blen += NEG_KEYMAT_PAIR;
     }
-    n->next_mid = 2;
-    size_t dl = seal(n, NEG_T_KEYS, 2, body, blen, dg);
+    n->next_mid = MID_KEYS;
+    size_t dl = seal(n, NEG_T_KEYS, MID_KEYS, body, blen, dg);
     OPENSSL_cleanse(body, sizeof(body));
     if (!dl) {
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
@@ -688,7 +798,6 @@ static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h
     if (!blen)
         return false;
     DWORD status = neg_get32(body);
-    bool ok = true;
     if (blen == NEG_AUTH_RESP_FAIL) {
         static const enum neg_error by_reason[] = {
             [NEG_REASON_AUTH] = NEG_ERR_PEER_AUTH,
@@ -730,7 +839,7 @@ static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h
     }
     n->timer = UINT64_MAX;
     if (n->winner == NEG_WIN_INITIATOR) {
-        initiator_dictates(n, now, out);
+        ask_dictation(n, now, out);
         goto out;
     }
     if (n->winner == NEG_WIN_RESPONDER)
@@ -739,14 +848,15 @@ static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
         goto out;
     }
-    if (!install(n))
+    if (!install(n, now))
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
 out:
     OPENSSL_cleanse(body, sizeof(body));
-    return ok;
+    return true;
 }
 
-static bool on_keys_ack(struct neg *n, const struct neg_header *h, const uint8_t *d)
+static bool on_keys_ack(struct neg *n, uint64_t now, const struct neg_header *h,
+                        const uint8_t *d)
 {
     if (n->state != NEG_S_KEYS_SENT || h->mid != n->next_mid)
         return false;
@@ -756,7 +866,7 @@ static bool on_keys_ack(struct neg *n, const struct neg_header *h, const uint8_t
     DWORD status = neg_get32(body);
     if (status != ERROR_SUCCESS)
         fail(n, NEG_ERR_PROTOCOL, status);
-    else if (!install(n))
+    else if (!install(n, now))
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
     return true;
 }
@@ -791,9 +901,10 @@ bool neg_accept(struct neg *n, uint64_t now, const uint8_t *d, size_t len, struc
     memcpy(r + NEG_HEADER_SIZE, n->ke_r, NEG_KE_SIZE);
     memcpy(r + NEG_HEADER_SIZE + NEG_KE_SIZE, n->n_r, NEG_NONCE_SIZE);
     n->init_resp_len = INIT_RESP_SIZE;
-    n->next_mid = 1;
+    n->next_mid = MID_AUTH;
     n->state = NEG_S_INIT_DONE;
-    send_answer(n, d, len, r, INIT_RESP_SIZE, out);
+    take_request(n, d, len);
+    answer(n, r, INIT_RESP_SIZE, out);
     return true;
 }
 
@@ -807,24 +918,23 @@ static uint8_t reason_of(enum neg_error e)
     }
 }
 
-/* Answers a request with a failure and fails: AUTH_RESP carries the status
- * and the reason, KEYS_ACK the status. */
-static void answer_failure(struct neg *n, uint8_t type, const struct neg_header *h,
-                           const uint8_t *d, DWORD status, enum neg_error e,
+/* Answers the request taken last with a failure, and fails: AUTH_RESP
+ * carries the status and the reason, KEYS_ACK the status. */
+static void answer_failure(struct neg *n, uint8_t type, DWORD status, enum neg_error e,
                            struct neg_out *out)
 {
     uint8_t body[NEG_AUTH_RESP_FAIL], dg[NEG_MAX_DATAGRAM];
     neg_put32(body, status);
     body[4] = reason_of(e);
     size_t blen = type == NEG_T_AUTH_RESP ? NEG_AUTH_RESP_FAIL : NEG_KEYS_ACK_BODY;
-    size_t dl = seal(n, type, h->mid, body, blen, dg);
+    size_t dl = seal(n, type, type == NEG_T_AUTH_RESP ? MID_AUTH : MID_KEYS, body, blen, dg);
     if (dl)
-        send_answer(n, d, h->length, dg, dl, out);
+        answer(n, dg, dl, out);
     fail(n, e, status);
 }
 
-static bool on_auth_req(struct neg *n, const struct neg_header *h, const uint8_t *d,
-                        struct neg_out *out)
+static bool on_auth_req(struct neg *n, uint64_t now, const struct neg_header *h,
+                        const uint8_t *d, struct neg_out *out)
 {
     if (n->state != NEG_S_INIT_DONE || h->mid != n->next_mid)
         return false;
@@ -832,73 +942,109 @@ static bool on_auth_req(struct neg *n, const struct neg_header *h, const uint8_t
     size_t blen = unseal(n, h, d, body), alen = 0;
     if (!blen)
         return false;
+    take_request(n, d, h->length);
     size_t fixed = NEG_AUTH_REQ_BODY - NEG_AUTH_SIZE;
     DWORD rc = check_auth(n, body, blen, fixed, fixed, &alen);
     if (rc != ERROR_SUCCESS) {
-        answer_failure(n, NEG_T_AUTH_RESP, h, d, rc, NEG_ERR_AUTH, out);
+        answer_failure(n, NEG_T_AUTH_RESP, rc, NEG_ERR_AUTH, out);
         return true;
     }
     const uint8_t *p = body + alen;
     n->spi_out = neg_get32(p);
     if (p[4] > 1 || n->spi_out < 256) {
-        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INVALID_DATA, NEG_ERR_PROTOCOL, out);
+        answer_failure(n, NEG_T_AUTH_RESP, ERROR_INVALID_DATA, NEG_ERR_PROTOCOL, out);
         return true;
     }
     n->will_p = p[4] == 1;
     n->weight_p = n->will_p ? neg_get32(p + 5) : 0;
     if (!random_child_spi(n, &n->spi_in)) {
-        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
+        answer_failure(n, NEG_T_AUTH_RESP, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
         return true;
     }
-    struct neg_sa_params sp;
-    sa_params(n, &sp);
-    neg_km_check(&n->cfg.km, &sp, &n->will_l, &n->weight_l);
-    n->winner = neg_km_arbitrate(n->will_p, n->weight_p, n->will_l, n->weight_l);
+    ask_check(n, now, out);
+    return true;
+}
 
+/* The responder's AUTH_RESP, once its key managers had their say: the
+ * keys when its dictator won; installed at once unless the initiator's
+ * dictator still has to send them. */
+static void send_auth_resp(struct neg *n, uint64_t now, struct neg_out *out)
+{
     uint8_t rb[BODY_MAX], dg[NEG_MAX_DATAGRAM];
     neg_put32(rb, ERROR_SUCCESS);
     size_t rauth = write_auth(n, rb + 4);
     if (!rauth) {
-        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
-        return true;
+        answer_failure(n, NEG_T_AUTH_RESP, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
+        return;
     }
     uint8_t *q = rb + 4 + rauth;
     size_t rlen = 4 + rauth + NEG_AUTH_RESP_BODY - 4 - NEG_AUTH_SIZE;
     if (n->winner == NEG_WIN_RESPONDER) {
-        sa_params(n, &sp);
-        bool generated;
-        rc = neg_km_dictate(&n->cfg.km, &sp, n->spi_in, n->spi_out, n->keys_in, n->keys_out,
-                            &generated);
-        if (rc != ERROR_SUCCESS) {
-            answer_failure(n, NEG_T_AUTH_RESP, h, d, rc, NEG_ERR_DICTATION, out);
-            return true;
-        }
         keys_to_wire(n, rb + rlen);
         rlen += NEG_KEYMAT_PAIR;
     } else if (n->winner == NEG_WIN_NONE && !derive_child(n)) {
-        answer_failure(n, NEG_T_AUTH_RESP, h, d, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
-        return true;
+        OPENSSL_cleanse(rb, sizeof(rb));
+        answer_failure(n, NEG_T_AUTH_RESP, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
+        return;
     }
     neg_put32(q, n->spi_in);
     q[4] = n->will_l ? 1 : 0;
     neg_put32(q + 5, n->weight_l);
     q[9] = n->winner == NEG_WIN_RESPONDER ? 1 : 0;
-    size_t dl = seal(n, NEG_T_AUTH_RESP, h->mid, rb, rlen, dg);
+    size_t dl = seal(n, NEG_T_AUTH_RESP, MID_AUTH, rb, rlen, dg);
     OPENSSL_cleanse(rb, sizeof(rb));
     if (!dl) {
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
-        return true;
+        return;
     }
-    send_answer(n, d, h->length, dg, dl, out);
-    n->next_mid = 2;
+    answer(n, dg, dl, out);
+    n->next_mid = MID_KEYS;
     if (n->winner == NEG_WIN_INITIATOR)
         n->state = NEG_S_WAIT_KEYS;
-    else if (!install(n))
+    else if (!install(n, now))
         fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
-    return true;
 }
 
-static bool on_keys(struct neg *n, const struct neg_header *h, const uint8_t *d,
+static void after_check(struct neg *n, uint64_t now, bool will, uint32_t weight,
+                        struct neg_out *out)
+{
+    n->will_l = will;
+    n->weight_l = will ? weight : 0;
+    if (n->initiator) {
+        send_auth_req(n, now, out);
+        return;
+    }
+    n->winner = neg_km_arbitrate(n->will_p, n->weight_p, n->will_l, n->weight_l);
+    if (n->winner == NEG_WIN_RESPONDER)
+        ask_dictation(n, now, out);
+    else
+        send_auth_resp(n, now, out);
+}
+
+/* rc: what the dictation came to. With keyingModuleGenKey the keying
+ * module makes the keys instead of failing. */
+static void after_dictation(struct neg *n, uint64_t now, DWORD rc, bool generate,
+                            struct neg_out *out)
+{
+    if (rc != ERROR_SUCCESS && generate) {
+        const struct neg_keymgr_env *km = &n->cfg.km;
+        bool drawn = km->random && km->random(km->random_ctx, n->keys_in, ESP_KEYMAT_SIZE) == 0 &&
+                     km->random(km->random_ctx, n->keys_out, ESP_KEYMAT_SIZE) == 0;
+        rc = drawn ? ERROR_SUCCESS : ERROR_INTERNAL_ERROR;
+    }
+    if (rc != ERROR_SUCCESS) {
+        OPENSSL_cleanse(n->keys_in, sizeof(n->keys_in));
+        OPENSSL_cleanse(n->keys_out, sizeof(n->keys_out));
+    }
+    if (n->initiator)
+        send_keys(n, now, rc, out);
+    else if (rc != ERROR_SUCCESS)
+        answer_failure(n, NEG_T_AUTH_RESP, rc, NEG_ERR_DICTATION, out);
+    else
+        send_auth_resp(n, now, out);
+}
+
+static bool on_keys(struct neg *n, uint64_t now, const struct neg_header *h, const uint8_t *d,
                     struct neg_out *out)
 {
     if (n->state != NEG_S_WAIT_KEYS || h->mid != n->next_mid)
@@ -907,21 +1053,22 @@ static bool on_keys(struct neg *n, const struct neg_header *h, const uint8_t *d,
     size_t blen = unseal(n, h, d, body);
     if (!blen)
         return false;
+    take_request(n, d, h->length);
     DWORD status = neg_get32(body);
     bool with_keys = blen == NEG_KEYS_BODY + NEG_KEYMAT_PAIR;
     if (status != ERROR_SUCCESS) {
         fail(n, with_keys ? NEG_ERR_PROTOCOL : NEG_ERR_PEER_DICTATION, status);
     } else if (!with_keys || body[4] != 1) {
-        answer_failure(n, NEG_T_KEYS_ACK, h, d, ERROR_INVALID_DATA, NEG_ERR_PROTOCOL, out);
+        answer_failure(n, NEG_T_KEYS_ACK, ERROR_INVALID_DATA, NEG_ERR_PROTOCOL, out);
     } else {
         keys_from_wire(n, body + NEG_KEYS_BODY);
         uint8_t ack[NEG_KEYS_ACK_BODY], dg[NEG_MAX_DATAGRAM];
         neg_put32(ack, ERROR_SUCCESS);
-        size_t dl = seal(n, NEG_T_KEYS_ACK, h->mid, ack, sizeof(ack), dg);
-        if (!dl || !install(n))
+        size_t dl = seal(n, NEG_T_KEYS_ACK, MID_KEYS, ack, sizeof(ack), dg);
+        if (!dl || !install(n, now))
             fail(n, NEG_ERR_CRYPTO, ERROR_INTERNAL_ERROR);
         else
-            send_answer(n, d, h->length, dg, dl, out);
+            answer(n, dg, dl, out);
     }
     OPENSSL_cleanse(body, sizeof(body));
     return true;
@@ -934,7 +1081,6 @@ bool neg_receive(struct neg *n, uint64_t now, const uint8_t *d, size_t len, stru
     out->len = 0;
     struct neg_header h;
     bool ok = false;
-    bool was_established = n->state == NEG_S_ESTABLISHED;
     if (!neg_header_parse(d, len, &h) || h.spi_i != n->spi_i)
         goto done;
     if (!n->initiator) {
@@ -950,9 +1096,9 @@ bool neg_receive(struct neg *n, uint64_t now, const uint8_t *d, size_t len, stru
         if (h.spi_r != n->spi_r)
             goto done;
         if (h.type == NEG_T_AUTH_REQ)
-            ok = on_auth_req(n, &h, d, out);
+            ok = on_auth_req(n, now, &h, d, out);
         else if (h.type == NEG_T_KEYS)
-            ok = on_keys(n, &h, d, out);
+            ok = on_keys(n, now, &h, d, out);
         else if (h.type == NEG_T_DELETE)
             ok = on_delete(n, &h, d);
         goto done;
@@ -973,7 +1119,7 @@ bool neg_receive(struct neg *n, uint64_t now, const uint8_t *d, size_t len, stru
         ok = h.spi_r == n->spi_r && on_auth_resp(n, now, &h, d, out);
         break;
     case NEG_T_KEYS_ACK:
-        ok = h.spi_r == n->spi_r && on_keys_ack(n, &h, d);
+        ok = h.spi_r == n->spi_r && on_keys_ack(n, now, &h, d);
         break;
     default:
         break;
@@ -981,15 +1127,27 @@ bool neg_receive(struct neg *n, uint64_t now, const uint8_t *d, size_t len, stru
 done:
     if (!ok)
         n->dropped++;
-    if (!was_established && n->state == NEG_S_ESTABLISHED)
-        n->established_at = now;
     return ok;
 }
 
 void neg_tick(struct neg *n, uint64_t now, struct neg_out *out)
 {
     out->len = 0;
-    if (!n->initiator || n->timer == UINT64_MAX || now < n->timer)
+    if (n->timer == UINT64_MAX || now < n->timer)
+        return;
+    if (n->state == NEG_S_CHECKING || n->state == NEG_S_DICTATING) {
+        /* Our key manager did not answer by its deadline: the call is
+         * abandoned (its answer, if it ever comes, finds no taker) and
+         * nothing it might have written is read (docs/KEYING.md §4.2). */
+        n->timer = UINT64_MAX;
+        n->call_id = 0;
+        if (n->initiator && n->state == NEG_S_CHECKING)
+            fail(n, NEG_ERR_DICTATION, FWP_E_TIMEOUT);
+        else
+            after_dictation(n, now, FWP_E_TIMEOUT, false, out);
+        return;
+    }
+    if (!n->initiator)
         return;
     if (n->tries >= n->cfg.max_retransmits) {
         fail(n, NEG_ERR_TIMEOUT, FWP_E_TIMEOUT);

@@ -22,6 +22,11 @@
  *   KEYS {status, keys}  (only if the initiator dictated)  -->
  *                                         <--   KEYS_ACK {status}
  *
+ * Key-manager callbacks never run inside these calls when cfg.km.ask is
+ * set: the negotiation hands the call over, waits (CHECKING, DICTATING)
+ * and takes the answer with neg_take_answer, or fails at the call's
+ * deadline in neg_tick. Without ask they run inline.
+ *
  * Only the initiator retransmits (exponential backoff, then gives up);
  * the responder answers a byte-identical repeat of the last request with
  * its cached answer, and drops everything else that is not the next
@@ -102,6 +107,9 @@ struct neg_config {
     uint64_t *order;
     /* Optional: the node's authentication failures, counted here. */
     struct neg_auth_counts *auth;
+    /* Optional: a counter shared by a node's negotiations for the ids of
+     * their key-manager calls, so that an answer names one negotiation. */
+    uint64_t *call_ids;
 };
 
 /* Is the authentication part of cfg valid: exactly one of a PSK of
@@ -115,6 +123,9 @@ enum neg_state {
     NEG_S_KEYS_SENT,   /* initiator: dictated keys out, waiting for KEYS_ACK */
     NEG_S_INIT_DONE,   /* responder: INIT_RESP out, waiting for AUTH_REQ */
     NEG_S_WAIT_KEYS,   /* responder: the initiator dictates */
+    NEG_S_CHECKING,    /* either: waiting for our keyDictationCheck (initiator: INIT_RESP
+                          taken; responder: AUTH_REQ verified) */
+    NEG_S_DICTATING,   /* either: our dictator won and its keyDictation runs */
     NEG_S_ESTABLISHED, /* both ESP SAs installed */
     NEG_S_FAILED,
     NEG_S_DELETED, /* was ESTABLISHED; the peer's DELETE (or ours) freed its SAs */
@@ -162,7 +173,18 @@ bool neg_receive(struct neg *n, uint64_t now, const uint8_t *dgram, size_t len,
  * DELETE that tells the peer (sent once, unanswered). false (out empty)
  * when it was not ESTABLISHED. */
 bool neg_delete(struct neg *n, struct neg_out *out);
-/* Timers: retransmission and giving up. */
+/* The answer to the key-manager call the negotiation waits for (CHECKING
+ * or DICTATING), taken before the call's deadline: the exchange goes on
+ * and out may hold the next datagram. Any other answer (another call's, a
+ * call abandoned at its deadline, one arriving at or after the deadline)
+ * changes nothing and returns false. The answer is cleansed either way.
+ * Never call it from inside cfg.km.ask. */
+bool neg_take_answer(struct neg *n, uint64_t now, struct neg_km_answer *a, struct neg_out *out);
+/* The id of the call it waits for, 0 when none. */
+uint64_t neg_waiting_call(const struct neg *n);
+/* Timers: retransmission and giving up; a key-manager call's deadline
+ * (the negotiation fails with FWP_E_TIMEOUT, telling the peer when it has
+ * something to tell it: docs/KEYING.md §7.4). */
 void neg_tick(struct neg *n, uint64_t now, struct neg_out *out);
 /* When neg_tick next has work; UINT64_MAX for never. */
 uint64_t neg_next_timeout(const struct neg *n);

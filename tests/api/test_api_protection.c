@@ -473,7 +473,7 @@ static void test_unregister_waits_for_a_callback_in_flight(void **state)
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    assert_int_equal(atomic_load(&slow_in), 1); /* the first callback is running */
+    assert_true(atomic_load(&slow_in) >= 1); /* the first callback is running */
     assert_int_equal(atomic_load(&slow_out), 0);
     assert_int_equal(IPsecKeyManagerUnregisterAndDelete0(session, km), ERROR_SUCCESS);
     assert_int_equal(atomic_load(&slow_out), 1); /* and it has returned */

@@ -1276,9 +1276,11 @@ static void test_cookie_holders_capped(void **state)
     pair_free(&p);
 }
 
-/* A notify callback that unregisters itself through the registry: the
- * lock is not held around callbacks (an error-checking mutex would report
- * the relock), the registration is retired and freed at unpin. */
+/* A notify callback that unregisters a registration through the
+ * registry: the lock is not held around callbacks (an error-checking
+ * mutex would report the relock), the registration is retired, is not
+ * called any more although its call was already made, and is freed at
+ * unpin. */
 static void test_callback_reenters_registry(void **state)
 {
     (void)state;
@@ -1291,10 +1293,322 @@ static void test_callback_reenters_registry(void **state)
     tias[1].unregister_self = h;
     run(&p, -1);
     assert_interop(&p);
-    assert_int_equal(tias[1].notifies, 2); /* both registrations of side 1 */
+    assert_int_equal(tias[1].notifies, 1); /* the one it removed is not called */
     assert_null(tias[1].unregister_self);
     assert_false(ipsec_keymgr_draining(p.env[1].e, h)); /* freed at unpin */
     assert_int_equal(ipsec_keymgr_count(p.env[1].e), 1);
+    pair_free(&p);
+}
+
+/* ------------------------------------------------------------ asynchronous calls */
+
+/* Calls the negotiations hand to env.ask, in order, with their side. */
+static struct {
+    struct neg_km_call c[16];
+    int side[16];
+    size_t n;
+} asked;
+static int side_ids[2] = {0, 1};
+
+static void ask_fn(void *ctx, const struct neg_km_call *c)
+{
+    assert_true(asked.n < 16);
+    asked.c[asked.n] = *c;
+    asked.side[asked.n++] = *(int *)ctx;
+}
+
+/* pair_init with every key-manager call handed to ask_fn. */
+static void pair_init_async(struct pair *p, enum tia_kind k0, enum tia_kind k1)
+{
+    pair_init(p, k0, k1);
+    memset(&asked, 0, sizeof(asked));
+    struct neg_config c = {
+        .psk = PSK, .psk_len = sizeof(PSK) - 1, .random = prng_fill,
+        .random_ctx = &p->rng[0], .km = km_env(p, 0), .local = p->a, .remote = p->b,
+    };
+    c.km.ask = ask_fn;
+    c.km.ask_ctx = &side_ids[0];
+    neg_free(p->ini);
+    p->ini = neg_create(&c);
+    assert_non_null(p->ini);
+    struct neg_responder_config rc = {.base = c, .max_half_open = pair_max_half_open};
+    rc.base.random_ctx = &p->rng[1];
+    rc.base.km = km_env(p, 1);
+    rc.base.km.ask = ask_fn;
+    rc.base.km.ask_ctx = &side_ids[1];
+    rc.base.local = p->b;
+    neg_responder_free(p->resp);
+    p->resp = neg_responder_create(&rc, p->now);
+    assert_non_null(p->resp);
+}
+
+/* Delivers o to one side; o becomes what that side answers. */
+static void deliver_one(struct pair *p, bool to_resp, struct neg_out *o)
+{
+    struct neg_out in = *o;
+    if (to_resp) {
+        struct neg *n = neg_responder_receive(p->resp, p->now, &p->a, in.buf, in.len, o);
+        if (n)
+            p->rn = n;
+    } else {
+        neg_receive(p->ini, p->now, in.buf, in.len, o);
+    }
+}
+
+/* Runs the oldest call asked, on its side's env, and hands the answer
+ * back (into *a, which the taker cleanses); returns whether it was taken.
+ * o: what that side sends next; *side: which side it was. */
+static bool answer_oldest(struct pair *p, struct neg_km_answer *a, struct neg_out *o, int *side)
+{
+    assert_true(asked.n > 0);
+    struct neg_km_call c = asked.c[0];
+    *side = asked.side[0];
+    memmove(&asked.c[0], &asked.c[1], (asked.n - 1) * sizeof(asked.c[0]));
+    memmove(&asked.side[0], &asked.side[1], (asked.n - 1) * sizeof(asked.side[0]));
+    asked.n--;
+    struct neg_keymgr_env env = km_env(p, *side);
+    o->len = 0;
+    if (c.op == NEG_KM_NOTIFY) {
+        neg_km_run(&env, &c, NULL);
+        return true;
+    }
+    neg_km_run(&env, &c, a);
+    if (*side == 0)
+        return neg_take_answer(p->ini, p->now, a, o);
+    return neg_responder_take_answer(p->resp, p->now, a, o) != NULL;
+}
+
+/* Datagrams go across at once; when none is in flight the oldest call
+ * is answered. Stops when nothing is left, or after `calls` answers. */
+static void run_async(struct pair *p, struct neg_out *o, bool to_resp, int calls)
+{
+    for (int steps = 0; steps < 64; steps++) {
+        if (o->len) {
+            deliver_one(p, to_resp, o);
+            to_resp = !to_resp;
+            continue;
+        }
+        if (asked.n == 0 || calls-- == 0)
+            return;
+        struct neg_km_answer a;
+        int side;
+        answer_oldest(p, &a, o, &side);
+        to_resp = side == 0;
+    }
+    fail_msg("the exchange did not settle");
+}
+
+static void start_async(struct pair *p, int calls)
+{
+    struct neg_out o;
+    assert_true(neg_start(p->ini, p->now, &o));
+    run_async(p, &o, true, calls);
+}
+
+/* Every flow gives what it gives with callbacks run inline: the right
+ * dictator's keys on both sides, each side's notification. */
+static void test_async_calls_same_outcome(void **state)
+{
+    (void)state;
+    static const struct {
+        enum tia_kind k0, k1;
+        bool w0, w1;
+        int winner; /* -1: nobody dictates */
+    } flows[] = {
+        {T_NOTIFY, T_NOTIFY, false, false, -1},
+        {T_DICTATOR, T_NOTIFY, true, false, 0},
+        {T_NOTIFY, T_DICTATOR, false, true, 1},
+        {T_DICTATOR, T_DICTATOR, true, true, 1},
+        {T_DICTATOR, T_DICTATOR, false, false, -1},
+    };
+    for (size_t f = 0; f < sizeof(flows) / sizeof(flows[0]); f++) {
+        struct pair p;
+        pair_init_async(&p, flows[f].k0, flows[f].k1);
+        tias[0].will = flows[f].w0;
+        tias[1].will = flows[f].w1;
+        start_async(&p, -1);
+        assert_int_equal(asked.n, 0);
+        if (flows[f].winner < 0) {
+            assert_interop(&p);
+            assert_notified(&p);
+            assert_int_equal(neg_winner(p.ini), NEG_WIN_NONE);
+        } else {
+            assert_dictated_by(&p, flows[f].winner);
+        }
+        assert_int_equal(tias[0].checks, flows[f].k0 == T_DICTATOR);
+        assert_int_equal(tias[1].checks, flows[f].k1 == T_DICTATOR);
+        pair_free(&p);
+    }
+}
+
+/* The responder waits for its check without answering; a repeat of the
+ * AUTH_REQ meanwhile makes no second call and gets no answer; once the
+ * answers came, the repeat gets the cached AUTH_RESP. */
+static void test_async_responder_waits_for_its_calls(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init_async(&p, T_NOTIFY, T_DICTATOR);
+    tias[1].will = true;
+    start_async(&p, 0);
+    assert_non_null(p.rn);
+    assert_int_equal(neg_state(p.rn), NEG_S_CHECKING);
+    assert_int_equal(asked.n, 1);
+    assert_int_equal(asked.c[0].op, NEG_KM_CHECK);
+    assert_int_equal(neg_waiting_call(p.rn), asked.c[0].id);
+    assert_int_equal(neg_next_timeout(p.rn), p.now + 5000u);
+    assert_int_equal(tias[1].checks, 0); /* nothing ran inside the negotiation */
+    /* the initiator retransmits its AUTH_REQ */
+    struct neg_out o;
+    p.now = neg_next_timeout(p.ini);
+    neg_tick(p.ini, p.now, &o);
+    assert_true(o.len > 0);
+    struct neg_out auth_req = o;
+    deliver_one(&p, true, &o);
+    assert_int_equal(o.len, 0);
+    assert_int_equal(asked.n, 1);
+    /* the check answers, then the dictation: AUTH_RESP */
+    struct neg_km_answer a;
+    int side;
+    assert_true(answer_oldest(&p, &a, &o, &side));
+    assert_int_equal(o.len, 0);
+    assert_int_equal(neg_state(p.rn), NEG_S_DICTATING);
+    assert_int_equal(asked.c[0].op, NEG_KM_DICTATE);
+    assert_true(answer_oldest(&p, &a, &o, &side));
+    assert_true(o.len > 0);
+    assert_int_equal(neg_state(p.rn), NEG_S_ESTABLISHED);
+    struct neg_out auth_resp = o;
+    o = auth_req;
+    deliver_one(&p, true, &o);
+    assert_int_equal(o.len, auth_resp.len);
+    assert_memory_equal(o.buf, auth_resp.buf, o.len);
+    run_async(&p, &o, false, -1);
+    assert_dictated_by(&p, 1);
+    assert_int_equal(tias[1].checks, 1);
+    pair_free(&p);
+}
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+/* A dictation (side `side`) left unanswered: nothing happens before its
+ * deadline; at the deadline both sides fail with FWP_E_TIMEOUT and no SA;
+ * the answer that comes afterwards is not taken and its keys are
+ * cleansed. */
+static void dictation_deadline(int side)
+{
+    struct pair p;
+    pair_init_async(&p, side == 0 ? T_DICTATOR : T_NOTIFY, side == 1 ? T_DICTATOR : T_NOTIFY);
+    tias[side].will = true;
+    start_async(&p, 1); /* the check */
+    assert_int_equal(asked.n, 1);
+    assert_int_equal(asked.c[0].op, NEG_KM_DICTATE);
+    struct neg *mine = side == 0 ? p.ini : p.rn, *theirs = side == 0 ? p.rn : p.ini;
+    assert_int_equal(neg_state(mine), NEG_S_DICTATING);
+    uint64_t deadline = asked.c[0].deadline;
+    assert_int_equal(neg_next_timeout(mine), deadline);
+    struct neg_out o;
+    neg_tick(mine, deadline - 1, &o);
+    assert_int_equal(o.len, 0);
+    assert_int_equal(neg_state(mine), NEG_S_DICTATING);
+    p.now = deadline;
+    neg_tick(mine, p.now, &o);
+    assert_int_equal(neg_state(mine), NEG_S_FAILED);
+    assert_int_equal(neg_error(mine), NEG_ERR_DICTATION);
+    assert_int_equal(neg_error_code(mine), FWP_E_TIMEOUT);
+    assert_true(o.len > 0); /* AUTH_RESP or KEYS with the failure */
+    deliver_one(&p, side == 0, &o);
+    assert_int_equal(neg_state(theirs), NEG_S_FAILED);
+    assert_int_equal(neg_error(theirs), NEG_ERR_PEER_DICTATION);
+    assert_int_equal(neg_error_code(theirs), FWP_E_TIMEOUT);
+    /* the dictator finally answers */
+    struct neg_km_answer a;
+    int s;
+    assert_false(answer_oldest(&p, &a, &o, &s));
+    assert_int_equal(tias[side].dictations, 1);
+    assert_int_equal(o.len, 0);
+    assert_int_equal(a.id, 0);
+    assert_true(all_zero(a.keys_in, ESP_KEYMAT_SIZE) && all_zero(a.keys_out, ESP_KEYMAT_SIZE));
+    assert_no_sa(&p);
+    assert_int_equal(asked.n, 0);
+    pair_free(&p);
+}
+
+static void test_async_dictation_fails_at_its_deadline(void **state)
+{
+    (void)state;
+    dictation_deadline(0);
+    dictation_deadline(1);
+}
+
+/* The initiator's own check unanswered: it fails at the deadline with
+ * nothing to send (it has sent only INIT_REQ); the responder's check
+ * unanswered: AUTH_RESP tells the initiator. An answer given at the
+ * deadline, before the tick, is not taken either. */
+static void test_async_check_deadline(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init_async(&p, T_DICTATOR, T_NOTIFY);
+    start_async(&p, 0);
+    assert_int_equal(neg_state(p.ini), NEG_S_CHECKING);
+    assert_int_equal(neg_next_timeout(p.ini), p.now + 5000u);
+    p.now += 5000u;
+    struct neg_km_answer a;
+    struct neg_out o;
+    int side;
+    assert_false(answer_oldest(&p, &a, &o, &side));
+    assert_int_equal(neg_state(p.ini), NEG_S_CHECKING);
+    neg_tick(p.ini, p.now, &o);
+    assert_int_equal(o.len, 0);
+    assert_int_equal(neg_state(p.ini), NEG_S_FAILED);
+    assert_int_equal(neg_error_code(p.ini), FWP_E_TIMEOUT);
+    pair_free(&p);
+
+    pair_init_async(&p, T_NOTIFY, T_DICTATOR);
+    start_async(&p, 0);
+    assert_int_equal(neg_state(p.rn), NEG_S_CHECKING);
+    p.now = neg_next_timeout(p.rn);
+    neg_tick(p.rn, p.now, &o);
+    assert_int_equal(neg_error_code(p.rn), FWP_E_TIMEOUT);
+    deliver_one(&p, false, &o);
+    assert_int_equal(neg_error(p.ini), NEG_ERR_PEER_DICTATION);
+    assert_int_equal(neg_error_code(p.ini), FWP_E_TIMEOUT);
+    assert_false(answer_oldest(&p, &a, &o, &side));
+    assert_no_sa(&p);
+    pair_free(&p);
+}
+
+/* A dictator that leaves between the call and its run is not called:
+ * the dictation fails with FWP_E_NOT_FOUND; an answer with another id
+ * is not taken. */
+static void test_async_dictator_gone_before_its_call_runs(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init_async(&p, T_NOTIFY, T_DICTATOR);
+    tias[1].will = true;
+    start_async(&p, 1);
+    assert_int_equal(asked.c[0].op, NEG_KM_DICTATE);
+    struct neg_km_answer other = {.id = asked.c[0].id + 100};
+    struct neg_out o;
+    assert_null(neg_responder_take_answer(p.resp, p.now, &other, &o));
+    assert_int_equal(neg_state(p.rn), NEG_S_DICTATING);
+    pthread_mutex_lock(&locks[1]);
+    assert_int_equal(ipsec_keymgr_remove(p.env[1].e, sessions[1], tias[1].handle), ERROR_SUCCESS);
+    assert_true(ipsec_keymgr_draining(p.env[1].e, tias[1].handle)); /* the call's pin */
+    pthread_mutex_unlock(&locks[1]);
+    run_async(&p, &o, true, -1);
+    assert_false(ipsec_keymgr_draining(p.env[1].e, tias[1].handle));
+    assert_int_equal(tias[1].dictations, 0);
+    assert_int_equal(neg_error_code(p.rn), FWP_E_NOT_FOUND);
+    assert_int_equal(neg_error(p.ini), NEG_ERR_PEER_DICTATION);
+    assert_no_sa(&p);
     pair_free(&p);
 }
 
@@ -1411,6 +1725,11 @@ int main(void)
         cmocka_unit_test(test_cookie_flood_bounded),
         cmocka_unit_test(test_cookie_holders_capped),
         cmocka_unit_test(test_callback_reenters_registry),
+        cmocka_unit_test(test_async_calls_same_outcome),
+        cmocka_unit_test(test_async_responder_waits_for_its_calls),
+        cmocka_unit_test(test_async_dictation_fails_at_its_deadline),
+        cmocka_unit_test(test_async_check_deadline),
+        cmocka_unit_test(test_async_dictator_gone_before_its_call_runs),
         cmocka_unit_test(test_known_answer_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
