@@ -158,9 +158,13 @@ void io_km_client_close(struct io_km_client *c)
 void io_km_ask(void *client, const struct neg_km_call *call)
 {
     struct io_km_client *c = client;
-    struct km_job *j = calloc(1, sizeof(*j));
+    pthread_mutex_lock(&pool.lock);
+    bool full = pool.ntodo >= IO_KM_MAX_QUEUED;
+    pthread_mutex_unlock(&pool.lock);
+    struct km_job *j = full ? NULL : calloc(1, sizeof(*j));
     if (!j) {
-        /* The negotiation gives up at the call's deadline. */
+        /* The negotiation gives up at the call's deadline (a notification
+         * is lost). */
         struct neg_km_call copy = *call;
         neg_km_drop(&c->env, &copy);
         return;

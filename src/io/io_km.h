@@ -23,7 +23,8 @@
 
 #include "ipsec/neg_keymgr.h"
 
-#define IO_KM_THREADS 4u /* workers at most, over all sockets */
+#define IO_KM_THREADS 4u       /* workers at most, over all sockets */
+#define IO_KM_MAX_QUEUED 4096u /* calls waiting for a worker; more are dropped */
 
 struct io_km_client;
 typedef void (*io_km_answer_fn)(void *ctx, struct neg_km_answer *a);
