@@ -615,6 +615,94 @@ static void test_hard_limit_on_one_side_is_told_to_the_other(void **state)
     neg_node_free(b);
 }
 
+/* A lost DELETE. Deletion notices are sent once (docs/KEYING.md §7.2):
+ * when one is lost, the peer still holds the pair and seals with it, and
+ * the node that ended it receives ESP under an SPI it does not know. The
+ * transport answers that by negotiating with the sender (io_ipsec.c,
+ * recover_peer; tests/api/test_api_protection.c shows it on real
+ * sockets), which this test does by hand: the peer then seals with the new
+ * pair at once, and frees the stale one once it is superseded and quiet.
+ * Case 0: A ended the pair at a hard limit only it has; case 1: A closed
+ * and started again at the same address. */
+
+static void drop_send(void *ctx, const struct neg_peer *to, const struct neg_out *o)
+{
+    (void)to;
+    (void)o;
+    (*(int *)ctx)++;
+}
+
+static void establish_at(struct neg_node *a, struct neg_peer A, struct neg_node *b,
+                         struct neg_peer B, uint64_t now)
+{
+    struct neg_out o, back;
+    assert_true(neg_node_initiate(a, now, &B, &o));
+    for (int step = 0; step < 8 && o.len; step++) {
+        neg_node_receive(b, now, &A, o.buf, o.len, &back);
+        if (!back.len)
+            break;
+        neg_node_receive(a, now, &B, back.buf, back.len, &o);
+    }
+    assert_int_equal(neg_state(neg_node_initiated(a, &B)), NEG_S_ESTABLISHED);
+}
+
+/* The SPI b seals with towards A. */
+static uint32_t sealing_spi(struct neg_node *b, struct neg_peer A)
+{
+    struct esp_sa *sa = neg_node_sa_to(b, &A);
+    assert_non_null(sa);
+    return sa->spi;
+}
+
+static void test_lost_delete_leaves_no_stale_sa_in_use(void **state)
+{
+    (void)state;
+    for (int restart = 0; restart < 2; restart++) {
+        struct prng ra = {61}, ra2 = {63}, rb = {62};
+        struct neg_peer A = peer_of(1), B = peer_of(2);
+        struct neg_node *a = node_new(&ra, A), *b = node_new(&rb, B);
+        struct neg_lifetime lt_a = {.hard_ms = 5000}, lt_b = {.hard_ms = 3600000};
+        if (!restart)
+            neg_node_set_lifetime(a, &lt_a);
+        neg_node_set_lifetime(b, &lt_b); /* the transport's default: lifetimes on */
+        establish_at(a, A, b, B, 0);
+        uint32_t stale = sealing_spi(b, A);
+        uint32_t stale_in = neg_sa_inbound(neg_responder_at(neg_node_responder(b), 0))->spi;
+        int lost = 0;
+        if (restart) {
+            neg_node_close(a, drop_send, &lost);
+            neg_node_free(a);
+            a = node_new(&ra2, A);
+        } else {
+            neg_node_tick(a, 5000, drop_send, &lost);
+        }
+        assert_int_equal(lost, 1); /* the DELETE, lost */
+        assert_null(neg_node_sa_to(a, &B));
+        /* b still seals with the pair; a does not know its SPI */
+        assert_int_equal(sealing_spi(b, A), stale);
+        assert_null(neg_node_sa_by_spi(a, stale));
+        /* a negotiates with the sender of that packet */
+        establish_at(a, A, b, B, 5000);
+        uint32_t fresh = sealing_spi(b, A);
+        assert_int_not_equal(fresh, stale);
+        seal_open(neg_node_sa_to(b, &A), a);
+        seal_open(neg_node_sa_to(a, &B), b);
+        /* b frees the stale pair once the new one is retire_ms old and the
+         * stale one's inbound SA has been quiet as long */
+        int told = 0;
+        neg_node_tick(b, 5000, drop_send, &told);
+        assert_non_null(neg_node_sa_by_spi(b, stale_in)); /* not yet: packets may be in flight */
+        neg_node_tick(b, 5000 + NEG_DEFAULT_RETIRE_MS, drop_send, &told);
+        assert_null(neg_node_sa_by_spi(b, stale_in));
+        assert_int_equal(neg_node_stats(b).expired, 1);
+        assert_int_equal(told, 1); /* a DELETE for it, which a ignores */
+        assert_int_equal(neg_responder_count(neg_node_responder(b)), 1);
+        assert_int_equal(sealing_spi(b, A), fresh);
+        neg_node_free(a);
+        neg_node_free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -629,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_delete_ends_the_pair_on_both_sides),
         cmocka_unit_test(test_hard_limit_on_one_side_is_told_to_the_other),
         cmocka_unit_test(test_restarted_peer_replaces_its_old_sas),
+        cmocka_unit_test(test_lost_delete_leaves_no_stale_sa_in_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
