@@ -636,51 +636,35 @@ static void take_answer(struct neg *n, uint64_t now, const struct neg_km_answer 
     after_dictation(n, now, a->rc, a->generate, out);
 }
 
-/* Waits in st for the call, whose deadline is the dictator's hint; or,
- * without env.ask, runs it and goes on at once. */
-static void km_call(struct neg *n, uint64_t now, enum neg_state st, struct neg_km_call *c,
-                    struct neg_out *out)
+/* Asks our dictator: step 1 on either side (CHECK: will it dictate?), or
+ * step 2 on the side that won (DICTATE: the keys). The negotiation waits
+ * in CHECKING or DICTATING for the answer until the call's deadline, the
+ * dictator's hint; without env.ask the call runs at once. Without a
+ * dictator the step goes on as if it had answered "will not", or had left
+ * (FWP_E_NOT_FOUND). */
+static void ask_dictator(struct neg *n, uint64_t now, enum neg_km_op op, struct neg_out *out)
 {
-    c->id = n->cfg.call_ids ? ++*n->cfg.call_ids : ++n->own_ids;
-    c->deadline = now + (uint64_t)c->pin.timeout_s * 1000u;
-    n->state = st;
-    n->call_id = c->id;
-    n->timer = c->deadline;
-    if (n->cfg.km.ask) {
-        n->cfg.km.ask(n->cfg.km.ask_ctx, c);
-        OPENSSL_cleanse(c, sizeof(*c));
+    struct neg_sa_params p;
+    sa_params(n, &p);
+    n->state = op == NEG_KM_CHECK ? NEG_S_CHECKING : NEG_S_DICTATING;
+    struct neg_km_call c;
+    struct neg_km_answer a = {.rc = FWP_E_NOT_FOUND};
+    if (!neg_km_call_init(&n->cfg.km, op, &p, n->spi_in, n->spi_out, &c)) {
+        take_answer(n, now, &a, out);
         return;
     }
-    struct neg_km_answer a;
-    neg_km_run(&n->cfg.km, c, &a);
+    c.id = n->cfg.call_ids ? ++*n->cfg.call_ids : ++n->own_ids;
+    c.deadline = now + (uint64_t)c.pin.timeout_s * 1000u;
+    n->call_id = c.id;
+    n->timer = c.deadline;
+    if (n->cfg.km.ask) {
+        n->cfg.km.ask(n->cfg.km.ask_ctx, &c);
+        OPENSSL_cleanse(&c, sizeof(c));
+        return;
+    }
+    neg_km_run(&n->cfg.km, &c, &a);
     take_answer(n, now, &a, out);
     neg_km_answer_clear(&a);
-}
-
-/* Step 1 on either side: will our dictator, if any, dictate? */
-static void ask_check(struct neg *n, uint64_t now, struct neg_out *out)
-{
-    struct neg_sa_params p;
-    sa_params(n, &p);
-    struct neg_km_call c;
-    n->state = NEG_S_CHECKING;
-    if (neg_km_call_init(&n->cfg.km, NEG_KM_CHECK, &p, n->spi_in, n->spi_out, &c))
-        km_call(n, now, NEG_S_CHECKING, &c, out);
-    else
-        after_check(n, now, false, 0, out);
-}
-
-/* Step 2 on the side that won: our dictator writes the keys. */
-static void ask_dictation(struct neg *n, uint64_t now, struct neg_out *out)
-{
-    struct neg_sa_params p;
-    sa_params(n, &p);
-    struct neg_km_call c;
-    n->state = NEG_S_DICTATING;
-    if (neg_km_call_init(&n->cfg.km, NEG_KM_DICTATE, &p, n->spi_in, n->spi_out, &c))
-        km_call(n, now, NEG_S_DICTATING, &c, out);
-    else
-        after_dictation(n, now, FWP_E_NOT_FOUND, false, out);
 }
 
 bool neg_take_answer(struct neg *n, uint64_t now, struct neg_km_answer *a, struct neg_out *out)
@@ -721,7 +705,7 @@ static bool on_init_resp(struct neg *n, uint64_t now, const struct neg_header *h
         return true;
     }
     n->timer = UINT64_MAX; /* INIT_REQ answered: no more retransmissions */
-    ask_check(n, now, out);
+    ask_dictator(n, now, NEG_KM_CHECK, out);
     return true;
 }
 
@@ -839,7 +823,7 @@ static bool on_auth_resp(struct neg *n, uint64_t now, const struct neg_header *h
     }
     n->timer = UINT64_MAX;
     if (n->winner == NEG_WIN_INITIATOR) {
-        ask_dictation(n, now, out);
+        ask_dictator(n, now, NEG_KM_DICTATE, out);
         goto out;
     }
     if (n->winner == NEG_WIN_RESPONDER)
@@ -961,7 +945,7 @@ static bool on_auth_req(struct neg *n, uint64_t now, const struct neg_header *h,
         answer_failure(n, NEG_T_AUTH_RESP, ERROR_INTERNAL_ERROR, NEG_ERR_CRYPTO, out);
         return true;
     }
-    ask_check(n, now, out);
+    ask_dictator(n, now, NEG_KM_CHECK, out);
     return true;
 }
 
@@ -1016,7 +1000,7 @@ static void after_check(struct neg *n, uint64_t now, bool will, uint32_t weight,
     }
     n->winner = neg_km_arbitrate(n->will_p, n->weight_p, n->will_l, n->weight_l);
     if (n->winner == NEG_WIN_RESPONDER)
-        ask_dictation(n, now, out);
+        ask_dictator(n, now, NEG_KM_DICTATE, out);
     else
         send_auth_resp(n, now, out);
 }

@@ -143,3 +143,34 @@ struct drt_instance *lb_instance(const struct lb_node *n)
     assert_non_null(inst);
     return inst;
 }
+
+bool lb_search_finds(struct lb_node *n, const BYTE key[32], const char *data)
+{
+    HANDLE ev = DrtEventCreate(TRUE, FALSE);
+    DRT_DATA k = {32, (BYTE *)key};
+    DRT_SEARCH_INFO info = {.dwSize = sizeof(info), .fIterative = FALSE,
+                            .fAllowCurrentInstanceMatch = TRUE, .fAnyMatchInRange = FALSE,
+                            .cMaxEndpoints = 1, .pMaximumKey = NULL, .pMinimumKey = NULL};
+    HDRT_SEARCH_CONTEXT s;
+    assert_int_equal(DrtStartSearch(n->drt, &k, &info, 5000, ev, NULL, &s), S_OK);
+    bool found = false;
+    for (unsigned step = 0; step < 200; step++) { /* 10 s at most */
+        DrtEventWait(ev, 50);
+        ULONG size = 0;
+        HRESULT hr = DrtGetSearchResultSize(s, &size);
+        if (hr == DRT_E_SEARCH_IN_PROGRESS)
+            continue;
+        if (hr != S_OK)
+            break;
+        DRT_SEARCH_RESULT *r = malloc(size);
+        assert_non_null(r);
+        assert_int_equal(DrtGetSearchResult(s, size, r), S_OK);
+        if (r->type == DRT_MATCH_EXACT && r->registration.appData.cb == strlen(data) &&
+            memcmp(r->registration.appData.pb, data, strlen(data)) == 0)
+            found = true;
+        free(r);
+    }
+    assert_int_equal(DrtEndSearch(s), S_OK);
+    DrtEventClose(ev);
+    return found;
+}

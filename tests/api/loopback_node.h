@@ -47,6 +47,9 @@ unsigned lb_drain(struct lb_node *n);
 /* Waits (bounded by ms) until the node is ACTIVE. */
 bool lb_wait_active(struct lb_node *n, unsigned ms);
 void lb_close(struct lb_node *n);
+/* One exact search for key from n (bounded by 10 s); true when it found
+ * the key with data as its application data. */
+bool lb_search_finds(struct lb_node *n, const BYTE key[32], const char *data);
 /* The object behind the node's HDRT (tests look at its queues and stats). */
 struct drt_instance *lb_instance(const struct lb_node *n);
 

@@ -54,34 +54,9 @@ static void sleep_ms(long ms)
  * neighbours take a moment to learn it); true when found with data. */
 static bool finds(struct lb_node *n, const BYTE key[32], const char *data)
 {
-    for (int attempt = 0; attempt < 5; attempt++) {
-        HANDLE ev = DrtEventCreate(TRUE, FALSE);
-        DRT_DATA k = {32, (BYTE *)key};
-        DRT_SEARCH_INFO info = {.dwSize = sizeof(info), .fAllowCurrentInstanceMatch = TRUE,
-                                .cMaxEndpoints = 1};
-        HDRT_SEARCH_CONTEXT s;
-        assert_int_equal(DrtStartSearch(n->drt, &k, &info, 5000, ev, NULL, &s), S_OK);
-        bool found = false;
-        for (unsigned step = 0; step < WAIT_STEPS; step++) {
-            DrtEventWait(ev, WAIT_STEP_MS);
-            ULONG size = 0;
-            HRESULT hr = DrtGetSearchResultSize(s, &size);
-            if (hr == DRT_E_SEARCH_IN_PROGRESS)
-                continue;
-            if (hr != S_OK)
-                break;
-            DRT_SEARCH_RESULT *r = malloc(size);
-            assert_non_null(r);
-            assert_int_equal(DrtGetSearchResult(s, size, r), S_OK);
-            found |= r->type == DRT_MATCH_EXACT && r->registration.appData.cb == strlen(data) &&
-                     memcmp(r->registration.appData.pb, data, strlen(data)) == 0;
-            free(r);
-        }
-        assert_int_equal(DrtEndSearch(s), S_OK);
-        DrtEventClose(ev);
-        if (found)
+    for (int attempt = 0; attempt < 5; attempt++)
+        if (lb_search_finds(n, key, data))
             return true;
-    }
     return false;
 }
 

@@ -55,39 +55,6 @@ static DRT_PROTECTION_STATS stats_of(const struct lb_node *n)
     return s;
 }
 
-/* Runs an exact search for key from n; true when it found the key with
- * the expected data. */
-static bool search_finds(struct lb_node *n, const BYTE key[32], const char *data)
-{
-    HANDLE ev = DrtEventCreate(TRUE, FALSE);
-    DRT_DATA k = {32, (BYTE *)key};
-    DRT_SEARCH_INFO info = {.dwSize = sizeof(info), .fIterative = FALSE,
-                            .fAllowCurrentInstanceMatch = TRUE, .fAnyMatchInRange = FALSE,
-                            .cMaxEndpoints = 1, .pMaximumKey = NULL, .pMinimumKey = NULL};
-    HDRT_SEARCH_CONTEXT s;
-    assert_int_equal(DrtStartSearch(n->drt, &k, &info, 5000, ev, NULL, &s), S_OK);
-    bool found = false;
-    for (unsigned step = 0; step < WAIT_STEPS; step++) {
-        DrtEventWait(ev, WAIT_STEP_MS);
-        ULONG size = 0;
-        HRESULT hr = DrtGetSearchResultSize(s, &size);
-        if (hr == DRT_E_SEARCH_IN_PROGRESS)
-            continue;
-        if (hr != S_OK)
-            break;
-        DRT_SEARCH_RESULT *r = malloc(size);
-        assert_non_null(r);
-        assert_int_equal(DrtGetSearchResult(s, size, r), S_OK);
-        if (r->type == DRT_MATCH_EXACT && r->registration.appData.cb == strlen(data) &&
-            memcmp(r->registration.appData.pb, data, strlen(data)) == 0)
-            found = true;
-        free(r);
-    }
-    assert_int_equal(DrtEndSearch(s), S_OK);
-    DrtEventClose(ev);
-    return found;
-}
-
 /* Opens n nodes in one cloud, each seeded by the first and registering
  * key_for(i) with data "node-i"; waits until all report ACTIVE. */
 static void open_cloud(struct lb_node *nodes, int n, const DRT_PROTECTION_MODE *modes,
@@ -136,7 +103,7 @@ static void search_all(struct lb_node *nodes, int n)
             snprintf(data, sizeof(data), "node-%d", j);
             bool found = false;
             for (int attempt = 0; attempt < 5 && !found; attempt++)
-                found = search_finds(&nodes[i], key, data);
+                found = lb_search_finds(&nodes[i], key, data);
             if (!found)
                 fail_msg("node %d did not find node %d's key", i, j);
         }
@@ -502,7 +469,7 @@ static void test_closed_node_deletes_its_pairs_and_rejoins(void **state)
     assert_true(lb_wait_active(&a, WAIT_STEPS * WAIT_STEP_MS));
     bool found = false;
     for (int attempt = 0; attempt < 5 && !found; attempt++)
-        found = search_finds(&a, kb, "node-1");
+        found = lb_search_finds(&a, kb, "node-1");
     assert_true(found);
     UINT64 established = stats_of(&a).sasEstablished;
     USHORT port = b.port;
@@ -519,7 +486,7 @@ static void test_closed_node_deletes_its_pairs_and_rejoins(void **state)
      * under sanitizers): try for a while, bounded. */
     found = false;
     for (int attempt = 0; attempt < 40 && !found; attempt++) {
-        found = search_finds(&a, kb2, "node-2");
+        found = lb_search_finds(&a, kb2, "node-2");
         if (!found)
             DrtEventWait(a.event, 250);
     }

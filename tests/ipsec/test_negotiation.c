@@ -243,6 +243,24 @@ static void register_tia(struct pair *p, int side, enum tia_kind kind)
                      ERROR_SUCCESS);
 }
 
+/* Calls the negotiations hand to env.ask, in order, with their side. */
+static struct {
+    struct neg_km_call c[16];
+    int side[16];
+    size_t n;
+} asked;
+static int side_ids[2] = {0, 1};
+
+static void ask_fn(void *ctx, const struct neg_km_call *c)
+{
+    assert_true(asked.n < 16);
+    asked.c[asked.n] = *c;
+    asked.side[asked.n++] = *(int *)ctx;
+}
+
+/* When set, the negotiations pair_init makes hand their calls to ask_fn. */
+static bool async_calls;
+
 static struct neg_keymgr_env km_env(struct pair *p, int side)
 {
     return (struct neg_keymgr_env){
@@ -253,6 +271,8 @@ static struct neg_keymgr_env km_env(struct pair *p, int side)
         .clock_ms = clock_fn,
         .random = prng_fill,
         .random_ctx = &p->rng[side],
+        .ask = async_calls ? ask_fn : NULL,
+        .ask_ctx = &side_ids[side],
     };
 }
 
@@ -1302,44 +1322,13 @@ static void test_callback_reenters_registry(void **state)
 
 /* ------------------------------------------------------------ asynchronous calls */
 
-/* Calls the negotiations hand to env.ask, in order, with their side. */
-static struct {
-    struct neg_km_call c[16];
-    int side[16];
-    size_t n;
-} asked;
-static int side_ids[2] = {0, 1};
-
-static void ask_fn(void *ctx, const struct neg_km_call *c)
-{
-    assert_true(asked.n < 16);
-    asked.c[asked.n] = *c;
-    asked.side[asked.n++] = *(int *)ctx;
-}
-
 /* pair_init with every key-manager call handed to ask_fn. */
 static void pair_init_async(struct pair *p, enum tia_kind k0, enum tia_kind k1)
 {
-    pair_init(p, k0, k1);
     memset(&asked, 0, sizeof(asked));
-    struct neg_config c = {
-        .psk = PSK, .psk_len = sizeof(PSK) - 1, .random = prng_fill,
-        .random_ctx = &p->rng[0], .km = km_env(p, 0), .local = p->a, .remote = p->b,
-    };
-    c.km.ask = ask_fn;
-    c.km.ask_ctx = &side_ids[0];
-    neg_free(p->ini);
-    p->ini = neg_create(&c);
-    assert_non_null(p->ini);
-    struct neg_responder_config rc = {.base = c, .max_half_open = pair_max_half_open};
-    rc.base.random_ctx = &p->rng[1];
-    rc.base.km = km_env(p, 1);
-    rc.base.km.ask = ask_fn;
-    rc.base.km.ask_ctx = &side_ids[1];
-    rc.base.local = p->b;
-    neg_responder_free(p->resp);
-    p->resp = neg_responder_create(&rc, p->now);
-    assert_non_null(p->resp);
+    async_calls = true;
+    pair_init(p, k0, k1);
+    async_calls = false;
 }
 
 /* Delivers o to one side; o becomes what that side answers. */

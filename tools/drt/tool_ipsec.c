@@ -144,6 +144,8 @@ static void log_sa(const IPSEC_SA_DETAILS1 *d)
     fflush(key_log);
 }
 
+/* Callbacks of different negotiations may run at once on the engine's
+ * workers; each record is one fprintf, which POSIX stdio makes atomic. */
 static void CALLBACK on_notify(const IPSEC_SA_DETAILS1 *in, const IPSEC_SA_DETAILS1 *out)
 {
     log_sa(in);
