@@ -14,6 +14,7 @@
 
 #include "ipsec/neg_node.h"
 #include "ipsec/udp_encap.h"
+#include "ipsec_test_util.h"
 
 struct prng {
     uint64_t s;
@@ -703,6 +704,125 @@ static void test_lost_delete_leaves_no_stale_sa_in_use(void **state)
     }
 }
 
+/* --- key-manager calls, asked and answered by id -------------------------- */
+
+static struct {
+    struct neg_km_call c[8];
+    int node[8];
+    size_t n;
+} asked;
+static int node_ids[2] = {0, 1};
+
+static void ask_fn(void *ctx, const struct neg_km_call *c)
+{
+    assert_true(asked.n < 8);
+    asked.c[asked.n] = *c;
+    asked.node[asked.n++] = *(int *)ctx;
+}
+
+static void CALLBACK km_check(const IKEEXT_TRAFFIC0 *t, BOOL *will, UINT32 *weight)
+{
+    (void)t;
+    *will = TRUE;
+    *weight = 1;
+}
+
+static DWORD CALLBACK km_dictate(IPSEC_SA_DETAILS1 *in, IPSEC_SA_DETAILS1 *out, BOOL *gen)
+{
+    (void)in;
+    (void)out;
+    *gen = FALSE;
+    return FWP_E_INVALID_PARAMETER; /* never reached here */
+}
+
+static void CALLBACK km_notify(const IPSEC_SA_DETAILS1 *in, const IPSEC_SA_DETAILS1 *out)
+{
+    (void)in;
+    (void)out;
+}
+
+/* The answer to asked.c[i], run now (it is removed from the queue). */
+static void run_asked(struct test_env *env, size_t i, struct neg_km_answer *a)
+{
+    struct neg_keymgr_env km = {.engine = env->e};
+    struct neg_km_call c = asked.c[i];
+    memmove(&asked.c[i], &asked.c[i + 1], (asked.n - i - 1) * sizeof(asked.c[0]));
+    memmove(&asked.node[i], &asked.node[i + 1], (asked.n - i - 1) * sizeof(asked.node[0]));
+    asked.n--;
+    neg_km_run(&km, &c, a);
+}
+
+/* Two nodes share one engine with a dictator (as the nodes of a process
+ * do) and hand their calls out: each node's timer includes the deadlines
+ * of its calls in both roles; an answer goes to the negotiation that
+ * waits for its id, any other is dropped and counted; at the deadline
+ * the responder tells the initiator through neg_node_tick. */
+static void test_node_takes_answers_by_id_and_keeps_deadlines(void **state)
+{
+    (void)state;
+    struct test_env env;
+    assert_int_equal(test_env_init(&env, 0, 0), ERROR_SUCCESS);
+    HANDLE session, km;
+    assert_int_equal(ipsec_session_open(env.e, &ROOT, NULL, &session), ERROR_SUCCESS);
+    IPSEC_KEY_MANAGER0 m = {.flags = IPSEC_KEY_MANAGER_FLAG_DICTATE_KEY};
+    IPSEC_KEY_MANAGER_CALLBACKS0 cb = {.keyDictationCheck = km_check, .keyDictation = km_dictate,
+                                       .keyNotify = km_notify};
+    assert_int_equal(ipsec_keymgr_add(env.e, session, &m, &cb, &km), ERROR_SUCCESS);
+    memset(&asked, 0, sizeof(asked));
+    struct prng ra = {71}, rb = {72};
+    struct neg_peer A = peer_of(1), B = peer_of(2);
+    struct neg_node *nodes[2];
+    for (int i = 0; i < 2; i++) {
+        struct neg_responder_config c = {
+            .base = {.psk = PSK, .psk_len = sizeof(PSK) - 1, .random = prng_fill,
+                     .random_ctx = i ? &rb : &ra, .local = i ? B : A,
+                     .km = {.engine = env.e, .ask = ask_fn, .ask_ctx = &node_ids[i]}},
+        };
+        nodes[i] = neg_node_create(&c, 0);
+        assert_non_null(nodes[i]);
+    }
+    struct neg_node *a = nodes[0], *b = nodes[1];
+    struct neg_out o, back;
+    assert_true(neg_node_initiate(a, 0, &B, &o));
+    neg_node_receive(b, 0, &A, o.buf, o.len, &back);
+    neg_node_receive(a, 10, &B, back.buf, back.len, &o);
+    assert_int_equal(o.len, 0); /* a asks its check first */
+    assert_int_equal(asked.n, 1);
+    assert_int_equal(asked.node[0], 0);
+    assert_int_equal(neg_node_next_timeout(a), 10 + 5000);
+    struct neg_km_answer ans;
+    run_asked(&env, 0, &ans);
+    assert_ptr_equal(neg_node_take_answer(a, 20, &ans, &o), neg_node_initiated(a, &B));
+    assert_true(o.len > 0); /* AUTH_REQ */
+    assert_true(neg_node_receive(b, 30, &A, o.buf, o.len, &back) != NULL);
+    assert_int_equal(back.len, 0); /* b asks its check */
+    assert_int_equal(asked.node[0], 1);
+    uint64_t deadline = asked.c[0].deadline;
+    assert_int_equal(deadline, 30 + 5000);
+    assert_int_equal(neg_node_next_timeout(b), deadline); /* a responder's deadline */
+    struct neg_km_answer other = {.id = asked.c[0].id + 1};
+    assert_null(neg_node_take_answer(b, 40, &other, &back));
+    assert_null(neg_node_take_answer(a, 40, &ans, &back)); /* taken once only */
+    assert_int_equal(neg_node_stats(b).answers_discarded, 1);
+    assert_int_equal(neg_node_stats(a).answers_discarded, 1);
+    struct captured c = {0};
+    neg_node_tick(b, deadline - 1, capture, &c);
+    assert_int_equal(c.n, 0);
+    neg_node_tick(b, deadline, capture, &c);
+    assert_int_equal(c.n, 1); /* AUTH_RESP: FWP_E_TIMEOUT */
+    assert_memory_equal(&c.to[0], &A, sizeof(A));
+    neg_node_receive(a, deadline, &B, c.o[0].buf, c.o[0].len, &o);
+    assert_int_equal(neg_state(neg_node_initiated(a, &B)), NEG_S_FAILED);
+    assert_int_equal(neg_error_code(neg_node_initiated(a, &B)), FWP_E_TIMEOUT);
+    run_asked(&env, 0, &ans); /* the check answers at last */
+    assert_null(neg_node_take_answer(b, deadline + 1, &ans, &back));
+    assert_int_equal(neg_node_stats(b).answers_discarded, 2);
+    assert_int_equal(asked.n, 0);
+    neg_node_free(a);
+    neg_node_free(b);
+    ipsec_engine_destroy(env.e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_hard_limit_on_one_side_is_told_to_the_other),
         cmocka_unit_test(test_restarted_peer_replaces_its_old_sas),
         cmocka_unit_test(test_lost_delete_leaves_no_stale_sa_in_use),
+        cmocka_unit_test(test_node_takes_answers_by_id_and_keeps_deadlines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
