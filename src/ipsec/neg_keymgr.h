@@ -63,8 +63,9 @@ enum neg_winner neg_km_arbitrate(bool will_i, uint32_t weight_i, bool will_r, ui
  * Key-manager calls. The negotiation never waits inside a callback: it
  * makes a call (a pinned registration and what the callback needs), hands
  * it to env->ask, and takes the answer later as an input, or gives up at
- * the call's deadline (docs/KEYING.md §7.4). Without env->ask a call runs
- * at once, inside the negotiation's own step (tests, the simulator).
+ * the call's deadline (docs/KEYING.md §7.4). Without env->ask a call
+ * runs at once, inside the negotiation's own step (the sans-I/O tests,
+ * bench/neg_speed.c).
  * ---------------------------------------------------------------------- */
 
 enum neg_km_op {
