@@ -18,6 +18,9 @@
 
 static ULONG soft_s, hard_s;
 static USHORT next_port;
+static PCCERT_CONTEXT next_cred;
+static ULONG next_nroots;
+static const PCCERT_CONTEXT *next_roots;
 
 void lb_set_port(USHORT port)
 {
@@ -41,6 +44,13 @@ void lb_open_protected(struct lb_node *n, const struct lb_node *seed, DRT_PROTEC
     lb_open_with(n, seed, mode, psk, NULL);
 }
 
+void lb_set_credential(PCCERT_CONTEXT local, ULONG nroots, const PCCERT_CONTEXT *roots)
+{
+    next_cred = local;
+    next_nroots = nroots;
+    next_roots = roots;
+}
+
 void lb_open_limits(struct lb_node *n, const struct lb_node *seed, const DRT_LIMITS *limits)
 {
     lb_open_with(n, seed, DRT_PROTECTION_OFF, NULL, limits);
@@ -56,10 +66,16 @@ void lb_open_with(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
                      S_OK);
-    if (mode != DRT_PROTECTION_OFF)
+    if (mode != DRT_PROTECTION_OFF && next_cred) {
+        assert_int_equal(DrtSetTransportProtectionCredential(n->transport, mode, next_cred,
+                                                             next_nroots, next_roots),
+                         S_OK);
+        next_cred = NULL;
+    } else if (mode != DRT_PROTECTION_OFF) {
         assert_int_equal(
             DrtSetTransportProtection(n->transport, mode, (const BYTE *)psk, (ULONG)strlen(psk)),
             S_OK);
+    }
     if (mode != DRT_PROTECTION_OFF && (soft_s || hard_s))
         assert_int_equal(DrtSetTransportProtectionLifetime(n->transport, soft_s, hard_s, 0, 0),
                          S_OK);

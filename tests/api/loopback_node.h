@@ -32,6 +32,10 @@ void lb_set_port(USHORT port);
 /* SA lifetimes (seconds, 0 0: the library's defaults) for the protected
  * nodes opened next. */
 void lb_set_lifetime(ULONG soft_seconds, ULONG hard_seconds);
+/* The next protected node opened (once) is authenticated by this
+ * credential and these roots (DrtSetTransportProtectionCredential) instead
+ * of its PSK; the pointers must live until then. */
+void lb_set_credential(PCCERT_CONTEXT local, ULONG nroots, const PCCERT_CONTEXT *roots);
 /* The same with DrtSetTransportLimits(limits) before DrtOpen. */
 void lb_open_limits(struct lb_node *n, const struct lb_node *seed, const DRT_LIMITS *limits);
 /* Protection (mode, psk) and limits (NULL: none set) together. */
