@@ -27,7 +27,7 @@
 void usage_demo(void)
 {
     printf("usage: drt demo [--nodes N] [--mode resolve|membership|confidential] [--json]\n"
-           "                [--ipsec require|request [--psk FILE]\n"
+           "                [--ipsec require|request [--psk FILE | --ipsec-auth cert]\n"
            "                [--key-manager notify|dictate [--key-log FILE] [--key-file FILE]]]\n\n"
            "Starts N DRT nodes (default 8, 2..12) in this process on loopback UDP,\n"
            "each publishing a service key through the Windows API, runs exact,\n"
@@ -40,8 +40,9 @@ void usage_demo(void)
            "it, the null provider: no certificates, keys are hashes of names).\n"
            "With --ipsec every node's transport negotiates ESP SAs with the others;\n"
            "without --psk the key is \"%s\" (also the dictator's\n"
-           "secret without --key-file). The cloud then reports the SAs and what\n"
-           "went in the clear.\n",
+           "secret without --key-file); --ipsec-auth cert authenticates them by a\n"
+           "certificate per node under a root made in memory instead. The cloud then\n"
+           "reports the SAs and what went in the clear.\n",
            DEMO_PSK);
     tool_ipsec_usage();
 }

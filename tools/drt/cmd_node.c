@@ -31,7 +31,7 @@ void usage_node(void)
            "                [--advertise ADDR] [--link-local IF] [--exit-after SECONDS]\n"
            "                [--cache FILE] [--root FILE [--cert FILE --key FILE]\n"
            "                [--register-cert DATA] [--mode MODE]]\n"
-           "                [--ipsec require|request --psk FILE\n"
+           "                [--ipsec require|request (--psk FILE | --ipsec-auth cert)\n"
            "                 [--key-manager notify|dictate [--key-log FILE] [--key-file FILE]]]\n"
            "                [--json]\n\n"
            "Opens one DRT node on UDP and keeps it running until Ctrl-C (SIGINT or\n"
@@ -458,6 +458,10 @@ int cmd_node(int argc, char **argv)
         rc = tool_security_load(&o.sec, "node", o.json);
     if (rc == 0)
         rc = derive_cert_keys(&o);
+    if (rc == 0 && tool_security_enabled(&o.sec)) {
+        o.ipsec.cert = tool_security_local(&o.sec);
+        o.ipsec.root = &o.sec.root_ctx;
+    }
     if (rc == 0)
         rc = tool_ipsec_start(&o.ipsec, "node", NULL);
     if (rc)

@@ -31,7 +31,8 @@ void usage_search(void)
            "                  [--iterative] [--path] [--timeout MS]\n"
            "                  --bootstrap HOST:PORT [--advertise ADDR] [--link-local IF]\n"
            "                  [--root FILE [--cert FILE --key FILE] [--mode MODE]]\n"
-           "                  [--ipsec require|request --psk FILE [--key-manager ...]]\n"
+           "                  [--ipsec require|request (--psk FILE | --ipsec-auth cert)\n"
+           "                   [--key-manager ...]]\n"
            "                  [--json]\n\n"
            "Opens a node that registers nothing, bootstraps from the given seed(s)\n"
            "(';'-separated), waits until it is ACTIVE and searches for KEY.\n"
@@ -426,6 +427,10 @@ int cmd_search(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc == 0)
         rc = tool_security_load(&o.sec, "search", o.json);
+    if (rc == 0 && tool_security_enabled(&o.sec)) {
+        o.ipsec.cert = tool_security_local(&o.sec);
+        o.ipsec.root = &o.sec.root_ctx;
+    }
     if (rc == 0)
         rc = tool_ipsec_start(&o.ipsec, "search", NULL);
     if (rc) {

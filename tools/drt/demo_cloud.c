@@ -144,6 +144,11 @@ static void drain_events(struct demo_node *n, unsigned index, bool verbose)
 
 static const struct tool_ipsec *protection;
 
+static bool certified_sas(void)
+{
+    return protection && protection->mode != DRT_PROTECTION_OFF && protection->auth_cert;
+}
+
 static bool open_node(struct demo_node *nodes, unsigned i)
 {
     struct demo_node *n = &nodes[i];
@@ -153,16 +158,9 @@ static bool open_node(struct demo_node *nodes, unsigned i)
         fail("DrtCreateIpv6UdpTransport", hr);
         return false;
     }
-    if (protection && FAILED(hr = tool_ipsec_protect(protection, n->transport))) {
-        fail("DrtSetTransportProtection", hr);
-        return false;
-    }
-    if (mode < 0) {
-        if (FAILED(hr = DrtCreateNullSecurityProvider(&n->security))) {
-            fail("DrtCreateNullSecurityProvider", hr);
-            return false;
-        }
-    } else {
+    /* A certificate per node: for the secure modes' provider, and for the
+     * negotiations under --ipsec-auth cert. */
+    if (mode >= 0 || certified_sas()) {
         n->pkey = tool_keygen(TOOL_ALG_EC);
         n->cert = n->pkey ? tool_cert_make(n->service, n->pkey, false, 3600, root.pCert,
                                            root.pPrivateKey)
@@ -172,6 +170,19 @@ static bool open_node(struct demo_node *nodes, unsigned i)
             return false;
         }
         n->ctx = (CERT_CONTEXT){n->cert, n->pkey, NULL};
+    }
+    const char *call = NULL;
+    if (protection &&
+        FAILED(hr = tool_ipsec_protect(protection, n->transport, &n->ctx, &root, &call))) {
+        fail(call, hr);
+        return false;
+    }
+    if (mode < 0) {
+        if (FAILED(hr = DrtCreateNullSecurityProvider(&n->security))) {
+            fail("DrtCreateNullSecurityProvider", hr);
+            return false;
+        }
+    } else {
         DRT_DATA k = {32, n->key};
         if (FAILED(hr = DrtCreateDerivedKey(&n->ctx, &k))) {
             fail("DrtCreateDerivedKey", hr);
@@ -364,7 +375,7 @@ int demo_cloud(unsigned count, bool as_json, const struct tool_ipsec *ip, int se
                "  per node made in memory; each node publishes its certificate's key\n",
                MODES[mode]);
     int rc = 1;
-    if (mode >= 0 && !make_root())
+    if ((mode >= 0 || certified_sas()) && !make_root())
         goto out;
     for (unsigned i = 0; i < count; i++) {
         nodes[i].service = SERVICES[i];

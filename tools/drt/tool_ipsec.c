@@ -29,6 +29,8 @@ void tool_ipsec_usage(void)
            "                    peers that negotiate, the clear with the others)\n"
            "  --psk FILE        the mesh's pre-shared key: the file's bytes (1..128, one\n"
            "                    trailing newline dropped)\n"
+           "  --ipsec-auth A    psk (the default) or cert: each side proves its --cert\n"
+           "                    and --key, and the peer's chain must lead to --root\n"
            "  --key-manager KM  notify: log every SA's keys to --key-log FILE, one line\n"
            "                    per SA in Wireshark's esp_sa table format; dictate:\n"
            "                    dictate every SA's keys from --key-file FILE (shared by\n"
@@ -57,6 +59,11 @@ bool tool_ipsec_option(struct tool_ipsec *ip, const char *cmd, const char *opt, 
             ip->mode = DRT_PROTECTION_REQUEST;
         else
             *rc = usage(cmd, "--ipsec takes require or request, not '%s'", val);
+    } else if (strcmp(opt, "--ipsec-auth") == 0) {
+        if (strcmp(val, "cert") == 0 || strcmp(val, "psk") == 0)
+            ip->auth_cert = strcmp(val, "cert") == 0;
+        else
+            *rc = usage(cmd, "--ipsec-auth takes psk or cert, not '%s'", val);
     } else if (strcmp(opt, "--psk") == 0) {
         ip->psk_file = val;
     } else if (strcmp(opt, "--key-manager") == 0) {
@@ -229,10 +236,16 @@ static int register_key_manager(struct tool_ipsec *ip, const char *cmd)
 int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default_psk)
 {
     if (ip->mode == DRT_PROTECTION_OFF) {
-        if (ip->psk_file || ip->km || ip->key_log || ip->key_file)
-            return usage(cmd, "%s needs --ipsec require|request", "--psk/--key-manager");
+        if (ip->psk_file || ip->km || ip->key_log || ip->key_file || ip->auth_cert)
+            return usage(cmd, "%s needs --ipsec require|request",
+                         "--psk/--ipsec-auth/--key-manager");
         return 0;
     }
+    if (ip->auth_cert && ip->psk_file)
+        return usage(cmd, "--psk and --ipsec-auth cert exclude each other%s", "");
+    /* The demo makes a certificate per node; the others need the node's. */
+    if (ip->auth_cert && !default_psk && (!ip->cert || !ip->root))
+        return usage(cmd, "--ipsec-auth cert needs --root, --cert and --key%s", "");
     if ((ip->key_log && !ip->km) || (ip->key_file && ip->km != TOOL_KM_DICTATE))
         return usage(cmd, "%s: --key-log needs --key-manager, --key-file needs dictate", "");
     /* The demo (which has a default key) dictates from a default secret
@@ -247,7 +260,7 @@ int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default
     } else if (default_psk) {
         len = strlen(default_psk);
         memcpy(ip->psk, default_psk, len);
-    } else {
+    } else if (!ip->auth_cert) {
         return usage(cmd, "--ipsec needs --psk FILE (the mesh's pre-shared key)%s", "");
     }
     ip->psk_len = (ULONG)len;
@@ -269,11 +282,19 @@ int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default
     return ip->km ? register_key_manager(ip, cmd) : 0;
 }
 
-HRESULT tool_ipsec_protect(const struct tool_ipsec *ip, HDRT_TRANSPORT transport)
+HRESULT tool_ipsec_protect(const struct tool_ipsec *ip, HDRT_TRANSPORT transport,
+                           PCCERT_CONTEXT cert, PCCERT_CONTEXT root, const char **failed)
 {
     if (ip->mode == DRT_PROTECTION_OFF)
         return S_OK;
-    return DrtSetTransportProtection(transport, ip->mode, ip->psk, ip->psk_len);
+    if (!ip->auth_cert) {
+        *failed = "DrtSetTransportProtection";
+        return DrtSetTransportProtection(transport, ip->mode, ip->psk, ip->psk_len);
+    }
+    PCCERT_CONTEXT roots[1] = {root ? root : ip->root};
+    *failed = "DrtSetTransportProtectionCredential";
+    return DrtSetTransportProtectionCredential(transport, ip->mode, cert ? cert : ip->cert, 1,
+                                               roots);
 }
 
 void tool_ipsec_describe(const struct tool_ipsec *ip, bool json)
@@ -284,12 +305,19 @@ void tool_ipsec_describe(const struct tool_ipsec *ip, bool json)
     const char *km = ip->km == TOOL_KM_NOTIFY    ? "notify"
                      : ip->km == TOOL_KM_DICTATE ? "dictate"
                                                  : "none";
+    const char *auth = !ip->auth_cert ? "pre-shared key"
+                       : ip->cert  ? "node certificate (--cert, under --root)"
+                                   : "node certificates (one per node, under the demo's root)";
     if (json)
-        printf("{\"event\":\"ipsec\",\"mode\":\"%s\",\"key_manager\":\"%s\",\"key_log\":%s%s%s}\n",
-               mode, km, ip->key_log ? "\"" : "", ip->key_log ? ip->key_log : "null",
-               ip->key_log ? "\"" : "");
+        printf("{\"event\":\"ipsec\",\"mode\":\"%s\",\"auth\":\"%s\",\"key_manager\":\"%s\","
+               "\"key_log\":%s%s%s}\n",
+               mode, ip->auth_cert ? "cert" : "psk", km, ip->key_log ? "\"" : "",
+               ip->key_log ? ip->key_log : "null", ip->key_log ? "\"" : "");
+    else if (ip->auth_cert)
+        printf("ipsec: %s, authenticated by %s, key manager %s%s%s\n", mode, auth, km,
+               ip->key_log ? ", key log " : "", ip->key_log ? ip->key_log : "");
     else
-        printf("ipsec: %s, pre-shared key %s, key manager %s%s%s\n", mode,
+        printf("ipsec: %s, %s %s, key manager %s%s%s\n", mode, auth,
                ip->psk_file ? ip->psk_file : "(the demo's default)", km,
                ip->key_log ? ", key log " : "", ip->key_log ? ip->key_log : "");
     fflush(stdout);

@@ -5,6 +5,9 @@
  *   --ipsec require|request   the protection mode
  *   --psk FILE                the mesh's pre-shared key: the file's bytes
  *                             (1..128; one trailing newline is dropped)
+ *   --ipsec-auth psk|cert     what authenticates the negotiations: the
+ *                             PSK (the default) or the node's certificate
+ *                             (--root/--cert/--key; DrtSetTransportProtectionCredential)
  *   --key-manager notify      logs every SA's keys to --key-log FILE in the
  *                             format of Wireshark's ESP SA table (esp_sa)
  *   --key-manager dictate     dictates every SA's keys, derived from
@@ -23,6 +26,11 @@ enum tool_key_manager { TOOL_KM_NONE = 0, TOOL_KM_NOTIFY, TOOL_KM_DICTATE };
 
 struct tool_ipsec {
     DRT_PROTECTION_MODE mode;
+    bool auth_cert; /* --ipsec-auth cert: the node's certificate, not a PSK */
+    /* The certificate and root of --root/--cert/--key, for auth_cert; the
+     * command sets them before tool_ipsec_start (the demo gives each node
+     * its own to tool_ipsec_protect instead). */
+    PCCERT_CONTEXT cert, root;
     const char *psk_file;
     BYTE psk[DRT_PROTECTION_MAX_KEY];
     ULONG psk_len;
@@ -47,8 +55,11 @@ bool tool_ipsec_option(struct tool_ipsec *ip, const char *cmd, const char *opt, 
  * 0, 1 (a call failed) or 2 (usage). */
 int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default_psk);
 
-/* DrtSetTransportProtection with the options (nothing when --ipsec is absent). */
-HRESULT tool_ipsec_protect(const struct tool_ipsec *ip, HDRT_TRANSPORT transport);
+/* DrtSetTransportProtection, or DrtSetTransportProtectionCredential with
+ * cert and root (NULL: those of the options), as the options say; nothing
+ * when --ipsec is absent. *failed names the call. */
+HRESULT tool_ipsec_protect(const struct tool_ipsec *ip, HDRT_TRANSPORT transport,
+                           PCCERT_CONTEXT cert, PCCERT_CONTEXT root, const char **failed);
 
 /* One line on stdout saying what protects the node, or nothing. */
 void tool_ipsec_describe(const struct tool_ipsec *ip, bool json);

@@ -136,10 +136,9 @@ HRESULT tool_node_open(struct tool_node *n, USHORT port, const char *bootstrap,
         *failed = "DrtCreateIpv6UdpTransport";
         goto fail;
     }
-    if (protection && FAILED(hr = tool_ipsec_protect(protection, n->transport))) {
-        *failed = "DrtSetTransportProtection";
+    if (protection && FAILED(hr = tool_ipsec_protect(protection, n->transport, NULL, NULL,
+                                                     failed)))
         goto fail;
-    }
     if (FAILED(hr = make_security(n, sec, failed)))
         goto fail;
     if (FAILED(hr = make_bootstrap(n, bootstrap, default_port))) {
