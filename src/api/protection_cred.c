@@ -50,7 +50,7 @@ static HRESULT chain_verify(void *ctx, const uint8_t *chain, size_t len, struct 
     HRESULT hr = sec_chain_decode(chain, len, &leaf, &rest);
     if (SUCCEEDED(hr))
         hr = verify_to_roots(ctx, leaf, rest, &out->not_after);
-    else
+    else if (hr != E_OUTOFMEMORY)
         hr = DRT_E_INVALID_CERT_CHAIN; /* garbage is an unverifiable chain to the peer */
     if (SUCCEEDED(hr) && FAILED(sec_derive_key(leaf, out->key_id)))
         hr = DRT_E_INVALID_CERT_CHAIN;

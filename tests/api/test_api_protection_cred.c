@@ -39,36 +39,6 @@ static void key_for(int i, BYTE key[32])
         key[b] = (BYTE)(i * 29 + b * 7 + 1);
 }
 
-/* An exact search for key from n: true when it found it with data. */
-static bool search_finds(struct lb_node *n, const BYTE key[32], const char *data)
-{
-    HANDLE ev = DrtEventCreate(TRUE, FALSE);
-    DRT_DATA k = {32, (BYTE *)key};
-    DRT_SEARCH_INFO info = {.dwSize = sizeof(info), .fAllowCurrentInstanceMatch = TRUE,
-                            .cMaxEndpoints = 1};
-    HDRT_SEARCH_CONTEXT s;
-    assert_int_equal(DrtStartSearch(n->drt, &k, &info, 5000, ev, NULL, &s), S_OK);
-    bool found = false;
-    for (unsigned step = 0; step < WAIT_STEPS; step++) {
-        DrtEventWait(ev, WAIT_STEP_MS);
-        ULONG size = 0;
-        HRESULT hr = DrtGetSearchResultSize(s, &size);
-        if (hr == DRT_E_SEARCH_IN_PROGRESS)
-            continue;
-        if (hr != S_OK)
-            break;
-        DRT_SEARCH_RESULT *r = malloc(size);
-        assert_non_null(r);
-        assert_int_equal(DrtGetSearchResult(s, size, r), S_OK);
-        found |= r->type == DRT_MATCH_EXACT && r->registration.appData.cb == strlen(data) &&
-                 memcmp(r->registration.appData.pb, data, strlen(data)) == 0;
-        free(r);
-    }
-    assert_int_equal(DrtEndSearch(s), S_OK);
-    DrtEventClose(ev);
-    return found;
-}
-
 static void open_cred(struct lb_node *n, const struct lb_node *seed, PCCERT_CONTEXT local)
 {
     static PCCERT_CONTEXT roots[1];
@@ -99,8 +69,8 @@ static void test_two_certified_nodes_search_inside_esp(void **state)
     assert_true(lb_wait_active(&b, WAIT_STEPS * WAIT_STEP_MS));
     bool ab = false, ba = false;
     for (int attempt = 0; attempt < 5 && !(ab && ba); attempt++) {
-        ab = ab || search_finds(&a, kb, "node-b");
-        ba = ba || search_finds(&b, ka, "node-a");
+        ab = ab || lb_search_finds(&a, kb, "node-b");
+        ba = ba || lb_search_finds(&b, ka, "node-a");
     }
     assert_true(ab);
     assert_true(ba);
