@@ -133,39 +133,6 @@ unsigned lb_drain(struct lb_node *n)
     return got;
 }
 
-/* Runs an exact search for key from n; true when it found the key with
- * the expected data. */
-bool lb_search_finds(struct lb_node *n, const BYTE key[32], const char *data)
-{
-    HANDLE ev = DrtEventCreate(TRUE, FALSE);
-    DRT_DATA k = {32, (BYTE *)key};
-    DRT_SEARCH_INFO info = {.dwSize = sizeof(info), .fIterative = FALSE,
-                            .fAllowCurrentInstanceMatch = TRUE, .fAnyMatchInRange = FALSE,
-                            .cMaxEndpoints = 1, .pMaximumKey = NULL, .pMinimumKey = NULL};
-    HDRT_SEARCH_CONTEXT s;
-    assert_int_equal(DrtStartSearch(n->drt, &k, &info, 5000, ev, NULL, &s), S_OK);
-    bool found = false;
-    for (unsigned step = 0; step < 200u; step++) {
-        DrtEventWait(ev, 50u);
-        ULONG size = 0;
-        HRESULT hr = DrtGetSearchResultSize(s, &size);
-        if (hr == DRT_E_SEARCH_IN_PROGRESS)
-            continue;
-        if (hr != S_OK)
-            break;
-        DRT_SEARCH_RESULT *r = malloc(size);
-        assert_non_null(r);
-        assert_int_equal(DrtGetSearchResult(s, size, r), S_OK);
-        if (r->type == DRT_MATCH_EXACT && r->registration.appData.cb == strlen(data) &&
-            memcmp(r->registration.appData.pb, data, strlen(data)) == 0)
-            found = true;
-        free(r);
-    }
-    assert_int_equal(DrtEndSearch(s), S_OK);
-    DrtEventClose(ev);
-    return found;
-}
-
 bool lb_wait_active(struct lb_node *n, unsigned ms)
 {
     for (unsigned waited = 0; waited <= ms; waited += 50) {

@@ -48,9 +48,6 @@ void lb_register(struct lb_node *n, const BYTE key[32], const char *data,
                  HDRT_REGISTRATION_CONTEXT *reg);
 /* Drains the node's DRT_EVENT_DATA queue (bounded); returns how many. */
 unsigned lb_drain(struct lb_node *n);
-/* Runs an exact search for key from n (bounded by 10 s); true when it
- * found the key with the data. */
-bool lb_search_finds(struct lb_node *n, const BYTE key[32], const char *data);
 /* Waits (bounded by ms) until the node is ACTIVE. */
 bool lb_wait_active(struct lb_node *n, unsigned ms);
 void lb_close(struct lb_node *n);
