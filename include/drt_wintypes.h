@@ -197,6 +197,10 @@ typedef struct _CERT_PUBLIC_KEY_INFO {
 #ifndef ERROR_PATH_NOT_FOUND
 #define ERROR_PATH_NOT_FOUND 3L
 #endif
+/* DrtKeyingSocketListen: the socket is served already (libdrt extension). */
+#ifndef ERROR_ALREADY_EXISTS
+#define ERROR_ALREADY_EXISTS 183L
+#endif
 #ifndef ERROR_DISK_FULL
 #define ERROR_DISK_FULL 112L
 #endif

@@ -127,6 +127,7 @@ extern "C" {
 /* "Cannot talk to the engine": the out-of-process transport's failures. */
 #ifndef RPC_E_CALL_REJECTED
 #define RPC_E_CALL_REJECTED                         ((DWORD)0x80010001L)
+#define RPC_E_SERVER_DIED_DNE                       ((DWORD)0x80010012L)
 #define RPC_E_SERVERFAULT                           ((DWORD)0x80010105L)
 #define RPC_E_DISCONNECTED                          ((DWORD)0x80010108L)
 #define RPC_E_ACCESS_DENIED                         ((DWORD)0x8001011BL)
@@ -674,6 +675,23 @@ DWORD WINAPI IPsecKeyManagerSetSecurityInfoByKey0(HANDLE engineHandle, const voi
                                                   SECURITY_INFORMATION securityInfo,
                                                   const SID *sidOwner, const SID *sidGroup,
                                                   const ACL *dacl, const ACL *sacl);
+
+/* Portable: serves this process's keying engine on a Unix-domain stream
+ * socket at path (mode 0666; at most one socket per process). Another
+ * process opens a session on it with FwpmEngineOpen0(path, ...) (or with
+ * serverName NULL and the environment variable DRT_KEYING_SOCKET=path);
+ * its calls run here as its own uid/gid (SO_PEERCRED), and the callbacks
+ * of the key managers it registers run in it. Its registrations go when
+ * its session closes or its process dies. Returns ERROR_SUCCESS,
+ * ERROR_INVALID_PARAMETER (path NULL, empty or too long for a socket),
+ * ERROR_ALREADY_EXISTS (this process serves one already, or path is taken
+ * by a live socket or another file), ERROR_ACCESS_DENIED, ERROR_PATH_NOT_FOUND,
+ * ERROR_NOT_ENOUGH_MEMORY or ERROR_INTERNAL_ERROR. docs/KEYING.md §10. */
+DWORD WINAPI DrtKeyingSocketListen(const char *path);
+
+/* Portable: stops serving (removes the socket file, ends every client's
+ * session). ERROR_SUCCESS, or ERROR_INVALID_HANDLE when nothing is served. */
+DWORD WINAPI DrtKeyingSocketClose(void);
 
 /* Portable: builds an ACL in a caller buffer of aclLength bytes (at least
  * sizeof(ACL), at most 65535, 4-byte aligned). Returns ERROR_SUCCESS, or

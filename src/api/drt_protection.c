@@ -12,6 +12,7 @@
 
 #include "api/api_internal.h"
 #include "api/fwpm_engine.h"
+#include "api/keying_server.h"
 #include "api/protection_cred.h"
 #include "io/io_ipsec.h"
 #include "io/io_loop.h"
@@ -86,7 +87,8 @@ static HRESULT protect(struct drt_transport *t, DRT_PROTECTION_MODE mode, const 
                        .lock = km_lock,
                        .unlock = km_unlock,
                        .clock_ms = km_clock,
-                       .random = km_random}},
+                       .random = km_random,
+                       .remote = &keying_server_remote_ops}},
     };
     io_call(protect_on_loop, &j);
     return j.hr;

@@ -13,6 +13,7 @@
 
 #include <openssl/rand.h>
 
+#include "api/keying_client.h"
 #include "io/io_km.h"
 #include "io/io_loop.h"
 #include "ipsec/keymgr.h"
@@ -37,7 +38,10 @@ static int openssl_random(void *ctx, void *buf, size_t len)
  * writable by every user (anybody could then plant code in it). */
 static bool default_integrity(const struct ipsec_caller *caller)
 {
-    (void)caller;
+    /* A caller over the key-manager socket: its executable was judged when
+     * it connected (io_kmsock.c, the same rule). */
+    if (caller->remote)
+        return !caller->image_writable;
     struct stat st;
     if (stat("/proc/self/exe", &st) != 0)
         return true; /* no procfs: nothing to check against */
@@ -135,9 +139,10 @@ DRT_EXPORT DWORD WINAPI FwpmEngineOpen0(const wchar_t *serverName, UINT32 authnS
 {
     if (engineHandle)
         *engineHandle = NULL;
-    /* Only the local engine exists: a remote one is a call its transport
-     * refuses, hence an RPC-band code. */
-    if (serverName)
+    /* Only engines on this machine exist: a serverName that is not the
+     * absolute path of a key-manager socket names a remote machine, a
+     * call its transport refuses, hence an RPC-band code. */
+    if (serverName && serverName[0] != L'/')
         return RPC_E_CALL_REJECTED;
     if (authnService != RPC_C_AUTHN_WINNT && authnService != RPC_C_AUTHN_DEFAULT)
         return ERROR_INVALID_PARAMETER;
@@ -147,12 +152,21 @@ DRT_EXPORT DWORD WINAPI FwpmEngineOpen0(const wchar_t *serverName, UINT32 authnS
     if (!engineHandle)
         return FWP_E_NULL_POINTER;
 
+    char path[KEYING_CLIENT_MAX_PATH];
+    if (keying_client_route(serverName, path))
+        return keying_client_open(path, session, engineHandle);
+    struct ipsec_caller caller = {.uid = (uint32_t)getuid(), .gid = (uint32_t)getgid()};
+    return fwpm_open_as(&caller, session, engineHandle);
+}
+
+DWORD fwpm_open_as(const struct ipsec_caller *caller, const FWPM_SESSION0 *session,
+                   HANDLE *engineHandle)
+{
     DWORD rc;
     struct ipsec_engine *e = fwpm_lock(&rc);
     if (!e)
         return rc;
-    struct ipsec_caller caller = {.uid = (uint32_t)getuid(), .gid = (uint32_t)getgid()};
-    rc = ipsec_session_open(e, &caller, session, engineHandle);
+    rc = ipsec_session_open(e, caller, session, engineHandle);
     fwpm_unlock();
     return rc;
 }
@@ -161,6 +175,13 @@ DRT_EXPORT DWORD WINAPI FwpmEngineClose0(HANDLE engineHandle)
 {
     if (!engineHandle)
         return FWP_E_NULL_POINTER;
+    if (keying_client_is_remote(engineHandle))
+        return keying_client_close(engineHandle);
+    return fwpm_close(engineHandle, true);
+}
+
+DWORD fwpm_close(HANDLE engineHandle, bool wait)
+{
     DWORD rc;
     struct ipsec_engine *e = fwpm_lock(&rc);
     if (!e)
@@ -171,7 +192,7 @@ DRT_EXPORT DWORD WINAPI FwpmEngineClose0(HANDLE engineHandle)
         fwpm_writer_released();
     /* Its registrations left with it; like IPsecKeyManagerUnregisterAndDelete0
      * this returns once their callbacks in flight have ended. */
-    while (rc == ERROR_SUCCESS && fwpm_may_wait_for_callbacks() &&
+    while (rc == ERROR_SUCCESS && wait && fwpm_may_wait_for_callbacks() &&
            ipsec_keymgr_session_draining(e, engineHandle))
         fwpm_wait_pins();
     fwpm_unlock();

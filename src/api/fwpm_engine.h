@@ -34,6 +34,15 @@ void fwpm_writer_released(void);
 bool fwpm_wait_writer(uint64_t deadline_ms);
 uint64_t fwpm_now_ms(void);
 
+/* FwpmEngineOpen0 on this process's engine for caller (this process's
+ * user, or a key-manager socket's peer). */
+DWORD fwpm_open_as(const struct ipsec_caller *caller, const FWPM_SESSION0 *session,
+                   HANDLE *engineHandle);
+/* FwpmEngineClose0 on this process's engine; wait: for the callbacks of
+ * its registrations in flight (a key-manager socket's session does not:
+ * those callbacks wait for answers its own connection thread reads). */
+DWORD fwpm_close(HANDLE engineHandle, bool wait);
+
 /* Replaces the image-integrity check (NULL restores the default, which
  * refuses an executable that anybody may overwrite). For tests. */
 void fwpm_set_integrity_check(ipsec_integrity_fn fn, void *ctx);

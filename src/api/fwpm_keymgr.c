@@ -4,6 +4,7 @@
  * (src/ipsec/keymgr.h), which validates them before touching any state.
  */
 #include "api/fwpm_engine.h"
+#include "api/keying_client.h"
 #include "ipsec/keymgr.h"
 #include "util/export.h"
 
@@ -11,6 +12,8 @@ DRT_EXPORT DWORD WINAPI IPsecKeyManagerAddAndRegister0(
     HANDLE engineHandle, const IPSEC_KEY_MANAGER0 *keyManager,
     const IPSEC_KEY_MANAGER_CALLBACKS0 *keyManagerCallbacks, HANDLE *keyMgmtHandle)
 {
+    if (keying_client_is_remote(engineHandle))
+        return keying_client_km_add(engineHandle, keyManager, keyManagerCallbacks, keyMgmtHandle);
     DWORD rc;
     struct ipsec_engine *e = fwpm_lock(&rc);
     if (!e)
@@ -29,6 +32,8 @@ DRT_EXPORT DWORD WINAPI IPsecKeyManagerAddAndRegister0(
 DRT_EXPORT DWORD WINAPI IPsecKeyManagerUnregisterAndDelete0(HANDLE engineHandle,
                                                              HANDLE keyMgmtHandle)
 {
+    if (keying_client_is_remote(engineHandle))
+        return keying_client_km_remove(engineHandle, keyMgmtHandle);
     DWORD rc;
     struct ipsec_engine *e = fwpm_lock(&rc);
     if (!e)
@@ -44,6 +49,8 @@ DRT_EXPORT DWORD WINAPI IPsecKeyManagerUnregisterAndDelete0(HANDLE engineHandle,
 DRT_EXPORT DWORD WINAPI IPsecKeyManagersGet0(HANDLE engineHandle, IPSEC_KEY_MANAGER0 ***entries,
                                              UINT32 *numEntries)
 {
+    if (keying_client_is_remote(engineHandle))
+        return keying_client_km_list(engineHandle, entries, numEntries);
     DWORD rc;
     struct ipsec_engine *e = fwpm_lock(&rc);
     if (!e)
@@ -58,6 +65,9 @@ DRT_EXPORT DWORD WINAPI IPsecKeyManagerGetSecurityInfoByKey0(
     PSID *sidOwner, PSID *sidGroup, PACL *dacl, PACL *sacl,
     PSECURITY_DESCRIPTOR *securityDescriptor)
 {
+    if (keying_client_is_remote(engineHandle))
+        return keying_client_sec_get(engineHandle, reserved, securityInfo, sidOwner, sidGroup,
+                                     dacl, sacl, securityDescriptor);
     DWORD rc;
     struct ipsec_engine *e = fwpm_lock(&rc);
     if (!e)
@@ -72,6 +82,9 @@ DRT_EXPORT DWORD WINAPI IPsecKeyManagerSetSecurityInfoByKey0(
     HANDLE engineHandle, const void *reserved, SECURITY_INFORMATION securityInfo,
     const SID *sidOwner, const SID *sidGroup, const ACL *dacl, const ACL *sacl)
 {
+    if (keying_client_is_remote(engineHandle))
+        return keying_client_sec_set(engineHandle, reserved, securityInfo, sidOwner, sidGroup,
+                                     dacl, sacl);
     DWORD rc;
     struct ipsec_engine *e = fwpm_lock(&rc);
     if (!e)

@@ -5,6 +5,8 @@
  * allowed.
  */
 #include "api/fwpm_engine.h"
+#include "api/keying_client.h"
+#include "ipsec/kmrpc_wire.h"
 #include "util/export.h"
 
 static DWORD begin_waiting(struct ipsec_engine *e, HANDLE engineHandle, UINT32 flags)
@@ -27,6 +29,8 @@ static DWORD begin_waiting(struct ipsec_engine *e, HANDLE engineHandle, UINT32 f
 
 DRT_EXPORT DWORD WINAPI FwpmTransactionBegin0(HANDLE engineHandle, UINT32 flags)
 {
+    if (keying_client_is_remote(engineHandle))
+        return keying_client_txn(engineHandle, KMRPC_TXN_BEGIN, flags);
     DWORD rc;
     struct ipsec_engine *e = fwpm_lock(&rc);
     if (!e)
@@ -52,10 +56,14 @@ static DWORD end_txn(HANDLE engineHandle, DWORD (*end)(struct ipsec_engine *, HA
 
 DRT_EXPORT DWORD WINAPI FwpmTransactionCommit0(HANDLE engineHandle)
 {
+    if (keying_client_is_remote(engineHandle))
+        return keying_client_txn(engineHandle, KMRPC_TXN_COMMIT, 0);
     return end_txn(engineHandle, ipsec_txn_commit);
 }
 
 DRT_EXPORT DWORD WINAPI FwpmTransactionAbort0(HANDLE engineHandle)
 {
+    if (keying_client_is_remote(engineHandle))
+        return keying_client_txn(engineHandle, KMRPC_TXN_ABORT, 0);
     return end_txn(engineHandle, ipsec_txn_abort);
 }

@@ -76,15 +76,15 @@ wchar_t *ipsec_wcsdup(const wchar_t *s, bool *ok)
     return d;
 }
 
-static bool string_too_long(const wchar_t *s, size_t max)
+bool ipsec_string_too_long(const wchar_t *s, size_t max)
 {
     return s && wcsnlen(s, max + 1) > max;
 }
 
 bool ipsec_display_too_long(const struct ipsec_engine *e, const FWPM_DISPLAY_DATA0 *d)
 {
-    return string_too_long(d->name, e->cfg.max_display_chars) ||
-           string_too_long(d->description, e->cfg.max_display_chars);
+    return ipsec_string_too_long(d->name, e->cfg.max_display_chars) ||
+           ipsec_string_too_long(d->description, e->cfg.max_display_chars);
 }
 
 static bool handle_in_use(const struct ipsec_engine *e, uintptr_t h)

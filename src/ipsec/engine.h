@@ -26,6 +26,12 @@
 struct ipsec_caller {
     uint32_t uid;
     uint32_t gid;
+    /* 0: a caller in this process. Otherwise the id of the key-manager
+     * socket connection it came in on (docs/KEYING.md §10): its callbacks
+     * run in that process, and its executable was judged when it connected
+     * (image_writable: anybody may overwrite it). */
+    uint64_t remote;
+    bool image_writable;
 };
 
 /* Fills buf with len random bytes; returns 0 on success. */

@@ -48,6 +48,7 @@ struct ipsec_keymgr {
     UINT32 flags;
     UINT8 timeout_s;
     IPSEC_KEY_MANAGER_CALLBACKS0 callbacks;
+    uint64_t remote; /* the owning session's caller.remote */
     unsigned pins; /* callbacks in flight (ipsec_keymgr_pin_*) */
     bool retired;  /* out of the registry, kept only while pinned */
 };
@@ -79,6 +80,7 @@ bool ipsec_guid_equal(const GUID *a, const GUID *b);
 /* NULL-tolerant copy; *ok is false on allocation failure. */
 wchar_t *ipsec_wcsdup(const wchar_t *s, bool *ok);
 /* A displayData string longer than the engine's cap. */
+bool ipsec_string_too_long(const wchar_t *s, size_t max);
 bool ipsec_display_too_long(const struct ipsec_engine *e, const FWPM_DISPLAY_DATA0 *d);
 
 /* The descriptor as the session sees it (its staged parts on top). */

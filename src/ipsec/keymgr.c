@@ -79,14 +79,9 @@ void ipsec_keymgr_drop_session(struct ipsec_engine *e, uintptr_t session)
     }
 }
 
-/* The checks that need no engine state, in the documented order. */
-static DWORD check_add_args(const struct ipsec_engine *e, HANDLE session,
-                            const IPSEC_KEY_MANAGER0 *km, const IPSEC_KEY_MANAGER_CALLBACKS0 *cb,
-                            HANDLE *out)
+DWORD ipsec_keymgr_check_args(const IPSEC_KEY_MANAGER0 *km, const IPSEC_KEY_MANAGER_CALLBACKS0 *cb,
+                              uint32_t max_display_chars)
 {
-    if (!session || !km || !cb || !out)
-        return FWP_E_NULL_POINTER;
-    *out = NULL;
     if (!cb->keyNotify)
         return FWP_E_NULL_POINTER;
     if (km->flags & ~(UINT32)IPSEC_KEY_MANAGER_FLAG_DICTATE_KEY)
@@ -100,9 +95,21 @@ static DWORD check_add_args(const struct ipsec_engine *e, HANDLE session,
         return ERROR_NOT_SUPPORTED;
     if (km->keyDictationTimeoutHint > IPSEC_KEYMGR_MAX_TIMEOUT_S)
         return FWP_E_INVALID_INTERVAL;
-    if (ipsec_display_too_long(e, &km->displayData))
+    if (ipsec_string_too_long(km->displayData.name, max_display_chars) ||
+        ipsec_string_too_long(km->displayData.description, max_display_chars))
         return FWP_E_INVALID_PARAMETER;
     return ERROR_SUCCESS;
+}
+
+/* The checks that need no engine state, in the documented order. */
+static DWORD check_add_args(const struct ipsec_engine *e, HANDLE session,
+                            const IPSEC_KEY_MANAGER0 *km, const IPSEC_KEY_MANAGER_CALLBACKS0 *cb,
+                            HANDLE *out)
+{
+    if (!session || !km || !cb || !out)
+        return FWP_E_NULL_POINTER;
+    *out = NULL;
+    return ipsec_keymgr_check_args(km, cb, e->cfg.max_display_chars);
 }
 
 /* A random key no live registration uses. */
@@ -170,6 +177,7 @@ DWORD ipsec_keymgr_add(struct ipsec_engine *e, HANDLE session, const IPSEC_KEY_M
         }
     }
     km->session = s->handle;
+    km->remote = s->caller.remote;
     km->flags = keyManager->flags;
     km->timeout_s = keyManager->keyDictationTimeoutHint ? keyManager->keyDictationTimeoutHint
                                                         : IPSEC_KEYMGR_DEFAULT_TIMEOUT_S;
@@ -247,6 +255,35 @@ static wchar_t *place_string(uint8_t **cursor, const wchar_t *s)
     return d;
 }
 
+DWORD ipsec_keymgr_pack_list(const IPSEC_KEY_MANAGER0 *items, size_t n,
+                             IPSEC_KEY_MANAGER0 ***entries)
+{
+    *entries = NULL;
+    if (n == 0)
+        return ERROR_SUCCESS;
+    /* One block: the pointer array, the entries, then every string, so one
+     * FwpmFreeMemory0 releases all of it. */
+    size_t off_entries = align_up(n * sizeof(IPSEC_KEY_MANAGER0 *), alignof(IPSEC_KEY_MANAGER0));
+    size_t off_strings = align_up(off_entries + n * sizeof(IPSEC_KEY_MANAGER0), alignof(wchar_t));
+    size_t total = off_strings;
+    for (size_t i = 0; i < n; i++)
+        total += wcs_bytes(items[i].displayData.name) + wcs_bytes(items[i].displayData.description);
+    uint8_t *block = calloc(1, total);
+    if (!block)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    IPSEC_KEY_MANAGER0 **ptrs = (IPSEC_KEY_MANAGER0 **)(void *)block;
+    IPSEC_KEY_MANAGER0 *out = (IPSEC_KEY_MANAGER0 *)(void *)(block + off_entries);
+    uint8_t *cursor = block + off_strings;
+    for (size_t k = 0; k < n; k++) {
+        out[k] = items[k];
+        out[k].displayData.name = place_string(&cursor, items[k].displayData.name);
+        out[k].displayData.description = place_string(&cursor, items[k].displayData.description);
+        ptrs[k] = &out[k];
+    }
+    *entries = ptrs;
+    return ERROR_SUCCESS;
+}
+
 DWORD ipsec_keymgr_list(struct ipsec_engine *e, HANDLE session, IPSEC_KEY_MANAGER0 ***entries,
                         UINT32 *numEntries)
 {
@@ -263,58 +300,26 @@ DWORD ipsec_keymgr_list(struct ipsec_engine *e, HANDLE session, IPSEC_KEY_MANAGE
     size_t n = e->live_keymgrs;
     if (n == 0)
         return ERROR_SUCCESS;
-
-    /* One block: the pointer array, the entries, then every string, so one
-     * FwpmFreeMemory0 releases all of it. */
-    size_t off_entries = align_up(n * sizeof(IPSEC_KEY_MANAGER0 *), alignof(IPSEC_KEY_MANAGER0));
-    size_t off_strings = align_up(off_entries + n * sizeof(IPSEC_KEY_MANAGER0), alignof(wchar_t));
-    size_t total = off_strings;
-    for (size_t i = 0; i < e->keymgrs.count; i++) {
-        const struct ipsec_keymgr *km = live_at(e, i);
-        if (km)
-            total += wcs_bytes(km->name) + wcs_bytes(km->description);
-    }
-    uint8_t *block = calloc(1, total);
-    if (!block)
+    IPSEC_KEY_MANAGER0 *items = calloc(n, sizeof(*items));
+    if (!items)
         return ERROR_NOT_ENOUGH_MEMORY;
-    IPSEC_KEY_MANAGER0 **ptrs = (IPSEC_KEY_MANAGER0 **)(void *)block;
-    IPSEC_KEY_MANAGER0 *items = (IPSEC_KEY_MANAGER0 *)(void *)(block + off_entries);
-    uint8_t *cursor = block + off_strings;
     size_t k = 0;
     for (size_t i = 0; i < e->keymgrs.count; i++) {
         const struct ipsec_keymgr *km = live_at(e, i);
         if (!km)
             continue;
         items[k].keyManagerKey = km->key;
-        items[k].displayData.name = place_string(&cursor, km->name);
-        items[k].displayData.description = place_string(&cursor, km->description);
+        items[k].displayData.name = km->name;
+        items[k].displayData.description = km->description;
         items[k].flags = km->flags;
         items[k].keyDictationTimeoutHint = km->timeout_s;
-        ptrs[k] = &items[k];
         k++;
     }
-    *entries = ptrs;
-    *numEntries = (UINT32)k;
-    return ERROR_SUCCESS;
-}
-
-DWORD ipsec_keymgr_pin_dictator(struct ipsec_engine *e, struct ipsec_keymgr_pin *out)
-{
-    for (size_t i = 0; i < e->keymgrs.count; i++) {
-        struct ipsec_keymgr *km = live_at(e, i);
-        if (!km || !(km->flags & IPSEC_KEY_MANAGER_FLAG_DICTATE_KEY))
-            continue;
-        km->pins++;
-        *out = (struct ipsec_keymgr_pin){
-            .registration = (HANDLE)km->handle,
-            .key = km->key,
-            .flags = km->flags,
-            .timeout_s = km->timeout_s,
-            .callbacks = km->callbacks,
-        };
-        return ERROR_SUCCESS;
-    }
-    return FWP_E_NOT_FOUND;
+    DWORD rc = ipsec_keymgr_pack_list(items, k, entries);
+    free(items);
+    if (rc == ERROR_SUCCESS)
+        *numEntries = (UINT32)k;
+    return rc;
 }
 
 static struct ipsec_keymgr_pin pin_of(struct ipsec_keymgr *km)
@@ -326,7 +331,20 @@ static struct ipsec_keymgr_pin pin_of(struct ipsec_keymgr *km)
         .flags = km->flags,
         .timeout_s = km->timeout_s,
         .callbacks = km->callbacks,
+        .remote = km->remote,
     };
+}
+
+DWORD ipsec_keymgr_pin_dictator(struct ipsec_engine *e, struct ipsec_keymgr_pin *out)
+{
+    for (size_t i = 0; i < e->keymgrs.count; i++) {
+        struct ipsec_keymgr *km = live_at(e, i);
+        if (km && (km->flags & IPSEC_KEY_MANAGER_FLAG_DICTATE_KEY)) {
+            *out = pin_of(km);
+            return ERROR_SUCCESS;
+        }
+    }
+    return FWP_E_NOT_FOUND;
 }
 
 DWORD ipsec_keymgr_pin_all(struct ipsec_engine *e, struct ipsec_keymgr_pin **out, size_t *n)

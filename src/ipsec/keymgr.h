@@ -22,6 +22,12 @@
 #define IPSEC_KEYMGR_RIGHT_REGISTER FWPM_ACTRL_ADD
 #define IPSEC_KEYMGR_RIGHT_ENUM     FWPM_ACTRL_ENUM
 
+/* The pure checks of IPsecKeyManagerAddAndRegister0 after its NULL
+ * pointers (steps 2 to 7 of docs/KEYING.md §3), for the engine and for a
+ * client that must refuse what it cannot send. */
+DWORD ipsec_keymgr_check_args(const IPSEC_KEY_MANAGER0 *km, const IPSEC_KEY_MANAGER_CALLBACKS0 *cb,
+                              uint32_t max_display_chars);
+
 /* IPsecKeyManagerAddAndRegister0. */
 DWORD ipsec_keymgr_add(struct ipsec_engine *e, HANDLE session,
                        const IPSEC_KEY_MANAGER0 *keyManager,
@@ -40,6 +46,10 @@ bool ipsec_keymgr_session_draining(const struct ipsec_engine *e, HANDLE session)
  * strings), freed with one free(). */
 DWORD ipsec_keymgr_list(struct ipsec_engine *e, HANDLE session, IPSEC_KEY_MANAGER0 ***entries,
                         UINT32 *numEntries);
+/* The block ipsec_keymgr_list returns, built from n entries (their strings
+ * copied): ERROR_SUCCESS or ERROR_NOT_ENOUGH_MEMORY; n 0 gives NULL. */
+DWORD ipsec_keymgr_pack_list(const IPSEC_KEY_MANAGER0 *items, size_t n,
+                             IPSEC_KEY_MANAGER0 ***entries);
 
 /* IPsecKeyManagerGetSecurityInfoByKey0: *securityDescriptor is one malloc'd
  * self-relative descriptor; the part pointers point into it. */
@@ -69,6 +79,7 @@ struct ipsec_keymgr_pin {
     UINT32 flags;
     UINT8 timeout_s; /* the effective dictation deadline, 1..10 */
     IPSEC_KEY_MANAGER_CALLBACKS0 callbacks;
+    uint64_t remote; /* non-zero: the callbacks run in that socket client */
 };
 
 /* Pins the dictating key manager: ERROR_SUCCESS or FWP_E_NOT_FOUND. */

@@ -127,7 +127,8 @@ static bool left(const struct neg_keymgr_env *env, const struct ipsec_keymgr_pin
     return gone;
 }
 
-static void run_check(const struct neg_km_call *c, struct neg_km_answer *a)
+static void run_check(const struct neg_keymgr_env *env, const struct neg_km_call *c,
+                      struct neg_km_answer *a)
 {
     IKEEXT_TRAFFIC0 t;
     memset(&t, 0, sizeof(t));
@@ -137,7 +138,13 @@ static void run_check(const struct neg_km_call *c, struct neg_km_answer *a)
     t.authIpFilterId = 0; /* no Extended Mode (docs/KEYING.md §4.4) */
     BOOL w = FALSE;
     UINT32 wt = 0;
-    c->pin.callbacks.keyDictationCheck(&t, &w, &wt);
+    if (!c->pin.remote) {
+        c->pin.callbacks.keyDictationCheck(&t, &w, &wt);
+    } else if (env->remote) {
+        bool rw = false;
+        env->remote->check(env->remote_ctx, &c->pin, &c->params, &rw, &wt);
+        w = rw;
+    }
     a->will = w != FALSE;
     a->weight = a->will ? wt : 0;
 }
@@ -157,7 +164,10 @@ static void run_dictate(const struct neg_keymgr_env *env, const struct neg_km_ca
     neg_sa_view_init(&v[1], &lp, FWP_DIRECTION_OUTBOUND, c->out_spi, NULL);
     BOOL gen = FALSE;
     uint64_t t0 = env->clock_ms ? env->clock_ms(env->clock_ctx) : 0;
-    DWORD rc = c->pin.callbacks.keyDictation(&v[0].d, &v[1].d, &gen);
+    DWORD rc = !c->pin.remote ? c->pin.callbacks.keyDictation(&v[0].d, &v[1].d, &gen)
+               : env->remote
+                   ? env->remote->dictate(env->remote_ctx, &c->pin, &lp, &v[0], &v[1], &gen)
+                   : RPC_E_DISCONNECTED;
     uint64_t t1 = env->clock_ms ? env->clock_ms(env->clock_ctx) : 0;
     /* A late answer is a failed one, whatever it returned (§4.2); its
      * keyingModuleGenKey still decides what happens next. */
@@ -179,14 +189,17 @@ static void run_dictate(const struct neg_keymgr_env *env, const struct neg_km_ca
     free(v);
 }
 
-static void run_notify(const struct neg_km_call *c)
+static void run_notify(const struct neg_keymgr_env *env, const struct neg_km_call *c)
 {
     struct neg_sa_view *v = calloc(2, sizeof(*v));
     if (!v)
         return;
     neg_sa_view_init(&v[0], &c->params, FWP_DIRECTION_INBOUND, c->in_spi, c->keys_in);
     neg_sa_view_init(&v[1], &c->params, FWP_DIRECTION_OUTBOUND, c->out_spi, c->keys_out);
-    c->pin.callbacks.keyNotify(&v[0].d, &v[1].d);
+    if (!c->pin.remote)
+        c->pin.callbacks.keyNotify(&v[0].d, &v[1].d);
+    else if (env->remote)
+        env->remote->notify(env->remote_ctx, &c->pin, &c->params, &v[0], &v[1]);
     neg_sa_view_clear(&v[0]);
     neg_sa_view_clear(&v[1]);
     free(v);
@@ -203,7 +216,7 @@ void neg_km_run(const struct neg_keymgr_env *env, struct neg_km_call *call,
     switch (call->op) {
     case NEG_KM_CHECK:
         if (!gone)
-            run_check(call, a);
+            run_check(env, call, a);
         break;
     case NEG_KM_DICTATE:
         if (gone)
@@ -213,7 +226,7 @@ void neg_km_run(const struct neg_keymgr_env *env, struct neg_km_call *call,
         break;
     case NEG_KM_NOTIFY:
         if (!gone)
-            run_notify(call);
+            run_notify(env, call);
         break;
     }
     neg_km_drop(env, call);

@@ -99,6 +99,22 @@ struct neg_km_answer {
     uint8_t keys_in[ESP_KEYMAT_SIZE], keys_out[ESP_KEYMAT_SIZE];
 };
 
+/* A key manager registered from another process (pin->remote != 0) is
+ * reached through these (src/api/keying_server.c), on the thread that runs
+ * the call; each waits for the answer at most the registration's timeout
+ * hint. check: no answer is "will not dictate". dictate: the answer's
+ * slots are written into in/out (whose sizes then tell whether they fit),
+ * or an error is returned. notify: sent, not answered. */
+struct neg_remote_ops {
+    void (*check)(void *ctx, const struct ipsec_keymgr_pin *pin, const struct neg_sa_params *p,
+                  bool *will, uint32_t *weight);
+    DWORD (*dictate)(void *ctx, const struct ipsec_keymgr_pin *pin,
+                     const struct neg_sa_params *p, struct neg_sa_view *in,
+                     struct neg_sa_view *out, BOOL *gen);
+    void (*notify)(void *ctx, const struct ipsec_keymgr_pin *pin, const struct neg_sa_params *p,
+                   const struct neg_sa_view *in, const struct neg_sa_view *out);
+};
+
 struct neg_keymgr_env {
     struct ipsec_engine *engine; /* NULL: no key managers at all */
     void (*lock)(void *ctx);     /* optional */
@@ -117,6 +133,8 @@ struct neg_keymgr_env {
      * thread) or neg_km_drop. NULL: calls run inline. */
     void (*ask)(void *ctx, const struct neg_km_call *call);
     void *ask_ctx;
+    const struct neg_remote_ops *remote; /* optional: key managers of other processes */
+    void *remote_ctx;
 };
 
 /* Pins the dictating key manager into a CHECK or DICTATE call (id and

@@ -20,8 +20,8 @@ struct test_env {
     bool integrity_refuses;
 };
 
-#define ROOT  ((const struct ipsec_caller){0, 0})
-#define ALICE ((const struct ipsec_caller){1000, 1000})
+#define ROOT  ((const struct ipsec_caller){.uid = 0, .gid = 0})
+#define ALICE ((const struct ipsec_caller){.uid = 1000, .gid = 1000})
 
 static inline int test_random(void *ctx, void *buf, size_t len)
 {
