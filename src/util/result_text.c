@@ -85,6 +85,14 @@ static const struct result_entry entries[] = {
     F(FWP_E_KEY_DICTATOR_ALREADY_REGISTERED, "a dictating key manager is already registered"),
     F(FWP_E_KEY_DICTATION_INVALID_KEYING_MATERIAL, "dictated keys do not fit the transform"),
     F(SEC_E_CANNOT_INSTALL, "the caller's image failed the integrity check"),
+    /* The key-manager socket (docs/KEYING.md §10). */
+    F(RPC_E_CALL_REJECTED, "no such engine: serverName names no local socket"),
+    F(RPC_E_SERVER_DIED_DNE, "the keying engine cannot be reached (no socket, nobody listening)"),
+    F(RPC_E_DISCONNECTED, "the keying engine went away during the call"),
+    F(RPC_E_TIMEOUT, "the keying engine did not answer in time"),
+    F(RPC_E_SERVERFAULT, "the keying engine broke the protocol"),
+    F(RPC_E_ACCESS_DENIED, "not allowed to connect to the keying engine's socket"),
+    F(RPC_E_INVALID_STD_NAME, "serverName cannot be a socket path"),
 #undef F
 };
 

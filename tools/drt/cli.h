@@ -32,5 +32,7 @@ int cmd_cert(int argc, char **argv);
 void usage_cert(void);
 int cmd_key(int argc, char **argv);
 void usage_key(void);
+int cmd_keymgr(int argc, char **argv);
+void usage_keymgr(void);
 
 #endif

@@ -10,6 +10,8 @@ static const struct cli_command commands[] = {
     {"demo", "run a local demo of what libdrt does", cmd_demo, usage_demo},
     {"explain", "name an HRESULT code in words", cmd_explain, usage_explain},
     {"key", "print the DRT key derived from a certificate", cmd_key, usage_key},
+    {"keymgr", "run an example key manager for the engine of another process", cmd_keymgr,
+     usage_keymgr},
     {"node", "run one DRT node on UDP until Ctrl-C, registering keys", cmd_node, usage_node},
     {"search", "find a key (exact, nearest, range) from a resolve-only node", cmd_search,
      usage_search},

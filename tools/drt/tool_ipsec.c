@@ -37,7 +37,10 @@ void tool_ipsec_usage(void)
            "                    both sides: key = HKDF-SHA-256(file, SPI)), logging to\n"
            "                    --key-log too when given\n"
            "  --key-log FILE    where notify appends (default ./esp_sa)\n"
-           "  --key-file FILE   the dictating key manager's shared secret (1..4096 bytes)\n");
+           "  --key-file FILE   the dictating key manager's shared secret (1..4096 bytes)\n"
+           "  --key-manager-socket PATH  (drt node) serve the keying engine on a Unix\n"
+           "                    socket at PATH: key managers of other processes\n"
+           "                    ('drt keymgr --connect PATH') take part in its SAs\n");
 }
 
 static int usage(const char *cmd, const char *fmt, const char *arg)
@@ -77,6 +80,8 @@ bool tool_ipsec_option(struct tool_ipsec *ip, const char *cmd, const char *opt, 
         ip->key_log = val;
     } else if (strcmp(opt, "--key-file") == 0) {
         ip->key_file = val;
+    } else if (strcmp(opt, "--key-manager-socket") == 0) {
+        ip->serve = val;
     } else {
         return false;
     }
@@ -213,7 +218,13 @@ static DWORD CALLBACK on_dictate(IPSEC_SA_DETAILS1 *in, IPSEC_SA_DETAILS1 *out, 
 static int register_key_manager(struct tool_ipsec *ip, const char *cmd)
 {
     FWPM_SESSION0 s = {.flags = FWPM_SESSION_FLAG_DYNAMIC};
-    DWORD rc = FwpmEngineOpen0(NULL, RPC_C_AUTHN_WINNT, NULL, &s, &ip->session);
+    /* With --connect the session is in the process that serves that
+     * socket; the calls below are the same either way. */
+    wchar_t path[108] = {0};
+    for (size_t i = 0; ip->connect && ip->connect[i] && i + 1 < 108; i++)
+        path[i] = (wchar_t)(unsigned char)ip->connect[i];
+    DWORD rc = FwpmEngineOpen0(ip->connect ? path : NULL, RPC_C_AUTHN_WINNT, NULL, &s,
+                               &ip->session);
     wchar_t name[] = L"drt example key manager";
     IPSEC_KEY_MANAGER0 m = {.displayData = {.name = name}};
     IPSEC_KEY_MANAGER_CALLBACKS0 cb = {.keyNotify = on_notify};
@@ -236,9 +247,9 @@ static int register_key_manager(struct tool_ipsec *ip, const char *cmd)
 int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default_psk)
 {
     if (ip->mode == DRT_PROTECTION_OFF) {
-        if (ip->psk_file || ip->km || ip->key_log || ip->key_file || ip->auth_cert)
+        if (ip->psk_file || ip->km || ip->key_log || ip->key_file || ip->auth_cert || ip->serve)
             return usage(cmd, "%s needs --ipsec require|request",
-                         "--psk/--ipsec-auth/--key-manager");
+                         "--psk/--ipsec-auth/--key-manager/--key-manager-socket");
         return 0;
     }
     if (ip->auth_cert && ip->psk_file)
@@ -264,14 +275,29 @@ int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default
         return usage(cmd, "--ipsec needs --psk FILE (the mesh's pre-shared key)%s", "");
     }
     ip->psk_len = (ULONG)len;
+    if (ip->serve) {
+        DWORD rc = DrtKeyingSocketListen(ip->serve);
+        if (rc != ERROR_SUCCESS) {
+            char text[160];
+            fprintf(stderr, "drt %s: cannot serve --key-manager-socket '%s': %s\n", cmd,
+                    ip->serve, result_describe((HRESULT)rc, text, sizeof(text)));
+            return 1;
+        }
+        ip->serving = true;
+    }
+    return ip->km ? tool_ipsec_key_manager(ip, cmd, default_psk) : 0;
+}
+
+int tool_ipsec_key_manager(struct tool_ipsec *ip, const char *cmd, const char *default_secret)
+{
     if (ip->key_file) {
         int rc = read_file(cmd, "--key-file", ip->key_file, key_file_bytes, KEY_FILE_MAX,
                            &key_file_len);
         if (rc)
             return rc;
     } else if (ip->km == TOOL_KM_DICTATE) {
-        key_file_len = strlen(default_psk);
-        memcpy(key_file_bytes, default_psk, key_file_len);
+        key_file_len = strlen(default_secret);
+        memcpy(key_file_bytes, default_secret, key_file_len);
     }
     if (ip->km == TOOL_KM_NOTIFY && !ip->key_log)
         ip->key_log = "esp_sa";
@@ -279,7 +305,7 @@ int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default
         fprintf(stderr, "drt %s: cannot open --key-log '%s'\n", cmd, ip->key_log);
         return 2;
     }
-    return ip->km ? register_key_manager(ip, cmd) : 0;
+    return register_key_manager(ip, cmd);
 }
 
 HRESULT tool_ipsec_protect(const struct tool_ipsec *ip, HDRT_TRANSPORT transport,
@@ -330,6 +356,9 @@ void tool_ipsec_stop(struct tool_ipsec *ip)
     if (ip->session)
         FwpmEngineClose0(ip->session);
     ip->registration = ip->session = NULL;
+    if (ip->serving)
+        DrtKeyingSocketClose();
+    ip->serving = false;
     if (key_log)
         fclose(key_log);
     key_log = NULL;

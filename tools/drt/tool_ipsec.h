@@ -37,6 +37,9 @@ struct tool_ipsec {
     enum tool_key_manager km;
     const char *key_log;
     const char *key_file;
+    const char *serve;   /* --key-manager-socket PATH (drt node) */
+    bool serving;
+    const char *connect; /* drt keymgr --connect PATH: the session is there */
     HANDLE session;      /* the key manager's engine session */
     HANDLE registration; /* and its registration */
 };
@@ -54,6 +57,11 @@ bool tool_ipsec_option(struct tool_ipsec *ip, const char *cmd, const char *opt, 
  * makes both files required), registers the key manager in this process.
  * 0, 1 (a call failed) or 2 (usage). */
 int tool_ipsec_start(struct tool_ipsec *ip, const char *cmd, const char *default_psk);
+
+/* Reads --key-file (default_secret without it), opens --key-log and
+ * registers the key manager ip->km (in the process behind ip->connect when
+ * set). 0, 1 or 2 as above. */
+int tool_ipsec_key_manager(struct tool_ipsec *ip, const char *cmd, const char *default_secret);
 
 /* DrtSetTransportProtection, or DrtSetTransportProtectionCredential with
  * cert and root (NULL: those of the options), as the options say; nothing
