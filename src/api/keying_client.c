@@ -34,6 +34,7 @@ struct kmc_reg {
     IPSEC_KEY_MANAGER_CALLBACKS0 cb;
     unsigned busy; /* callbacks running */
     bool gone;     /* unregistered: no new callback starts */
+    bool waited;   /* an unregistration waits for it and frees it */
     struct kmc_reg *next;
 };
 
@@ -335,10 +336,11 @@ static struct kmc_reg *reg_find(struct kmc_session *s, uint64_t h)
     return NULL;
 }
 
-/* Under s->lock: frees r if it is unregistered and idle. */
+/* Under s->lock: frees r if it is unregistered, idle, and nobody waits
+ * to free it. */
 static void reg_release(struct kmc_session *s, struct kmc_reg *r)
 {
-    if (!r->gone || r->busy)
+    if (!r->gone || r->busy || r->waited)
         return;
     for (struct kmc_reg **p = &s->regs; *p; p = &(*p)->next) {
         if (*p == r) {
@@ -670,8 +672,10 @@ DWORD keying_client_km_remove(HANDLE h, HANDLE keyMgmtHandle)
          * dispatcher itself (a callback unregistering), whose callback
          * finishes later on that same thread. */
         r->gone = true;
-        while (r->busy && !pthread_equal(pthread_self(), s->dispatcher))
+        r->waited = !pthread_equal(pthread_self(), s->dispatcher);
+        while (r->waited && r->busy)
             pthread_cond_wait(&s->cv, &s->lock);
+        r->waited = false;
         reg_release(s, r);
     }
     pthread_mutex_unlock(&s->lock);
