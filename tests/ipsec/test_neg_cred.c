@@ -258,7 +258,8 @@ static void test_responder_dictation_under_credentials(void **state)
 {
     (void)state;
     struct side a, b;
-    side_init(&a, FX_RSA2048, false, 3); /* the largest AUTH field of the three types */
+    /* the responder's AUTH field the largest of the three key types */
+    side_init(&a, FX_EC_P256, false, 3);
     side_init(&b, FX_RSA2048, false, 4);
     struct test_env env;
     assert_int_equal(test_env_init(&env, 0, 0), ERROR_SUCCESS);
