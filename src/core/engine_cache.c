@@ -152,13 +152,26 @@ static bool excluded(void *ctx, const struct route_cache_entry *re)
 
 bool engine_cache_best_unvisited(struct drt_engine *e, const uint8_t target[32],
                                  const struct wire_endpoints *path,
-                                 const struct drt_endpoint *from, struct engine_peer *out)
+                                 const struct drt_endpoint *from, const uint8_t *beat,
+                                 struct engine_peer *out)
 {
     struct exclusion x = {path, from};
-    struct route_cache_entry re;
-    if (route_cache_next_hops(e->cache, (const drt_key *)target, 0, excluded, &x, &re, 1) != 1)
+    struct route_cache_entry re[ENGINE_REFERRAL_CHOICES];
+    const drt_key *t = (const drt_key *)target;
+    size_t n = route_cache_next_hops(e->cache, t, 0, excluded, &x, re, ENGINE_REFERRAL_CHOICES);
+    if (n == 0)
         return false;
-    to_peer(&re, out);
+    uint64_t fresh = 2 * (uint64_t)e->cfg.maintenance_ms;
+    size_t pick = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (beat && key256_closer(t, &re[i].key, (const drt_key *)beat) >= 0)
+            break; /* nearest first: no later one beats it either */
+        if (e->now <= re[i].last_seen_ms || e->now - re[i].last_seen_ms <= fresh) {
+            pick = i;
+            break;
+        }
+    }
+    to_peer(&re[pick], out);
     return true;
 }
 

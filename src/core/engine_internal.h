@@ -21,6 +21,10 @@
 
 #define ENGINE_LEAF_SIDE 5
 #define ENGINE_MAX_CANDIDATES 48
+/* A LOOKUP answer prefers, among this many of the closest peers, one that
+ * was heard from lately: under churn the closest entry of a table is often
+ * a node long gone, and naming it costs the resolver a timeout. */
+#define ENGINE_REFERRAL_CHOICES 8
 #define ENGINE_RTO_MIN_MS 200u
 #define ENGINE_RTO_MAX_MS 1000u /* [MC-DRT] 3.1.2: retransmit every second */
 #define ENGINE_RETRIES 2u       /* [MC-DRT] 3.1.5.2 */
@@ -94,6 +98,9 @@ struct search {
     bool publish;        /* a publication walk for a local key, not an API search */
     uint32_t publish_reg;
     bool paused;         /* iterative: waiting for continue */
+    /* An exact walk that ran dry has asked its closest nodes again for
+     * the closest peers they know, closer than themselves or not. */
+    bool widened;
     enum search_phase phase;
     uint64_t deadline;   /* UINT64_MAX: none */
     struct candidate cand[ENGINE_MAX_CANDIDATES];
@@ -305,11 +312,14 @@ void engine_cache_forget_endpoint(struct drt_engine *e, const struct drt_endpoin
 size_t engine_cache_closest(struct drt_engine *e, const uint8_t target[32], struct engine_peer *out,
                             size_t n);
 size_t engine_cache_spread(struct drt_engine *e, struct engine_peer *out, size_t n);
-/* The known peer closest to target whose endpoint is neither on path nor
- * `from`: the next hop a LOOKUP answer names. */
+/* The next hop a LOOKUP answer names: among the ENGINE_REFERRAL_CHOICES
+ * known peers closest to target whose endpoints are neither on path nor
+ * `from` (and, with beat, closer to target than beat), the closest one
+ * heard from within two maintenance periods, else the closest of all. */
 bool engine_cache_best_unvisited(struct drt_engine *e, const uint8_t target[32],
                                  const struct wire_endpoints *path,
-                                 const struct drt_endpoint *from, struct engine_peer *out);
+                                 const struct drt_endpoint *from, const uint8_t *beat,
+                                 struct engine_peer *out);
 size_t engine_cache_unverified(struct drt_engine *e, struct engine_peer *out, size_t n);
 bool engine_cache_has_verified(struct drt_engine *e);
 bool engine_cache_find(struct drt_engine *e, const uint8_t key[32], struct engine_peer *out);

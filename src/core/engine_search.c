@@ -239,8 +239,9 @@ static bool in_horizon(const struct drt_engine *e, const struct search *s, size_
     if (c->state == CAND_FAILED)
         return false;
     size_t want = s->p.max_results ? s->p.max_results : 1;
+    size_t horizon = s->widened ? 2 * e->cfg.parallelism : e->cfg.parallelism;
     bool inside = false;
-    if (*seen_all < e->cfg.parallelism) {
+    if (*seen_all < horizon) {
         (*seen_all)++;
         inside = true;
     }
@@ -304,7 +305,7 @@ static bool ask(struct drt_engine *e, struct search *s, struct candidate *c)
     struct wire_msg m;
     engine_header(e, &m, WIRE_LOOKUP, 0);
     struct wire_lookup *l = &m.u.lookup;
-    bool several = s->p.max_results > 1 || !exact_only(s);
+    bool several = s->p.max_results > 1 || !exact_only(s) || s->widened;
     l->flags = several ? WIRE_LOOKUP_A : 0;
     l->criteria = exact_only(s) ? WIRE_SEARCH_NONE : WIRE_SEARCH_NEAREST;
     l->reason = s->publish ? WIRE_REASON_REGISTRATION : WIRE_REASON_APP_REQUEST;
@@ -357,6 +358,27 @@ static bool fetch_target(struct drt_engine *e, struct search *s, struct candidat
     return true;
 }
 
+/* An exact walk that ends without its key has met nodes that know no one
+ * closer to it than themselves: their cache entries near the key are gone
+ * or were never there. Before giving up, ask the `parallelism` closest of
+ * them once more with A, which names the closest unvisited peer they know
+ * even if it is farther than themselves, and look twice as wide: a node a
+ * little farther off often knows the key's neighbourhood. Once per search.
+ * Returns whether there is anyone to ask. */
+static bool widen(struct drt_engine *e, struct search *s)
+{
+    if (s->widened || !exact_only(s) || s->p.iterative || s->publish || s->results)
+        return false;
+    s->widened = true;
+    size_t n = 0;
+    for (size_t i = 0; i < s->ncand && n < e->cfg.parallelism; i++)
+        if (s->cand[i].state == CAND_DONE && !s->cand[i].local) {
+            s->cand[i].state = CAND_NEW;
+            n++;
+        }
+    return n > 0;
+}
+
 void engine_search_pump(struct drt_engine *e, struct search *s)
 {
     if (s->phase != PHASE_ROUTE || s->paused)
@@ -368,7 +390,7 @@ void engine_search_pump(struct drt_engine *e, struct search *s)
         target->state = CAND_FAILED;
     }
     size_t asked;
-    if (route_done(e, s, &asked)) {
+    if (route_done(e, s, &asked) && (!widen(e, s) || route_done(e, s, &asked))) {
         pending_remove_owner(&e->pending, s->id);
         for (size_t i = 0; i < s->ncand; i++)
             if (s->cand[i].state == CAND_ASKED)

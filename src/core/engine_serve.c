@@ -227,7 +227,8 @@ void engine_on_lookup(struct drt_engine *e, const struct drt_endpoint *from,
     struct engine_peer near;
     bool exact = engine_cache_find(e, l->target_key, &near) &&
                  !drt_endpoint_equal(&near.ep, from);
-    if ((exact || engine_cache_best_unvisited(e, l->target_key, &l->path, from, &near)) &&
+    const uint8_t *beat = (l->flags & WIRE_LOOKUP_A) ? NULL : l->validate_key;
+    if ((exact || engine_cache_best_unvisited(e, l->target_key, &l->path, from, beat, &near)) &&
         (!have || key256_closer(target, (const drt_key *)near.key, (const drt_key *)best.key) < 0)) {
         best = near;
         have = true;
