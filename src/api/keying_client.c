@@ -12,6 +12,7 @@
 #include "api/keying_client.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ static void session_free(struct kmc_session *s)
     while (s->jobs) {
         struct kmc_job *j = s->jobs;
         s->jobs = j->next;
-        memset(j, 0, sizeof(*j));
+        OPENSSL_cleanse(j, sizeof(*j));
         free(j);
     }
     pthread_mutex_destroy(&s->lock);
@@ -291,7 +292,7 @@ static bool reader_frame(struct kmc_session *s, uint8_t *frame, size_t len)
     }
     struct kmc_job *j = calloc(1, sizeof(*j));
     bool ok = j && kmrpc_get_callback(&body, type, &j->cb);
-    memset(frame, 0, len); /* NOTIFY carries keys */
+    OPENSSL_cleanse(frame, len); /* NOTIFY carries keys */
     free(frame);
     if (!ok) {
         free(j);
@@ -451,7 +452,7 @@ static void *dispatcher_thread(void *arg)
             s->jobs_tail = NULL;
         pthread_mutex_unlock(&s->lock);
         run_job(s, j);
-        memset(j, 0, sizeof(*j));
+        OPENSSL_cleanse(j, sizeof(*j));
         free(j);
         pthread_mutex_lock(&s->lock);
     }

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,9 +289,9 @@ static DWORD remote_dictate(void *ctx, const struct ipsec_keymgr_pin *pin,
             take_blobs(out, &d->blobs[2], &d->blobs[3]);
         }
     }
-    memset(d, 0, sizeof(*d));
+    OPENSSL_cleanse(d, sizeof(*d));
     free(d);
-    memset(f, 0, n);
+    OPENSSL_cleanse(f, n);
     free(f);
     return rc;
 }
@@ -548,6 +549,8 @@ static void deliver_answer(struct kms_conn *c, uint32_t id, uint8_t *frame, size
         }
     }
     pthread_mutex_unlock(&S.lock);
+    if (frame)
+        OPENSSL_cleanse(frame, len); /* a late dictation's keys */
     free(frame);
 }
 

@@ -1,6 +1,7 @@
 /* kmrpc_wire.c - frames of the key-manager socket (kmrpc_wire.h). */
 #include "ipsec/kmrpc_wire.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,10 @@ bool kmrpc_end(struct kmrpc_out *o)
 
 void kmrpc_out_free(struct kmrpc_out *o)
 {
+    /* NOTIFY and DICTATE_REPLY carry keys; they fit the first buffer, so
+     * no copy was left behind by a realloc. */
+    if (o->p)
+        OPENSSL_cleanse(o->p, o->cap);
     free(o->p);
     *o = (struct kmrpc_out){0};
 }
