@@ -31,6 +31,9 @@
 #define KMS_MAX_CONNECTIONS 64u
 /* A reply to one API call must be written within this. */
 #define KMS_REPLY_WRITE_MS 5000u
+/* What a call's handler returns for a body that did not decode: no engine
+ * call returns it, and it ends the connection instead of being answered. */
+#define KMS_BAD_FRAME RPC_E_SERVERFAULT
 
 struct kms_conn {
     uint64_t id;
@@ -348,7 +351,7 @@ static DWORD do_open(struct kms_conn *c, struct wire_reader *r)
     struct kmrpc_open *m = calloc(1, sizeof(*m));
     if (!m)
         return ERROR_NOT_ENOUGH_MEMORY;
-    DWORD rc = RPC_E_SERVERFAULT;
+    DWORD rc = KMS_BAD_FRAME;
     if (kmrpc_get_open(r, m)) {
         FWPM_SESSION0 s = {
             .sessionKey = m->key,
@@ -368,7 +371,7 @@ static DWORD do_km_add(struct kms_conn *c, struct wire_reader *r, uint64_t *valu
     struct kmrpc_km_add *m = calloc(1, sizeof(*m));
     if (!m)
         return ERROR_NOT_ENOUGH_MEMORY;
-    DWORD rc = RPC_E_SERVERFAULT;
+    DWORD rc = KMS_BAD_FRAME;
     if (kmrpc_get_km_add(r, m)) {
         IPSEC_KEY_MANAGER0 km = {
             .keyManagerKey = m->key,
@@ -396,7 +399,7 @@ static DWORD do_km_remove(struct kms_conn *c, struct wire_reader *r)
 {
     uint64_t reg;
     if (!kmrpc_get_u64_body(r, &reg))
-        return RPC_E_SERVERFAULT;
+        return KMS_BAD_FRAME;
     DWORD rc;
     struct ipsec_engine *e = fwpm_lock(&rc);
     if (!e)
@@ -425,7 +428,7 @@ static DWORD do_sec_get(struct kms_conn *c, struct wire_reader *r, struct kmrpc_
     bool reserved;
     UINT32 info;
     if (!kmrpc_get_sec_get(r, &reserved, &info))
-        return RPC_E_SERVERFAULT;
+        return KMS_BAD_FRAME;
     PSECURITY_DESCRIPTOR sd = NULL;
     static const int reserved_marker = 1;
     DWORD rc = IPsecKeyManagerGetSecurityInfoByKey0(c->session, reserved ? &reserved_marker : NULL,
@@ -463,7 +466,7 @@ static DWORD do_sec_set(struct kms_conn *c, struct wire_reader *r)
 {
     struct kmrpc_sec_set m;
     if (!kmrpc_get_sec_set(r, &m))
-        return RPC_E_SERVERFAULT;
+        return KMS_BAD_FRAME;
     SID owner, group;
     sid_part(&m.owner, &owner);
     sid_part(&m.group, &group);
@@ -495,43 +498,44 @@ static bool handle_call(struct kms_conn *c, uint8_t type, struct wire_reader *r,
     switch (type) {
     case KMRPC_OPEN:
         out->status = do_open(c, r);
-        return true;
+        break;
     case KMRPC_CLOSE:
         if (!wire_done(r))
             return false;
         out->status = fwpm_close(c->session, false);
         c->session = NULL;
-        return true;
+        break;
     case KMRPC_TXN_BEGIN:
         if (!kmrpc_get_u32_body(r, &flags))
             return false;
         out->status = FwpmTransactionBegin0(c->session, flags);
-        return true;
+        break;
     case KMRPC_TXN_COMMIT:
     case KMRPC_TXN_ABORT:
         if (!wire_done(r))
             return false;
         out->status = type == KMRPC_TXN_COMMIT ? FwpmTransactionCommit0(c->session)
                                                : FwpmTransactionAbort0(c->session);
-        return true;
+        break;
     case KMRPC_KM_ADD:
         out->status = do_km_add(c, r, &out->value);
-        return true;
+        break;
     case KMRPC_KM_REMOVE:
         out->status = do_km_remove(c, r);
-        return true;
+        break;
     case KMRPC_KM_LIST:
-        out->status = wire_done(r) ? do_km_list(c, &out->data) : RPC_E_SERVERFAULT;
-        return true;
+        out->status = wire_done(r) ? do_km_list(c, &out->data) : KMS_BAD_FRAME;
+        break;
     case KMRPC_SEC_GET:
         out->status = do_sec_get(c, r, &out->data);
-        return true;
+        break;
     case KMRPC_SEC_SET:
         out->status = do_sec_set(c, r);
-        return true;
+        break;
     default:
         return false;
     }
+    return out->status != KMS_BAD_FRAME;
 }
 
 /* A callback's answer: to the negotiation waiting for it, if any still is

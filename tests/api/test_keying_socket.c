@@ -240,11 +240,14 @@ static void test_descriptor_refuses_a_remote_uid_it_does_not_allow(void **state)
 
 /* --- an unreachable engine -------------------------------------------------- */
 
-/* A server that accepts, reads the first frame, then either closes the
- * connection (gone mid-call) or keeps it open without answering. */
+/* A server that accepts, reads the first frame, then closes the
+ * connection (gone mid-call), keeps it open without answering, or answers
+ * with a frame that breaks the protocol. */
+enum fake_mode { FAKE_HANG_UP, FAKE_SILENT, FAKE_GARBAGE };
+
 struct fake_server {
     int fd;
-    bool answer_nothing;
+    enum fake_mode mode;
     pthread_t thread;
 };
 
@@ -256,7 +259,13 @@ static void *fake_serve(void *arg)
         return NULL;
     char buf[256];
     (void)recv(c, buf, sizeof(buf), 0);
-    if (f->answer_nothing) {
+    if (f->mode == FAKE_GARBAGE) {
+        /* a REPLY for call 1 whose body is 3 bytes short */
+        static const uint8_t bad[] = {0, 0, 0, 17, 0x81, 0, 0, 0, 0, 0, 0, 1,
+                                      0, 0, 0, 0, 0, 0, 0, 0, 0};
+        (void)send(c, bad, sizeof(bad), MSG_NOSIGNAL);
+    }
+    if (f->mode != FAKE_HANG_UP) {
         struct pollfd p = {.fd = c, .events = POLLIN};
         poll(&p, 1, 10000); /* until the client gives up and closes */
     }
@@ -264,12 +273,12 @@ static void *fake_serve(void *arg)
     return NULL;
 }
 
-static void fake_start(struct fake_server *f, const char *path, bool answer_nothing)
+static void fake_start(struct fake_server *f, const char *path, enum fake_mode mode)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     strcpy(a.sun_path, path);
     f->fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    f->answer_nothing = answer_nothing;
+    f->mode = mode;
     assert_int_equal(bind(f->fd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(f->fd, 4), 0);
     assert_int_equal(pthread_create(&f->thread, NULL, fake_serve, f), 0);
@@ -339,11 +348,15 @@ static void test_engine_gone_mid_call_or_silent_gives_rpc_codes(void **state)
     char path[108];
     snprintf(path, sizeof(path), "%s/fake.sock", dir);
     struct fake_server f;
-    fake_start(&f, path, false);
+    fake_start(&f, path, FAKE_HANG_UP);
     assert_int_equal(open_at(path), RPC_E_DISCONNECTED);
     fake_stop(&f, path);
 
-    fake_start(&f, path, true);
+    fake_start(&f, path, FAKE_GARBAGE);
+    assert_int_equal(open_at(path), RPC_E_SERVERFAULT);
+    fake_stop(&f, path);
+
+    fake_start(&f, path, FAKE_SILENT);
     double t0 = now_ms();
     assert_int_equal(open_at(path), RPC_E_TIMEOUT);
     double waited = now_ms() - t0;
@@ -365,6 +378,83 @@ static void test_engine_gone_mid_call_or_silent_gives_rpc_codes(void **state)
     assert_int_equal(DrtKeyingSocketListen(NULL), ERROR_INVALID_PARAMETER);
 }
 
+/* Connects to the engine's socket and sends raw bytes. */
+static int raw_connect(void)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strcpy(a.sun_path, sock_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* True when the engine closes the connection within 10 s (whatever it
+ * answered before). */
+static bool engine_hangs_up(int fd)
+{
+    char buf[512];
+    for (unsigned step = 0; step < WAIT_STEPS; step++) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, WAIT_STEP_MS) <= 0)
+            continue;
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return true;
+    }
+    return false;
+}
+
+static void send_all(int fd, const void *b, size_t n)
+{
+    assert_int_equal(send(fd, b, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static void test_engine_drops_a_client_that_breaks_the_protocol(void **state)
+{
+    (void)state;
+    HANDLE local = fx_open(0);
+    /* a type nobody knows */
+    int fd = raw_connect();
+    const uint8_t unknown[] = {0, 0, 0, 8, 0x77, 0, 0, 0, 0, 0, 0, 1};
+    send_all(fd, unknown, sizeof(unknown));
+    assert_true(engine_hangs_up(fd));
+    close(fd);
+    /* a call before OPEN */
+    fd = raw_connect();
+    const uint8_t list_first[] = {0, 0, 0, 8, 0x08, 0, 0, 0, 0, 0, 0, 1};
+    send_all(fd, list_first, sizeof(list_first));
+    assert_true(engine_hangs_up(fd));
+    close(fd);
+    /* a length over what the engine reads from a client */
+    fd = raw_connect();
+    const uint8_t huge[] = {0x7f, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 1};
+    send_all(fd, huge, sizeof(huge));
+    assert_true(engine_hangs_up(fd));
+    close(fd);
+    /* an OPEN with a reserved byte set in its header */
+    fd = raw_connect();
+    const uint8_t reserved[] = {0, 0, 0, 8, 0x01, 0, 1, 0, 0, 0, 0, 1};
+    send_all(fd, reserved, sizeof(reserved));
+    assert_true(engine_hangs_up(fd));
+    close(fd);
+    /* an OPEN whose body stops after its version */
+    fd = raw_connect();
+    const uint8_t short_open[] = {0, 0, 0, 10, 0x01, 0, 0, 0, 0, 0, 0, 1, 0, 1};
+    send_all(fd, short_open, sizeof(short_open));
+    assert_true(engine_hangs_up(fd));
+    close(fd);
+    /* nothing of them stayed, and the engine still serves */
+    HANDLE remote = open_remote();
+    IPSEC_KEY_MANAGER0 m = {0};
+    HANDLE km = NULL;
+    assert_int_equal(IPsecKeyManagerAddAndRegister0(remote, &m, &fx_notify_cbs, &km),
+                     ERROR_SUCCESS);
+    assert_int_equal(count_key_managers(local), 1);
+    assert_int_equal(FwpmEngineClose0(remote), ERROR_SUCCESS);
+    assert_int_equal(count_key_managers(local), 0);
+    fx_close(local);
+}
+
 /* --- a client in another process ------------------------------------------ */
 
 struct child {
@@ -375,7 +465,8 @@ struct child {
 
 /* Starts exe --client sock_path mode (as uid when uid != 0) and reads the
  * code it prints (bounded by 10 s). */
-static DWORD spawn_client(const char *exe, const char *mode, uid_t uid, struct child *c)
+static DWORD spawn_client_at(const char *exe, const char *path, const char *mode, uid_t uid,
+                             struct child *c)
 {
     int in[2], out[2];
     assert_int_equal(pipe(in), 0);
@@ -389,7 +480,7 @@ static DWORD spawn_client(const char *exe, const char *mode, uid_t uid, struct c
         close(out[0]);
         if (uid && (setgid(uid) != 0 || setuid(uid) != 0))
             _exit(3);
-        execl(exe, exe, "--client", sock_path, mode, (char *)NULL);
+        execl(exe, exe, "--client", path, mode, (char *)NULL);
         _exit(4);
     }
     close(in[0]);
@@ -411,6 +502,11 @@ static DWORD spawn_client(const char *exe, const char *mode, uid_t uid, struct c
     if (sscanf(line, "rc=%x", &rc) != 1)
         fail_msg("client printed '%s'", line);
     return (DWORD)rc;
+}
+
+static DWORD spawn_client(const char *exe, const char *mode, uid_t uid, struct child *c)
+{
+    return spawn_client_at(exe, sock_path, mode, uid, c);
 }
 
 static void child_end(struct child *c, bool kill_it)
@@ -474,6 +570,14 @@ static void test_other_uid_is_refused_by_the_default_descriptor(void **state)
     struct child c;
     /* the default descriptor allows this process's user and root only */
     assert_int_equal(spawn_client(copy, "notify", 65534, &c), ERROR_ACCESS_DENIED);
+    child_end(&c, false);
+    /* a socket it may not reach: a folder only root may enter */
+    char private_dir[96], private_sock[128];
+    snprintf(private_dir, sizeof(private_dir), "%s/private", dir);
+    assert_int_equal(mkdir(private_dir, 0700), 0);
+    snprintf(private_sock, sizeof(private_sock), "%s/engine.sock", private_dir);
+    assert_int_equal(spawn_client_at(copy, private_sock, "notify", 65534, &c),
+                     RPC_E_ACCESS_DENIED);
     child_end(&c, false);
     fx_set_dacl_for_uid(local, 65534, GENERIC_ALL);
     assert_int_equal(spawn_client(copy, "notify", 65534, &c), ERROR_SUCCESS);
@@ -750,6 +854,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_descriptor_refuses_a_remote_uid_it_does_not_allow),
         cmocka_unit_test(test_unreachable_engine_gives_rpc_codes),
         cmocka_unit_test(test_engine_gone_mid_call_or_silent_gives_rpc_codes),
+        cmocka_unit_test(test_engine_drops_a_client_that_breaks_the_protocol),
         cmocka_unit_test(test_world_writable_client_cannot_install),
         cmocka_unit_test(test_other_uid_is_refused_by_the_default_descriptor),
         cmocka_unit_test(test_remote_dictator_keys_the_real_sas),
