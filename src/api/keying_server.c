@@ -444,21 +444,22 @@ static DWORD do_sec_get(struct kms_conn *c, struct wire_reader *r, struct kmrpc_
 static void sid_part(const struct kmrpc_part *p, SID *sid)
 {
     memset(sid, 0, sizeof(*sid));
-    memcpy(sid, p->bytes, p->len);
+    if (p->len)
+        memcpy(sid, p->bytes, p->len);
 }
 
-/* An ACL part, copied so that it is aligned; its own AclSize must match. */
-static ACL *acl_part(const struct kmrpc_part *p, bool *bad)
+/* An ACL part, copied so that it is aligned. One whose AclSize is not its
+ * length becomes an empty, malformed ACL (revision 0): the engine then
+ * refuses it at its own step of the validation order. */
+static ACL *acl_part(const struct kmrpc_part *p)
 {
-    if (p->len < sizeof(ACL)) {
-        *bad = true;
-        return NULL;
-    }
-    ACL *a = malloc(p->len);
-    if (a)
+    bool fits = p->len >= sizeof(ACL);
+    ACL *a = calloc(1, fits ? p->len : sizeof(ACL));
+    if (a && fits) {
         memcpy(a, p->bytes, p->len);
-    if (a && a->AclSize != p->len)
-        *bad = true;
+        if (a->AclSize != p->len)
+            memset(a, 0, sizeof(ACL));
+    }
     return a;
 }
 
@@ -470,16 +471,11 @@ static DWORD do_sec_set(struct kms_conn *c, struct wire_reader *r)
     SID owner, group;
     sid_part(&m.owner, &owner);
     sid_part(&m.group, &group);
-    bool bad = false;
-    ACL *dacl = m.dacl.present ? acl_part(&m.dacl, &bad) : NULL;
-    ACL *sacl = m.sacl.present ? acl_part(&m.sacl, &bad) : NULL;
+    ACL *dacl = m.dacl.present ? acl_part(&m.dacl) : NULL;
+    ACL *sacl = m.sacl.present ? acl_part(&m.sacl) : NULL;
     static const int reserved_marker = 1;
-    DWORD rc;
-    if ((m.dacl.present && !dacl && !bad) || (m.sacl.present && !sacl && !bad))
-        rc = ERROR_NOT_ENOUGH_MEMORY;
-    else if (bad)
-        rc = m.reserved ? FWP_E_RESERVED : FWP_E_INVALID_PARAMETER;
-    else
+    DWORD rc = ERROR_NOT_ENOUGH_MEMORY;
+    if ((!m.dacl.present || dacl) && (!m.sacl.present || sacl))
         rc = IPsecKeyManagerSetSecurityInfoByKey0(
             c->session, m.reserved ? &reserved_marker : NULL, m.info,
             m.owner.present ? &owner : NULL, m.group.present ? &group : NULL, dacl, sacl);

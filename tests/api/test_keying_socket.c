@@ -209,6 +209,19 @@ static void test_remote_calls_return_the_in_process_codes(void **state)
     assert_int_equal(IPsecKeyManagerSetSecurityInfoByKey0(remote, NULL, DACL_SECURITY_INFORMATION,
                                                           NULL, NULL, NULL, NULL),
                      FWP_E_NULL_POINTER);
+    fx_set_dacl_for_uid(remote, getuid(), GENERIC_ALL); /* a DACL travels and applies */
+    uint32_t buf[8] = {0};
+    ACL *bad = (ACL *)(void *)buf;
+    assert_int_equal(DrtAclInitialize(bad, sizeof(buf)), ERROR_SUCCESS);
+    bad->AclRevision = 9;
+    assert_int_equal(IPsecKeyManagerSetSecurityInfoByKey0(remote, NULL, DACL_SECURITY_INFORMATION,
+                                                          NULL, NULL, bad, NULL),
+                     FWP_E_INVALID_PARAMETER);
+    /* the engine's order: unknown flags before a malformed part */
+    assert_int_equal(IPsecKeyManagerSetSecurityInfoByKey0(remote, NULL, 0x100, NULL, NULL, bad,
+                                                          NULL),
+                     FWP_E_INVALID_FLAGS);
+    fx_restore_default_dacl(remote);
     assert_int_equal(IPsecKeyManagerUnregisterAndDelete0(remote, (HANDLE)(uintptr_t)12345),
                      FWP_E_NOT_FOUND);
     assert_int_equal(FwpmEngineClose0(remote), ERROR_SUCCESS);
