@@ -11,7 +11,8 @@
 #   - the client is killed (SIGKILL) mid-run: the nodes keep working, and
 #     a searcher that joins afterwards negotiates SAs with them whose keys
 #     are not dictated (the registration went with the client), and finds
-#     B's key through A.
+#     B's key through A;
+#   - a key manager connected when node A stops exits 1 ("went away").
 # Every wait is bounded; the nodes stop by themselves (--exit-after).
 set -u
 
@@ -115,9 +116,18 @@ while IFS=, read -r proto src dst spi alg key rest; do
 done <"$TMP/S.esp_sa"
 echo "negotiated after the client died, not dictated: $m SAs"
 
+# A key manager whose engine goes away notices it and exits 1.
+"$DRT" keymgr --connect "$SOCK" notify --key-log "$TMP/D.esp_sa" >"$TMP/D.out" 2>&1 &
+D=$!
+PIDS="$PIDS $D"
+wait_for "$TMP/D.out" "registered" || fail "a second key manager did not register: $(cat "$TMP/D.out")"
+
 wait $B || fail "node B did not exit 0: $(tail -3 "$TMP/B.out")"
 wait $A || fail "node A did not exit 0: $(tail -3 "$TMP/A.out")"
 [ -e "$SOCK" ] && fail "node A left its socket file behind"
+wait_for "$TMP/D.out" "went away" || fail "the key manager did not notice its engine left: $(cat "$TMP/D.out")"
+wait $D
+[ $? -eq 1 ] || fail "drt keymgr did not exit 1 when its engine went away"
 
 if [ $FAILS -eq 0 ]; then
     echo "all checks passed"
