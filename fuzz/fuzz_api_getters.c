@@ -28,6 +28,8 @@
 #include <drt.h>
 #include <fwpmu.h>
 
+#include "../tests/api/loopback_node.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_REGS 4
@@ -83,27 +85,12 @@ static HDRT open_node(USHORT seed_port, HANDLE event, USHORT *port)
     DRT_SECURITY_PROVIDER *security;
     DRT_BOOTSTRAP_PROVIDER *bootstrap;
     SOCKADDR_STORAGE seed;
-    memset(&seed, 0, sizeof(seed));
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&seed;
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(seed_port);
-    s6->sin6_addr = in6addr_loopback;
+    lb_loopback_addr(&seed, seed_port);
     *port = 0;
     must(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, port, &transport) == S_OK);
     must(DrtCreateNullSecurityProvider(&security) == S_OK);
     must(DrtCreateStaticBootstrapResolver(&seed, seed_port ? 1 : 0, &bootstrap) == S_OK);
-    DRT_SETTINGS s = {
-        .dwSize = sizeof(DRT_SETTINGS),
-        .cbKey = 32,
-        .bProtocolMajorVersion = 6,
-        .bProtocolMinorVersion = 0x65,
-        .ulMaxRoutingAddresses = 4,
-        .pwzDrtInstancePrefix = L"Fuzz",
-        .hTransport = transport,
-        .pSecurityProvider = security,
-        .pBootstrapProvider = bootstrap,
-        .eSecurityMode = DRT_SECURE_RESOLVE,
-    };
+    DRT_SETTINGS s = lb_settings(transport, security, bootstrap, DRT_SECURE_RESOLVE, L"Fuzz");
     HDRT h;
     HRESULT hr = DrtOpen(&s, event, NULL, &h);
     must(hr == S_OK || hr == DRT_S_RETRY);

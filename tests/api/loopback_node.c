@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <cmocka.h>
 
@@ -56,16 +57,75 @@ void lb_open_limits(struct lb_node *n, const struct lb_node *seed, const DRT_LIM
     lb_open_with(n, seed, DRT_PROTECTION_OFF, NULL, limits);
 }
 
+static void create_transport(struct lb_node *n)
+{
+    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
+                     S_OK);
+}
+
+static void release(struct lb_node *n)
+{
+    if (n->dns)
+        DrtDeleteDnsBootstrapResolver(n->bootstrap);
+    else
+        DrtDeleteStaticBootstrapResolver(n->bootstrap);
+    if (n->derived)
+        DrtDeleteDerivedKeySecurityProvider(n->security);
+    else
+        DrtDeleteNullSecurityProvider(n->security);
+    assert_int_equal(DrtDeleteIpv6UdpTransport(n->transport), S_OK);
+    DrtEventClose(n->event);
+}
+
+/* Everything after the transport (which callers may have protected or
+ * limited): provider, bootstrap, event, DrtOpen. */
+static HRESULT open_around_transport(struct lb_node *n, USHORT seed_port,
+                                     const struct lb_spec *spec)
+{
+    n->status = (DRT_STATUS)-1;
+    n->derived = spec->root != NULL;
+    if (n->derived)
+        assert_int_equal(
+            DrtCreateDerivedKeySecurityProvider(spec->root, spec->local, &n->security), S_OK);
+    else
+        assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
+    n->dns = spec->dns;
+    if (n->dns) {
+        /* Port 9 (discard) names nobody: the first node of a cloud. */
+        USHORT port = seed_port ? seed_port : 9;
+        wchar_t host[64];
+        swprintf(host, 64, L"[::1]:%u", port);
+        assert_int_equal(DrtCreateDnsBootstrapResolver(port, host, &n->bootstrap), S_OK);
+    } else {
+        SOCKADDR_STORAGE addr;
+        lb_loopback_addr(&addr, seed_port);
+        assert_int_equal(
+            DrtCreateStaticBootstrapResolver(&addr, seed_port ? 1 : 0, &n->bootstrap), S_OK);
+    }
+    n->event = DrtEventCreate(FALSE, FALSE);
+    assert_non_null(n->event);
+    DRT_SETTINGS s = lb_settings(n->transport, n->security, n->bootstrap, spec->mode,
+                                 spec->prefix ? spec->prefix : L"Test");
+    HRESULT hr = DrtOpen(&s, n->event, spec->context, &n->drt);
+    if (FAILED(hr))
+        release(n);
+    return hr;
+}
+
+HRESULT lb_open_spec(struct lb_node *n, USHORT seed_port, const struct lb_spec *spec)
+{
+    create_transport(n);
+    return open_around_transport(n, seed_port, spec);
+}
+
 void lb_open_with(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_MODE mode,
                   const char *psk, const DRT_LIMITS *limits)
 {
     memset(n, 0, sizeof(*n));
-    n->status = (DRT_STATUS)-1;
     n->port = next_port;
     next_port = 0;
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
-    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
-                     S_OK);
+    create_transport(n);
     if (mode != DRT_PROTECTION_OFF && next_cred) {
         assert_int_equal(DrtSetTransportProtectionCredential(n->transport, mode, next_cred,
                                                              next_nroots, next_roots),
@@ -81,30 +141,8 @@ void lb_open_with(struct lb_node *n, const struct lb_node *seed, DRT_PROTECTION_
                          S_OK);
     if (limits)
         assert_int_equal(DrtSetTransportLimits(n->transport, limits), S_OK);
-    assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
-    SOCKADDR_STORAGE addr;
-    memset(&addr, 0, sizeof(addr));
-    if (seed) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&addr;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(seed->port);
-        s6->sin6_addr = in6addr_loopback;
-    }
-    assert_int_equal(DrtCreateStaticBootstrapResolver(&addr, seed ? 1 : 0, &n->bootstrap), S_OK);
-    n->event = DrtEventCreate(FALSE, FALSE);
-    DRT_SETTINGS s = {
-        .dwSize = sizeof(DRT_SETTINGS),
-        .cbKey = 32,
-        .bProtocolMajorVersion = 6,
-        .bProtocolMinorVersion = 0x65,
-        .ulMaxRoutingAddresses = 4,
-        .pwzDrtInstancePrefix = L"Test",
-        .hTransport = n->transport,
-        .pSecurityProvider = n->security,
-        .pBootstrapProvider = n->bootstrap,
-        .eSecurityMode = DRT_SECURE_RESOLVE,
-    };
-    HRESULT hr = DrtOpen(&s, n->event, NULL, &n->drt);
+    struct lb_spec spec = {.mode = DRT_SECURE_RESOLVE};
+    HRESULT hr = open_around_transport(n, seed ? seed->port : 0, &spec);
     assert_int_equal(hr, seed ? S_OK : DRT_S_RETRY);
 }
 
@@ -147,10 +185,7 @@ bool lb_wait_active(struct lb_node *n, unsigned ms)
 void lb_close(struct lb_node *n)
 {
     DrtClose(n->drt);
-    assert_int_equal(DrtDeleteIpv6UdpTransport(n->transport), S_OK);
-    DrtDeleteStaticBootstrapResolver(n->bootstrap);
-    DrtDeleteNullSecurityProvider(n->security);
-    DrtEventClose(n->event);
+    release(n);
 }
 
 struct drt_instance *lb_instance(const struct lb_node *n)
@@ -188,5 +223,35 @@ bool lb_search_finds(struct lb_node *n, const BYTE key[32], const char *data)
     }
     assert_int_equal(DrtEndSearch(s), S_OK);
     DrtEventClose(ev);
+    return found;
+}
+
+unsigned lb_search_count(HDRT drt, const BYTE key[32], const char *data, HRESULT *end)
+{
+    HANDLE sev = DrtEventCreate(TRUE, FALSE);
+    DRT_DATA target = {32, (BYTE *)key};
+    HDRT_SEARCH_CONTEXT sc;
+    assert_int_equal(DrtStartSearch(drt, &target, NULL, 5000, sev, NULL, &sc), S_OK);
+    unsigned found = 0;
+    HRESULT hr = DRT_E_SEARCH_IN_PROGRESS;
+    /* After NO_MORE or TIMEOUT the search is over: nothing more comes. */
+    for (unsigned step = 0; step < 200 && hr != DRT_E_NO_MORE && hr != DRT_E_TIMEOUT; step++) {
+        DrtEventWait(sev, 50);
+        ULONG size;
+        hr = DrtGetSearchResultSize(sc, &size);
+        if (hr != S_OK)
+            continue;
+        DRT_SEARCH_RESULT *res = malloc(size);
+        assert_non_null(res);
+        assert_int_equal(DrtGetSearchResult(sc, size, res), S_OK);
+        if (res->type == DRT_MATCH_EXACT && res->registration.appData.cb == strlen(data) + 1 &&
+            memcmp(res->registration.appData.pb, data, strlen(data) + 1) == 0)
+            found++;
+        free(res);
+    }
+    assert_int_equal(DrtEndSearch(sc), S_OK);
+    DrtEventClose(sev);
+    if (end)
+        *end = hr;
     return found;
 }

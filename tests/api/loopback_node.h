@@ -1,17 +1,53 @@
 /*
  * loopback_node.h - a DRT node on ::1 through the public API, for tests
  * that need one or two real nodes and a look at their counters: open (the
- * null security provider, a static bootstrap from an optional seed),
- * register, drain events, close.
+ * null or the derived-key security provider, a static or DNS bootstrap
+ * from an optional seed), register, drain events, search, close. The
+ * settings and the seed address stand alone (no cmocka) for the fuzz
+ * targets and for tests that bring providers of their own.
  */
 #ifndef DRT_TESTS_API_LOOPBACK_NODE_H
 #define DRT_TESTS_API_LOOPBACK_NODE_H
 
 #include <stdbool.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <drt.h>
 
 struct drt_instance;
+
+/* The settings every test node opens with: 32-byte keys, protocol 6.0x65,
+ * four routing addresses. */
+static inline DRT_SETTINGS lb_settings(HDRT_TRANSPORT t, DRT_SECURITY_PROVIDER *sp,
+                                       DRT_BOOTSTRAP_PROVIDER *bp, DRT_SECURITY_MODE mode,
+                                       PWSTR prefix)
+{
+    return (DRT_SETTINGS){
+        .dwSize = sizeof(DRT_SETTINGS),
+        .cbKey = 32,
+        .bProtocolMajorVersion = 6,
+        .bProtocolMinorVersion = 0x65,
+        .ulMaxRoutingAddresses = 4,
+        .pwzDrtInstancePrefix = prefix,
+        .hTransport = t,
+        .pSecurityProvider = sp,
+        .pBootstrapProvider = bp,
+        .eSecurityMode = mode,
+    };
+}
+
+/* [::1]:port. */
+static inline void lb_loopback_addr(SOCKADDR_STORAGE *ss, USHORT port)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    s6->sin6_addr = in6addr_loopback;
+}
 
 struct lb_node {
     HDRT_TRANSPORT transport;
@@ -22,7 +58,25 @@ struct lb_node {
     HDRT drt;
     DRT_STATUS status; /* last status event seen, -1 before the first */
     unsigned events;   /* events drained */
+    bool derived;      /* the derived-key provider (else the null one) */
+    bool dns;          /* a DNS bootstrap resolver (else the static one) */
 };
+
+/* How lb_open_spec builds a node around its transport. */
+struct lb_spec {
+    PCCERT_CONTEXT root;  /* the derived-key provider with this root (NULL: the null provider) */
+    PCCERT_CONTEXT local; /* and this local certificate (NULL: none) */
+    bool dns;             /* a DNS resolver naming [::1]:seed (port 9 without a seed) */
+    DRT_SECURITY_MODE mode;
+    PWSTR prefix;         /* NULL: L"Test" */
+    PVOID context;        /* DrtOpen's pvContext */
+};
+
+/* Opens n bootstrapping from seed_port (0: the first node of its cloud)
+ * as spec says, on the port n->port asks for (0: an ephemeral one); every
+ * step before DrtOpen is asserted. Returns DrtOpen's code; on failure
+ * everything is released. DRT_ADVERTISE_ADDRESS is the caller's. */
+HRESULT lb_open_spec(struct lb_node *n, USHORT seed_port, const struct lb_spec *spec);
 
 /* Sets DRT_ADVERTISE_ADDRESS to ::1 and opens a node bootstrapping from
  * seed (NULL: the first node of its cloud). */
@@ -54,6 +108,10 @@ void lb_close(struct lb_node *n);
 /* One exact search for key from n (bounded by 10 s); true when it found
  * the key with data as its application data. */
 bool lb_search_finds(struct lb_node *n, const BYTE key[32], const char *data);
+/* A search for key from drt with the default search info (bounded by
+ * 10 s): the number of exact results whose data is the string data with
+ * its NUL; *end (when given) is the last code of DrtGetSearchResultSize. */
+unsigned lb_search_count(HDRT drt, const BYTE key[32], const char *data, HRESULT *end);
 /* The object behind the node's HDRT (tests look at its queues and stats). */
 struct drt_instance *lb_instance(const struct lb_node *n);
 

@@ -26,13 +26,13 @@ void sn_drain(struct sn_node *n)
 {
     for (unsigned i = 0; i < 10000; i++) {
         ULONG len = 0;
-        if (DrtGetEventDataSize(n->drt, &len) != S_OK)
+        if (DrtGetEventDataSize(n->node.drt, &len) != S_OK)
             return;
         DRT_EVENT_DATA *ev = malloc(len);
         assert_non_null(ev);
-        assert_int_equal(DrtGetEventData(n->drt, len, ev), S_OK);
+        assert_int_equal(DrtGetEventData(n->node.drt, len, ev), S_OK);
         if (ev->type == DRT_EVENT_STATUS_CHANGED)
-            n->status = ev->statusChange.status;
+            n->node.status = ev->statusChange.status;
         if (ev->type == DRT_EVENT_LEAFSET_KEY_CHANGED && n->watch &&
             ev->leafsetKeyChange.remoteKey.cb == 32 &&
             memcmp(ev->leafsetKeyChange.remoteKey.pb, n->watch, 32) == 0) {
@@ -48,7 +48,7 @@ void sn_drain(struct sn_node *n)
 void sn_settle(struct sn_node *n, unsigned ms, const bool *until)
 {
     for (unsigned waited = 0; waited < ms && !(until && *until); waited += 20) {
-        DrtEventWait(n->event, 20);
+        DrtEventWait(n->node.event, 20);
         sn_drain(n);
     }
     sn_drain(n);
@@ -56,8 +56,8 @@ void sn_settle(struct sn_node *n, unsigned ms, const bool *until)
 
 void sn_wait_status(struct sn_node *n, DRT_STATUS want, unsigned ms)
 {
-    for (unsigned waited = 0; waited < ms && n->status != want; waited += 20) {
-        DrtEventWait(n->event, 20);
+    for (unsigned waited = 0; waited < ms && n->node.status != want; waited += 20) {
+        DrtEventWait(n->node.event, 20);
         sn_drain(n);
     }
 }
@@ -65,67 +65,27 @@ void sn_wait_status(struct sn_node *n, DRT_STATUS want, unsigned ms)
 void sn_register(struct sn_node *n)
 {
     DRT_REGISTRATION reg = {{32, n->key}, {(ULONG)strlen(n->data) + 1, (BYTE *)n->data}};
-    assert_int_equal(DrtRegisterKey(n->drt, &reg, (PVOID)&n->cert.ctx, &n->reg), S_OK);
-}
-
-static void release(struct sn_node *n)
-{
-    DrtDeleteStaticBootstrapResolver(n->bootstrap);
-    if (n->null_provider)
-        DrtDeleteNullSecurityProvider(n->security);
-    else
-        DrtDeleteDerivedKeySecurityProvider(n->security);
-    assert_int_equal(DrtDeleteIpv6UdpTransport(n->transport), S_OK);
-    DrtEventClose(n->event);
-    fx_node_free(&n->cert);
+    assert_int_equal(DrtRegisterKey(n->node.drt, &reg, (PVOID)&n->cert.ctx, &n->reg), S_OK);
 }
 
 static HRESULT open_with_seed(struct sn_node *n, const struct sn_node *seed, enum fx_keytype type,
                               const struct sn_opts *o)
 {
     const struct fx_pki *pki = fx_pki();
-    n->status = (DRT_STATUS)-1;
-    n->null_provider = o->null;
     if (o->other_root)
         fx_node_init(&n->cert, type, pki->other_root, pki->other_key, NULL, -1, 30);
     else
         fx_node_init(&n->cert, type, pki->root, pki->root_key, NULL, -1, 30);
     DRT_DATA k = {32, n->key};
     assert_int_equal(DrtCreateDerivedKey(&n->cert.ctx, &k), S_OK);
-    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
-                     S_OK);
-    if (o->null)
-        assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
-    else
-        assert_int_equal(DrtCreateDerivedKeySecurityProvider(
-                             o->other_root ? &pki->other_ctx : &pki->root_ctx,
-                             o->no_local_cert ? NULL : &n->cert.ctx, &n->security),
-                         S_OK);
-    SOCKADDR_STORAGE addr;
-    memset(&addr, 0, sizeof(addr));
-    if (seed) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&addr;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(seed->port);
-        s6->sin6_addr = in6addr_loopback;
+    struct lb_spec spec = {.mode = o->mode, .prefix = L"Secure_DRT"};
+    if (!o->null) {
+        spec.root = o->other_root ? &pki->other_ctx : &pki->root_ctx;
+        spec.local = o->no_local_cert ? NULL : &n->cert.ctx;
     }
-    assert_int_equal(DrtCreateStaticBootstrapResolver(&addr, seed ? 1 : 0, &n->bootstrap), S_OK);
-    n->event = DrtEventCreate(FALSE, FALSE);
-    DRT_SETTINGS s = {
-        .dwSize = sizeof(DRT_SETTINGS),
-        .cbKey = 32,
-        .bProtocolMajorVersion = 6,
-        .bProtocolMinorVersion = 0x65,
-        .ulMaxRoutingAddresses = 4,
-        .pwzDrtInstancePrefix = L"Secure_DRT",
-        .hTransport = n->transport,
-        .pSecurityProvider = n->security,
-        .pBootstrapProvider = n->bootstrap,
-        .eSecurityMode = o->mode,
-    };
-    HRESULT hr = DrtOpen(&s, n->event, NULL, &n->drt);
+    HRESULT hr = lb_open_spec(&n->node, seed ? seed->node.port : 0, &spec);
     if (FAILED(hr))
-        release(n);
+        fx_node_free(&n->cert);
     return hr;
 }
 
@@ -149,41 +109,20 @@ void sn_close(struct sn_node *n)
 {
     if (n->reg)
         DrtUnregisterKey(n->reg);
-    DrtClose(n->drt);
-    release(n);
+    lb_close(&n->node);
+    fx_node_free(&n->cert);
 }
 
 struct drt_engine_stats sn_stats(const struct sn_node *n)
 {
     struct instance_stats st;
-    instance_get_stats(handle_table_get(n->drt, HANDLE_TYPE_INSTANCE), &st);
+    instance_get_stats(handle_table_get(n->node.drt, HANDLE_TYPE_INSTANCE), &st);
     return st.engine;
 }
 
 unsigned sn_find(struct sn_node *from, const BYTE key[32], const char *data)
 {
-    HANDLE sev = DrtEventCreate(TRUE, FALSE);
-    DRT_DATA target = {32, (BYTE *)key};
-    HDRT_SEARCH_CONTEXT sc;
-    assert_int_equal(DrtStartSearch(from->drt, &target, NULL, 5000, sev, NULL, &sc), S_OK);
-    unsigned found = 0;
-    HRESULT hr = DRT_E_SEARCH_IN_PROGRESS;
-    for (unsigned step = 0; step < 200 && hr != DRT_E_NO_MORE; step++) {
-        DrtEventWait(sev, 50);
-        ULONG size;
-        hr = DrtGetSearchResultSize(sc, &size);
-        if (hr != S_OK)
-            continue;
-        DRT_SEARCH_RESULT *res = malloc(size);
-        assert_non_null(res);
-        assert_int_equal(DrtGetSearchResult(sc, size, res), S_OK);
-        if (res->type == DRT_MATCH_EXACT && res->registration.appData.cb == strlen(data) + 1 &&
-            memcmp(res->registration.appData.pb, data, strlen(data) + 1) == 0)
-            found++;
-        free(res);
-    }
-    assert_int_equal(DrtEndSearch(sc), S_OK);
-    DrtEventClose(sev);
+    unsigned found = lb_search_count(from->node.drt, key, data, NULL);
     sn_drain(from);
     return found;
 }
@@ -205,7 +144,7 @@ bool sn_caches(const struct sn_node *n, const BYTE key[32], USHORT port)
 {
     static struct cache_job job; /* large: not on the stack */
     memset(&job, 0, sizeof(job));
-    job.inst = handle_table_get(n->drt, HANDLE_TYPE_INSTANCE);
+    job.inst = handle_table_get(n->node.drt, HANDLE_TYPE_INSTANCE);
     assert_non_null(job.inst);
     io_call(export_job, &job);
     for (size_t i = 0; i < job.n; i++)
@@ -234,7 +173,7 @@ bool sn_probe_inquire(const struct sn_node *to, unsigned wait_ms)
     struct sockaddr_in6 dst;
     memset(&dst, 0, sizeof(dst));
     dst.sin6_family = AF_INET6;
-    dst.sin6_port = htons(to->port);
+    dst.sin6_port = htons(to->node.port);
     dst.sin6_addr = in6addr_loopback;
     assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst)), (ssize_t)len);
     struct pollfd p = {fd, POLLIN, 0};

@@ -1,8 +1,9 @@
 /*
  * secure_node.h - a DRT node on ::1 with the derived-key provider (or the
- * null one), for the security tests: open in a security mode with a
- * certificate of the test PKI, register the certificate's key, drain
- * events, search, look at the engine's counters and route cache, close.
+ * null one), for the security tests: open (a loopback_node.h node) in a
+ * security mode with a certificate of the test PKI, register the
+ * certificate's key, drain events, search, look at the engine's counters
+ * and route cache, close.
  */
 #ifndef DRT_TESTS_API_SECURE_NODE_H
 #define DRT_TESTS_API_SECURE_NODE_H
@@ -12,22 +13,16 @@
 
 #include <drt.h>
 
+#include "api/loopback_node.h"
 #include "core/engine.h"
 #include "sec/cert_fixture.h"
 
 struct sn_node {
+    struct lb_node node; /* its status is the last one sn_drain saw */
     struct fx_node cert;
     BYTE key[32];
-    HDRT_TRANSPORT transport;
-    USHORT port;
-    DRT_SECURITY_PROVIDER *security;
-    DRT_BOOTSTRAP_PROVIDER *bootstrap;
-    HANDLE event;
-    HDRT drt;
     HDRT_REGISTRATION_CONTEXT reg;
     const char *data;
-    bool null_provider;
-    DRT_STATUS status;
     const BYTE *watch;     /* a key whose leaf-set deletions are counted */
     unsigned watch_deleted, watch_added;
 };

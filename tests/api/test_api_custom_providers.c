@@ -23,6 +23,8 @@
 
 #include <drt.h>
 
+#include "api/loopback_node.h"
+
 /* --- a custom bootstrap provider ------------------------------------------ */
 
 struct custom_boot {
@@ -219,23 +221,6 @@ static void sec_init(struct custom_sec *s)
 
 /* --- helpers --------------------------------------------------------------- */
 
-static DRT_SETTINGS settings(HDRT_TRANSPORT t, DRT_SECURITY_PROVIDER *sp,
-                             DRT_BOOTSTRAP_PROVIDER *bp, DRT_SECURITY_MODE mode)
-{
-    return (DRT_SETTINGS){
-        .dwSize = sizeof(DRT_SETTINGS),
-        .cbKey = 32,
-        .bProtocolMajorVersion = 6,
-        .bProtocolMinorVersion = 0x65,
-        .ulMaxRoutingAddresses = 4,
-        .pwzDrtInstancePrefix = L"Local_DRT",
-        .hTransport = t,
-        .pSecurityProvider = sp,
-        .pBootstrapProvider = bp,
-        .eSecurityMode = mode,
-    };
-}
-
 static DRT_STATUS wait_status(HDRT drt, HANDLE ev, DRT_STATUS want, HRESULT *hr_out)
 {
     DRT_STATUS last = (DRT_STATUS)-1;
@@ -258,15 +243,6 @@ static DRT_STATUS wait_status(HDRT drt, HANDLE ev, DRT_STATUS want, HRESULT *hr_
     return last;
 }
 
-static void sockaddr_v6(SOCKADDR_STORAGE *ss, USHORT port)
-{
-    memset(ss, 0, sizeof(*ss));
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-    s6->sin6_family = AF_INET6;
-    s6->sin6_addr = in6addr_loopback;
-    s6->sin6_port = htons(port);
-}
-
 /* --- tests ----------------------------------------------------------------- */
 
 static void test_providers_that_serve_one_drt(void **state)
@@ -280,13 +256,13 @@ static void test_providers_that_serve_one_drt(void **state)
     USHORT p1 = 0, p2 = 0;
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &p1, &t1), S_OK);
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &p2, &t2), S_OK);
-    DRT_SETTINGS s1 = settings(t1, &sec.vt, &boot.vt, DRT_SECURE_RESOLVE);
+    DRT_SETTINGS s1 = lb_settings(t1, &sec.vt, &boot.vt, DRT_SECURE_RESOLVE, L"Local_DRT");
     HDRT d1, d2;
     assert_int_equal(DrtOpen(&s1, NULL, NULL, &d1), DRT_S_RETRY);
     assert_int_equal(boot.attached, 1);
     assert_int_equal(sec.attached, 1);
     /* The same providers for a second DRT: each refuses, nothing leaks. */
-    DRT_SETTINGS s2 = settings(t2, &sec.vt, &boot.vt, DRT_SECURE_RESOLVE);
+    DRT_SETTINGS s2 = lb_settings(t2, &sec.vt, &boot.vt, DRT_SECURE_RESOLVE, L"Local_DRT");
     assert_int_equal(DrtOpen(&s2, NULL, NULL, &d2), DRT_E_SECURITYPROVIDER_IN_USE);
     assert_null(d2);
     struct custom_sec other;
@@ -333,17 +309,17 @@ static void test_resolver_answering_from_its_own_thread(void **state)
     USHORT pa = 0, pb = 0;
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &pa, &ta), S_OK);
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &pb, &tb), S_OK);
-    sockaddr_v6(&bb.seed, pa);
+    lb_loopback_addr(&bb.seed, pa);
     bb.nseeds = 1;
     HANDLE ea = DrtEventCreate(FALSE, FALSE), eb = DrtEventCreate(FALSE, FALSE);
-    DRT_SETTINGS s = settings(ta, sa, &ba.vt, DRT_SECURE_RESOLVE);
+    DRT_SETTINGS s = lb_settings(ta, sa, &ba.vt, DRT_SECURE_RESOLVE, L"Local_DRT");
     HDRT a, b;
     assert_int_equal(DrtOpen(&s, ea, NULL, &a), DRT_S_RETRY);
     BYTE ka[32] = {0xA1}, data[] = "from-a";
     DRT_REGISTRATION reg = {{32, ka}, {sizeof(data), data}};
     HDRT_REGISTRATION_CONTEXT ra;
     assert_int_equal(DrtRegisterKey(a, &reg, NULL, &ra), S_OK);
-    s = settings(tb, sb, &bb.vt, DRT_SECURE_RESOLVE);
+    s = lb_settings(tb, sb, &bb.vt, DRT_SECURE_RESOLVE, L"Local_DRT");
     assert_int_equal(DrtOpen(&s, eb, NULL, &b), S_OK);
     assert_int_equal(wait_status(b, eb, DRT_ACTIVE, NULL), DRT_ACTIVE);
     assert_true(ba.registered >= 1); /* DrtOpen handed A's endpoints to its provider */
@@ -400,7 +376,7 @@ static void test_fatal_bootstrap_error_faults_the_drt(void **state)
     USHORT port = 0;
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &port, &t), S_OK);
     HANDLE ev = DrtEventCreate(FALSE, FALSE);
-    DRT_SETTINGS s = settings(t, sp, &boot.vt, DRT_SECURE_RESOLVE);
+    DRT_SETTINGS s = lb_settings(t, sp, &boot.vt, DRT_SECURE_RESOLVE, L"Local_DRT");
     HDRT d;
     assert_int_equal(DrtOpen(&s, ev, NULL, &d), DRT_S_RETRY);
     HRESULT hr = S_OK;
@@ -446,7 +422,7 @@ static void test_sdk_sample_call_sequence(void **state)
         assert_int_equal(DrtCreateDnsBootstrapResolver(port[0], host, &bp[i]), S_OK);
         /* 4. settings as in the sample (confidential payload mode) and open */
         ev[i] = DrtEventCreate(FALSE, FALSE);
-        DRT_SETTINGS s = settings(t[i], sp[i], bp[i], DRT_SECURE_CONFIDENTIALPAYLOAD);
+        DRT_SETTINGS s = lb_settings(t[i], sp[i], bp[i], DRT_SECURE_CONFIDENTIALPAYLOAD, L"Local_DRT");
         HRESULT hr = DrtOpen(&s, ev[i], NULL, &drt[i]);
         assert_true(SUCCEEDED(hr));
         /* 5. register */
@@ -511,7 +487,7 @@ static void test_address_gone_means_no_network(void **state)
     USHORT port = 0;
     assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &port, &t), S_OK);
     HANDLE ev = DrtEventCreate(FALSE, FALSE);
-    DRT_SETTINGS s = settings(t, sp, &boot.vt, DRT_SECURE_RESOLVE);
+    DRT_SETTINGS s = lb_settings(t, sp, &boot.vt, DRT_SECURE_RESOLVE, L"Local_DRT");
     HDRT d;
     assert_int_equal(DrtOpen(&s, ev, NULL, &d), DRT_S_RETRY);
     assert_int_equal(wait_status(d, ev, DRT_NO_NETWORK, NULL), DRT_NO_NETWORK);

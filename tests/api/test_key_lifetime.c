@@ -28,6 +28,7 @@
 #include <drt.h>
 
 #include "api/api_internal.h"
+#include "api/loopback_node.h"
 #include "sec/cert_fixture.h"
 
 /* How long the short-lived certificate outlives its registration. */
@@ -106,56 +107,18 @@ static void test_register_refuses_an_out_of_date_certificate_in_the_chain(void *
 
 /* --- real nodes on ::1 ---------------------------------------------------- */
 
-struct node {
-    HDRT_TRANSPORT transport;
-    USHORT port;
-    DRT_SECURITY_PROVIDER *security;
-    DRT_BOOTSTRAP_PROVIDER *bootstrap;
-    HANDLE event;
-    HDRT drt;
-};
-
 static int open_context; /* DrtOpen's pvContext, returned in every event */
 
-static void open_node(struct node *n, USHORT seed_port)
+static void open_node(struct lb_node *n, USHORT seed_port)
 {
     memset(n, 0, sizeof(*n));
-    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
-                     S_OK);
-    assert_int_equal(DrtCreateDerivedKeySecurityProvider(&fx_pki()->root_ctx, NULL, &n->security),
-                     S_OK);
-    wchar_t host[64];
-    swprintf(host, 64, L"[::1]:%u", seed_port ? seed_port : 9);
-    assert_int_equal(DrtCreateDnsBootstrapResolver(seed_port ? seed_port : 9, host, &n->bootstrap),
-                     S_OK);
-    n->event = DrtEventCreate(FALSE, FALSE);
-    assert_non_null(n->event);
-    DRT_SETTINGS s = {
-        .dwSize = sizeof(DRT_SETTINGS),
-        .cbKey = 32,
-        .bProtocolMajorVersion = 6,
-        .bProtocolMinorVersion = 0x65,
-        .ulMaxRoutingAddresses = 4,
-        .pwzDrtInstancePrefix = L"Lifetime_DRT",
-        .hTransport = n->transport,
-        .pSecurityProvider = n->security,
-        .pBootstrapProvider = n->bootstrap,
-        .eSecurityMode = DRT_SECURE_RESOLVE,
-    };
-    assert_true(SUCCEEDED(DrtOpen(&s, n->event, &open_context, &n->drt)));
-}
-
-static void close_node(struct node *n)
-{
-    DrtClose(n->drt);
-    DrtDeleteDnsBootstrapResolver(n->bootstrap);
-    DrtDeleteDerivedKeySecurityProvider(n->security);
-    assert_int_equal(DrtDeleteIpv6UdpTransport(n->transport), S_OK);
-    DrtEventClose(n->event);
+    struct lb_spec spec = {.root = &fx_pki()->root_ctx, .dns = true, .mode = DRT_SECURE_RESOLVE,
+                           .prefix = L"Lifetime_DRT", .context = &open_context};
+    assert_true(SUCCEEDED(lb_open_spec(n, seed_port, &spec)));
 }
 
 /* The next event of the DRT, waiting up to timeout_ms; NULL when none. */
-static DRT_EVENT_DATA *next_event(struct node *n, unsigned timeout_ms)
+static DRT_EVENT_DATA *next_event(struct lb_node *n, unsigned timeout_ms)
 {
     for (unsigned waited = 0;; waited += 50) {
         ULONG len = 0;
@@ -171,7 +134,7 @@ static DRT_EVENT_DATA *next_event(struct node *n, unsigned timeout_ms)
     }
 }
 
-static bool wait_active(struct node *n)
+static bool wait_active(struct lb_node *n)
 {
     DRT_EVENT_DATA *e;
     while ((e = next_event(n, 10000)) != NULL) {
@@ -185,7 +148,7 @@ static bool wait_active(struct node *n)
 
 /* Waits up to 5 s for `key` to enter a leaf set of n, dropping other
  * events. */
-static bool wait_leafset_added(struct node *n, const BYTE key[32])
+static bool wait_leafset_added(struct lb_node *n, const BYTE key[32])
 {
     DRT_EVENT_DATA *e;
     while ((e = next_event(n, 5000)) != NULL) {
@@ -201,7 +164,7 @@ static bool wait_leafset_added(struct node *n, const BYTE key[32])
 
 /* Registration-state events seen while waiting up to timeout_ms for the
  * first one; the others (leaf-set changes) are dropped. */
-static DRT_EVENT_DATA *wait_registration_event(struct node *n, unsigned timeout_ms)
+static DRT_EVENT_DATA *wait_registration_event(struct lb_node *n, unsigned timeout_ms)
 {
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -219,37 +182,7 @@ static DRT_EVENT_DATA *wait_registration_event(struct node *n, unsigned timeout_
     }
 }
 
-/* Searches from `from` for key: the number of exact results with data
- * `data`, and the search's final code in *end. */
-static unsigned find(struct node *from, const BYTE key[32], const char *data, HRESULT *end)
-{
-    HANDLE sev = DrtEventCreate(TRUE, FALSE);
-    DRT_DATA target = {32, (BYTE *)key};
-    HDRT_SEARCH_CONTEXT sc;
-    assert_int_equal(DrtStartSearch(from->drt, &target, NULL, 5000, sev, NULL, &sc), S_OK);
-    unsigned found = 0;
-    HRESULT hr = DRT_E_SEARCH_IN_PROGRESS;
-    for (unsigned step = 0; step < 200 && hr != DRT_E_NO_MORE && hr != DRT_E_TIMEOUT; step++) {
-        DrtEventWait(sev, 50);
-        ULONG size;
-        hr = DrtGetSearchResultSize(sc, &size);
-        if (hr != S_OK)
-            continue;
-        DRT_SEARCH_RESULT *res = malloc(size);
-        assert_non_null(res);
-        assert_int_equal(DrtGetSearchResult(sc, size, res), S_OK);
-        if (res->type == DRT_MATCH_EXACT && res->registration.appData.cb == strlen(data) + 1 &&
-            memcmp(res->registration.appData.pb, data, strlen(data) + 1) == 0)
-            found++;
-        free(res);
-    }
-    assert_int_equal(DrtEndSearch(sc), S_OK);
-    DrtEventClose(sev);
-    *end = hr;
-    return found;
-}
-
-static HRESULT register_key(struct node *n, const BYTE key[32], const char *data,
+static HRESULT register_key(struct lb_node *n, const BYTE key[32], const char *data,
                             PCCERT_CONTEXT ctx, HDRT_REGISTRATION_CONTEXT *out)
 {
     DRT_REGISTRATION reg = {{32, (BYTE *)key}, {(ULONG)strlen(data) + 1, (BYTE *)data}};
@@ -260,7 +193,7 @@ static void test_registering_an_out_of_date_certificate_is_refused(void **state)
 {
     const struct fx_pki *pki = fx_pki();
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
-    struct node a;
+    struct lb_node a;
     open_node(&a, 0);
     struct fx_node expired, early;
     fx_node_init(&expired, FX_EC_P256, pki->root, pki->root_key, NULL, -30, -1);
@@ -288,7 +221,7 @@ static void test_registering_an_out_of_date_certificate_is_refused(void **state)
     assert_memory_equal(e->registrationStateChange.localKey.pb, key, 32);
     free(e);
     DrtUnregisterKey(r);
-    close_node(&a);
+    lb_close(&a);
     X509_free(c);
     EVP_PKEY_free(k);
     fx_node_free(&expired);
@@ -303,7 +236,7 @@ static void test_key_ends_with_the_first_certificate_of_its_chain(void **state)
      * then on, so that is when the key ends. */
     const struct fx_pki *pki = fx_pki();
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
-    struct node a;
+    struct lb_node a;
     open_node(&a, 0);
     EVP_PKEY *ca_key = fx_key(FX_EC_P256);
     time_t until = time(NULL) + 3;
@@ -324,7 +257,7 @@ static void test_key_ends_with_the_first_certificate_of_its_chain(void **state)
     assert_memory_equal(e->registrationStateChange.localKey.pb, key, 32);
     free(e);
     DrtUnregisterKey(r);
-    close_node(&a);
+    lb_close(&a);
     fx_node_free(&n);
     X509_free(ca);
     EVP_PKEY_free(ca_key);
@@ -335,7 +268,7 @@ static void test_expired_key_is_withdrawn_reported_and_renewable(void **state)
 {
     setenv("DRT_ADVERTISE_ADDRESS", "::1", 1);
     const struct fx_pki *pki = fx_pki();
-    struct node a, b;
+    struct lb_node a, b;
     /* A holds a key of its own, so that B can verify it and get in. */
     struct fx_node a_cert;
     fx_node_init(&a_cert, FX_EC_P256, pki->root, pki->root_key, NULL, -1, 30);
@@ -365,7 +298,7 @@ static void test_expired_key_is_withdrawn_reported_and_renewable(void **state)
     /* Published: it reaches A's leaf set (the cloud is A and B). */
     assert_true(wait_leafset_added(&a, short_key));
     HRESULT end;
-    assert_int_equal(find(&a, short_key, "short", &end), 1);
+    assert_int_equal(lb_search_count(a.drt, short_key, "short", &end), 1);
     assert_true(time(NULL) < until); /* else the test machine was too slow to tell */
 
     /* The event: for the short key, once its certificate has ended. */
@@ -381,9 +314,9 @@ static void test_expired_key_is_withdrawn_reported_and_renewable(void **state)
     free(e);
 
     /* A no longer finds it; the other key of B is untouched. */
-    assert_int_equal(find(&a, short_key, "short", &end), 0);
+    assert_int_equal(lb_search_count(a.drt, short_key, "short", &end), 0);
     assert_int_equal(end, DRT_E_NO_MORE);
-    assert_int_equal(find(&a, long_key, "lasting", &end), 1);
+    assert_int_equal(lb_search_count(a.drt, long_key, "lasting", &end), 1);
     /* No revocation went out: it would have been signed with the expired
      * certificate, which A (B's only neighbour) would have refused. */
     struct instance_stats st;
@@ -410,7 +343,7 @@ static void test_expired_key_is_withdrawn_reported_and_renewable(void **state)
      * publication reaches it within a few searches' time. */
     unsigned found = 0;
     for (int attempt = 0; attempt < 10 && !found; attempt++) {
-        found = find(&a, short_key, "renewed", &end);
+        found = lb_search_count(a.drt, short_key, "renewed", &end);
         if (!found)
             DrtEventWait(a.event, 300);
     }
@@ -419,8 +352,8 @@ static void test_expired_key_is_withdrawn_reported_and_renewable(void **state)
     DrtUnregisterKey(short_reg);
     DrtUnregisterKey(long_reg);
     DrtUnregisterKey(a_reg);
-    close_node(&b);
-    close_node(&a);
+    lb_close(&b);
+    lb_close(&a);
     fx_node_free(&a_cert);
     X509_free(renewed);
     X509_free(short_cert);

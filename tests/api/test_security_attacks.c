@@ -41,7 +41,7 @@ static void cloud_open(struct cloud *c)
     sn_open(&c->a, NULL, FX_EC_P256, "from-a", &o);
     sn_open(&c->b, &c->a, FX_ED25519, "from-b", &o);
     sn_wait_status(&c->b, DRT_ACTIVE, 10000);
-    assert_int_equal(c->b.status, DRT_ACTIVE);
+    assert_int_equal(c->b.node.status, DRT_ACTIVE);
     assert_int_equal(sn_find(&c->b, c->a.key, "from-a"), 1);
 }
 
@@ -56,7 +56,7 @@ static void cloud_close(struct cloud *c)
 static void assert_intact(struct cloud *c, USHORT attacker_port)
 {
     assert_int_equal(sn_find(&c->b, c->a.key, "from-a"), 1);
-    assert_true(sn_caches(&c->b, c->a.key, c->a.port));
+    assert_true(sn_caches(&c->b, c->a.key, c->a.node.port));
     assert_false(sn_caches(&c->b, c->a.key, attacker_port));
     assert_false(sn_caches(&c->a, c->a.key, attacker_port));
 }
@@ -72,12 +72,12 @@ static void test_a_node_registering_anothers_key_is_never_found(void **state)
     struct sn_opts null = {.null = true, .no_register = true};
     sn_open(&x, &c.b, FX_EC_P256, "hijacked", &null);
     DRT_REGISTRATION stolen = {{32, c.a.key}, {sizeof("hijacked"), (BYTE *)"hijacked"}};
-    assert_int_equal(DrtRegisterKey(x.drt, &stolen, NULL, &x.reg), S_OK);
+    assert_int_equal(DrtRegisterKey(x.node.drt, &stolen, NULL, &x.reg), S_OK);
     sn_settle(&x, 1500, NULL);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(sn_find(&c.b, c.a.key, "hijacked"), 0);
         assert_int_equal(sn_find(&c.a, c.a.key, "hijacked"), 0);
-        assert_intact(&c, x.port);
+        assert_intact(&c, x.node.port);
     }
     sn_close(&x);
     cloud_close(&c);
@@ -191,7 +191,7 @@ static void atk_answer(const struct attacker *x, USHORT to, uint32_t acked,
 /* A record of `signer`'s provider for `key` answering `nonce`. */
 static DRT_DATA record_of(struct sn_node *signer, const BYTE key[32], const uint8_t nonce[16])
 {
-    DRT_SECURITY_PROVIDER *sp = signer->security;
+    DRT_SECURITY_PROVIDER *sp = signer->node.security;
     DRT_DATA k = {32, (BYTE *)key}, n = {16, (BYTE *)nonce};
     DRT_DATA rec = {0, NULL}, classifier = {0, NULL}, secured = {0, NULL}, chain = {0, NULL};
     assert_int_equal(sp->SecureAndPackPayload(sp->pvContext, (PVOID)&signer->cert.ctx, 6, 0x65,
@@ -227,11 +227,11 @@ static void attack_with(enum lie lie)
     /* b asks the claimed endpoint to prove the key (a leaf-set candidate);
      * a few claims, in case one INQUIRE goes elsewhere. */
     for (int round = 0; round < 5 && !asked; round++) {
-        atk_claim(&atk, c.b.port, c.a.key);
+        atk_claim(&atk, c.b.node.port, c.a.key);
         asked = atk_wait_inquire(&atk, 1000, &q, &from);
     }
     assert_true(asked);
-    assert_int_equal(from, c.b.port);
+    assert_int_equal(from, c.b.node.port);
     assert_memory_equal(q.u.inquire.validate_key, c.a.key, 32);
 
     struct wire_authority_buffer ab;
@@ -264,8 +264,8 @@ static void attack_with(enum lie lie)
     assert_intact(&c, atk.port);
 
     if (rec.pb)
-        x.security->FreeData(x.security->pvContext, rec.pb);
-    c.a.security->FreeData(c.a.security->pvContext, old.pb);
+        x.node.security->FreeData(x.node.security->pvContext, rec.pb);
+    c.a.node.security->FreeData(c.a.node.security->pvContext, old.pb);
     close(atk.fd);
     sn_close(&x);
     cloud_close(&c);
@@ -318,7 +318,7 @@ static void test_a_garbage_flood_changes_nothing(void **state)
             assert_int_equal(RAND_bytes(r, 2), 1);
             buf[r[0] % 12] ^= (uint8_t)(r[1] | 1); /* header damaged */
         }
-        atk_send(&atk, c.b.port, buf, len);
+        atk_send(&atk, c.b.node.port, buf, len);
         if (i % 500 == 0)
             sn_settle(&c.b, 10, NULL);
     }

@@ -21,6 +21,7 @@
 
 #include <drt.h>
 
+#include "api/loopback_node.h"
 #include "sec/cert_fixture.h"
 #include "sec/sec_record.h"
 
@@ -376,104 +377,27 @@ static void test_pack_signs_only_keys_its_certificate_proves(void **state)
 /* --- two nodes on ::1 ---------------------------------------------------- */
 
 struct node {
+    struct lb_node node;
     struct fx_node cert;
     BYTE key[32];
-    HDRT_TRANSPORT transport;
-    USHORT port;
-    DRT_SECURITY_PROVIDER *security;
-    DRT_BOOTSTRAP_PROVIDER *bootstrap;
-    HANDLE event;
-    HDRT drt;
     HDRT_REGISTRATION_CONTEXT reg;
 };
 
-static DRT_STATUS wait_status(HDRT drt, HANDLE ev, DRT_STATUS want)
-{
-    DRT_STATUS last = (DRT_STATUS)-1;
-    for (unsigned step = 0; step < 200 && last != want; step++) {
-        ULONG len = 0;
-        if (DrtGetEventDataSize(drt, &len) != S_OK) {
-            DrtEventWait(ev, 50);
-            continue;
-        }
-        DRT_EVENT_DATA *e = malloc(len);
-        assert_non_null(e);
-        assert_int_equal(DrtGetEventData(drt, len, e), S_OK);
-        if (e->type == DRT_EVENT_STATUS_CHANGED)
-            last = e->statusChange.status;
-        free(e);
-    }
-    return last;
-}
-
 static void open_node(struct node *n, USHORT seed_port, const char *data)
 {
-    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
-                     S_OK);
-    assert_int_equal(DrtCreateDerivedKeySecurityProvider(&fx_pki()->root_ctx, &n->cert.ctx,
-                                                         &n->security),
-                     S_OK);
-    wchar_t host[64];
-    swprintf(host, 64, L"[::1]:%u", seed_port ? seed_port : 9);
-    assert_int_equal(DrtCreateDnsBootstrapResolver(seed_port ? seed_port : 9, host, &n->bootstrap),
-                     S_OK);
-    n->event = DrtEventCreate(FALSE, FALSE);
-    DRT_SETTINGS s = {
-        .dwSize = sizeof(DRT_SETTINGS),
-        .cbKey = 32,
-        .bProtocolMajorVersion = 6,
-        .bProtocolMinorVersion = 0x65,
-        .ulMaxRoutingAddresses = 4,
-        .pwzDrtInstancePrefix = L"Derived_DRT",
-        .hTransport = n->transport,
-        .pSecurityProvider = n->security,
-        .pBootstrapProvider = n->bootstrap,
-        .eSecurityMode = DRT_SECURE_RESOLVE,
-    };
-    assert_true(SUCCEEDED(DrtOpen(&s, n->event, NULL, &n->drt)));
+    struct lb_spec spec = {.root = &fx_pki()->root_ctx, .local = &n->cert.ctx, .dns = true,
+                           .mode = DRT_SECURE_RESOLVE, .prefix = L"Derived_DRT"};
+    assert_true(SUCCEEDED(lb_open_spec(&n->node, seed_port, &spec)));
     key_of(&n->cert, n->key);
     DRT_REGISTRATION reg = {{32, n->key}, {(ULONG)strlen(data) + 1, (BYTE *)data}};
-    assert_int_equal(DrtRegisterKey(n->drt, &reg, (PVOID)&n->cert.ctx, &n->reg), S_OK);
+    assert_int_equal(DrtRegisterKey(n->node.drt, &reg, (PVOID)&n->cert.ctx, &n->reg), S_OK);
 }
 
 static void close_node(struct node *n)
 {
     DrtUnregisterKey(n->reg);
-    DrtClose(n->drt);
-    DrtDeleteDnsBootstrapResolver(n->bootstrap);
-    DrtDeleteDerivedKeySecurityProvider(n->security);
-    assert_int_equal(DrtDeleteIpv6UdpTransport(n->transport), S_OK);
-    DrtEventClose(n->event);
+    lb_close(&n->node);
     fx_node_free(&n->cert);
-}
-
-/* Searches from `from` for key; returns the number of exact results whose
- * data is `data`. */
-static unsigned find(struct node *from, const BYTE key[32], const char *data)
-{
-    HANDLE sev = DrtEventCreate(TRUE, FALSE);
-    DRT_DATA target = {32, (BYTE *)key};
-    HDRT_SEARCH_CONTEXT sc;
-    assert_int_equal(DrtStartSearch(from->drt, &target, NULL, 5000, sev, NULL, &sc), S_OK);
-    unsigned found = 0;
-    HRESULT hr = DRT_E_SEARCH_IN_PROGRESS;
-    for (unsigned step = 0; step < 200 && hr != DRT_E_NO_MORE; step++) {
-        DrtEventWait(sev, 50);
-        ULONG size;
-        hr = DrtGetSearchResultSize(sc, &size);
-        if (hr != S_OK)
-            continue;
-        DRT_SEARCH_RESULT *res = malloc(size);
-        assert_non_null(res);
-        assert_int_equal(DrtGetSearchResult(sc, size, res), S_OK);
-        if (res->type == DRT_MATCH_EXACT && res->registration.appData.cb == strlen(data) + 1 &&
-            memcmp(res->registration.appData.pb, data, strlen(data) + 1) == 0)
-            found++;
-        free(res);
-    }
-    assert_int_equal(DrtEndSearch(sc), S_OK);
-    DrtEventClose(sev);
-    return found;
 }
 
 static void test_two_nodes_find_each_others_certified_keys(void **state)
@@ -486,23 +410,23 @@ static void test_two_nodes_find_each_others_certified_keys(void **state)
     fx_node_init(&a.cert, FX_ED25519, pki->root, pki->root_key, NULL, -1, 30);
     fx_node_init(&b.cert, FX_RSA2048, pki->inter, pki->inter_key, pki->inter, -1, 30);
     open_node(&a, 0, "from-a");
-    open_node(&b, a.port, "from-b");
-    assert_int_equal(wait_status(b.drt, b.event, DRT_ACTIVE), DRT_ACTIVE);
+    open_node(&b, a.node.port, "from-b");
+    assert_true(lb_wait_active(&b.node, 10000));
 
     /* B cannot publish A's key, nor a key with no certificate at all. */
     HDRT_REGISTRATION_CONTEXT r;
     BYTE data[] = "stolen";
     DRT_REGISTRATION steal = {{32, a.key}, {sizeof(data), data}};
-    assert_int_equal(DrtRegisterKey(b.drt, &steal, (PVOID)&b.cert.ctx, &r), DRT_E_INVALID_KEY);
+    assert_int_equal(DrtRegisterKey(b.node.drt, &steal, (PVOID)&b.cert.ctx, &r), DRT_E_INVALID_KEY);
     assert_null(r);
-    assert_int_equal(DrtRegisterKey(b.drt, &steal, NULL, &r), DRT_E_INVALID_KEY);
+    assert_int_equal(DrtRegisterKey(b.node.drt, &steal, NULL, &r), DRT_E_INVALID_KEY);
     /* A certificate yields one key: registering it twice is a duplicate. */
     DRT_REGISTRATION again = {{32, b.key}, {sizeof(data), data}};
-    assert_int_equal(DrtRegisterKey(b.drt, &again, (PVOID)&b.cert.ctx, &r), DRT_E_DUPLICATE_KEY);
+    assert_int_equal(DrtRegisterKey(b.node.drt, &again, (PVOID)&b.cert.ctx, &r), DRT_E_DUPLICATE_KEY);
 
     /* B's search reaches A, whose record B checks: chain to the root,
      * Ed25519 signature, derivation, nonce, payload hash. */
-    assert_int_equal(find(&b, a.key, "from-a"), 1);
+    assert_int_equal(lb_search_count(b.node.drt, a.key, "from-a", NULL), 1);
 
     close_node(&b);
     close_node(&a);

@@ -83,7 +83,7 @@ static void test_members_find_each_other_and_check_each_chain_once(void **state)
     sn_open(&a, NULL, FX_ED25519, "from-a", &o);
     sn_open(&b, &a, FX_EC_P256, "from-b", &o);
     sn_wait_status(&b, DRT_ACTIVE, 10000);
-    assert_int_equal(b.status, DRT_ACTIVE);
+    assert_int_equal(b.node.status, DRT_ACTIVE);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(sn_find(&b, a.key, "from-a"), 1);
         assert_int_equal(sn_find(&a, b.key, "from-b"), 1);
@@ -96,7 +96,7 @@ static void test_members_find_each_other_and_check_each_chain_once(void **state)
      * once, then found in the cache (records are checked apart). The other
      * chain a verified is its own, by DrtOpen's check of the mode. */
     uint64_t verified = 0, hits = 0;
-    assert_true(derived_cred_stats(a.security, &verified, &hits));
+    assert_true(derived_cred_stats(a.node.security, &verified, &hits));
     assert_int_equal(verified, 2);
     assert_true(hits >= 6);
     sn_close(&b);
@@ -111,7 +111,7 @@ static void test_outsiders_can_neither_search_nor_enter_a_members_cache(void **s
     sn_open(&a, NULL, FX_EC_P256, "from-a", &member);
     sn_open(&b, &a, FX_RSA2048, "from-b", &member);
     sn_wait_status(&b, DRT_ACTIVE, 10000);
-    assert_int_equal(b.status, DRT_ACTIVE);
+    assert_int_equal(b.node.status, DRT_ACTIVE);
     assert_int_equal(sn_stats(&a).dropped_unauthenticated, 0);
     /* x: a membership node whose certificate another root issued; y: a
      * resolve-mode searcher without a certificate (the same root). */
@@ -120,7 +120,7 @@ static void test_outsiders_can_neither_search_nor_enter_a_members_cache(void **s
     sn_open(&x, &a, FX_EC_P256, "from-x", &foreign);
     sn_open(&y, &a, FX_EC_P256, "from-y", &searcher);
     sn_settle(&x, 2000, NULL);
-    assert_int_not_equal(x.status, DRT_ACTIVE);
+    assert_int_not_equal(x.node.status, DRT_ACTIVE);
 
     /* Their bootstrap REQUESTs were dropped: they learned nobody. */
     uint64_t before = sn_stats(&a).dropped_unauthenticated;
@@ -163,8 +163,8 @@ static void test_nodes_of_different_modes_do_not_mix(void **state)
     sn_open(&c, &a, FX_EC_P256, "from-c", &confidential);
     sn_settle(&c, 2000, NULL);
     sn_drain(&a);
-    assert_int_not_equal(a.status, DRT_ACTIVE);
-    assert_int_not_equal(c.status, DRT_ACTIVE);
+    assert_int_not_equal(a.node.status, DRT_ACTIVE);
+    assert_int_not_equal(c.node.status, DRT_ACTIVE);
     const struct sn_node *nodes[3] = {&a, &r, &c};
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
@@ -196,7 +196,7 @@ static void test_confidential_payloads_reach_the_searcher(void **state)
     sn_open(&a, NULL, FX_EC_P256, "sealed for whoever asks, from a", &o);
     sn_open(&b, &a, FX_RSA2048, "sealed for whoever asks, from b", &o);
     sn_wait_status(&b, DRT_ACTIVE, 10000);
-    assert_int_equal(b.status, DRT_ACTIVE);
+    assert_int_equal(b.node.status, DRT_ACTIVE);
     /* EC P-256 (ECDH wrap) one way, RSA-OAEP the other. */
     assert_int_equal(sn_find(&b, a.key, a.data), 1);
     assert_int_equal(sn_find(&a, b.key, b.data), 1);
@@ -293,7 +293,7 @@ static bool payload_seen(DRT_SECURITY_MODE mode)
     sn_open(&a, NULL, FX_EC_P256, pa, &o);
     sn_open(&b, &a, FX_EC_P256, pb, &o);
     sn_wait_status(&b, DRT_ACTIVE, 10000);
-    assert_int_equal(b.status, DRT_ACTIVE);
+    assert_int_equal(b.node.status, DRT_ACTIVE);
     assert_int_equal(sn_find(&b, a.key, pa), 1);
     assert_int_equal(sn_find(&a, b.key, pb), 1);
     sn_close(&b);

@@ -48,7 +48,7 @@ static void send_revocation(const struct sn_node *to, const struct sn_node *owne
     m.u.flood.flags = WIRE_FLOOD_D;
     m.u.flood.revoke_cpa = (struct wire_blob){cpa, cpa_len};
     m.u.flood.flooded.count = 1;
-    m.u.flood.flooded.e[0].port = owner->port;
+    m.u.flood.flooded.e[0].port = owner->node.port;
     m.u.flood.flooded.e[0].addr[15] = 1; /* ::1 */
     static uint8_t buf[8192];
     size_t len = 0;
@@ -58,7 +58,7 @@ static void send_revocation(const struct sn_node *to, const struct sn_node *owne
     struct sockaddr_in6 dst;
     memset(&dst, 0, sizeof(dst));
     dst.sin6_family = AF_INET6;
-    dst.sin6_port = htons(to->port);
+    dst.sin6_port = htons(to->node.port);
     dst.sin6_addr = in6addr_loopback;
     assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst)), (ssize_t)len);
     close(fd);
@@ -69,13 +69,13 @@ static void send_revocation(const struct sn_node *to, const struct sn_node *owne
  * ordinary answer (flags 0). */
 static DRT_DATA owner_record(struct sn_node *owner, DWORD flags)
 {
-    DRT_SECURITY_PROVIDER *sp = owner->security;
+    DRT_SECURITY_PROVIDER *sp = owner->node.security;
     static const BYTE zero[16];
     DRT_DATA key = {32, owner->key}, nonce = {16, (BYTE *)zero};
     struct sockaddr_in6 self;
     memset(&self, 0, sizeof(self));
     self.sin6_family = AF_INET6;
-    self.sin6_port = htons(owner->port);
+    self.sin6_port = htons(owner->node.port);
     self.sin6_addr = in6addr_loopback;
     SOCKET_ADDRESS_LIST addrs = {1, {{(LPSOCKADDR)&self, sizeof(self)}}};
     DRT_DATA rec = {0, NULL}, classifier = {0, NULL}, secured = {0, NULL}, chain = {0, NULL};
@@ -101,7 +101,7 @@ static void cloud_open_with(struct cloud *c, bool null)
     sn_open(&c->a, NULL, FX_ED25519, "from-a", &o);
     sn_open(&c->b, &c->a, FX_EC_P256, "from-b", &o);
     sn_wait_status(&c->b, DRT_ACTIVE, 10000);
-    assert_int_equal(c->b.status, DRT_ACTIVE);
+    assert_int_equal(c->b.node.status, DRT_ACTIVE);
     c->b.watch = c->a.key;
     assert_int_equal(sn_find(&c->b, c->a.key, "from-a"), 1);
 }
@@ -132,7 +132,7 @@ static void test_the_first_node_becomes_active_when_a_second_joins(void **state)
         struct cloud c;
         cloud_open(&c);
         sn_wait_status(&c.a, DRT_ACTIVE, 5000);
-        assert_int_equal(c.a.status, DRT_ACTIVE);
+        assert_int_equal(c.a.node.status, DRT_ACTIVE);
         assert_int_equal(sn_find(&c.a, c.b.key, "from-b"), 1);
         cloud_close(&c);
     }
@@ -225,7 +225,7 @@ static void test_forged_revocations_leave_the_key_in_place(void **state)
     /* 3. A's own signature, but on an ordinary record (no REVOKED flag). */
     DRT_DATA answer = owner_record(&c.a, 0);
     send_revocation(&c.b, &c.a, answer.pb, answer.cb);
-    c.a.security->FreeData(c.a.security->pvContext, answer.pb);
+    c.a.node.security->FreeData(c.a.node.security->pvContext, answer.pb);
 
     bool three = false;
     for (unsigned i = 0; i < 100 && !three; i++) {
@@ -262,7 +262,7 @@ static void test_a_replayed_revocation_leaves_a_new_registration_in_place(void *
     assert_int_equal(found, 1);
     /* The old revocation, replayed: B asks A, which proves the key. */
     send_revocation(&c.b, &c.a, old.pb, old.cb);
-    c.a.security->FreeData(c.a.security->pvContext, old.pb);
+    c.a.node.security->FreeData(c.a.node.security->pvContext, old.pb);
     for (unsigned i = 0; i < 100 && sn_stats(&c.b).revocations_stale == 0; i++)
         sn_settle(&c.b, 20, NULL);
     struct drt_engine_stats st = sn_stats(&c.b);
