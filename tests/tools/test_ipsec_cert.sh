@@ -9,19 +9,8 @@
 set -u
 
 DRT=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/drt_ipsec_cert.XXXXXX") || exit 1
-PID=
-FAILS=0
-cleanup() {
-    [ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail() {
-    echo "FAILED: $*"
-    FAILS=$((FAILS + 1))
-}
+. "$(dirname "$0")/lib.sh"
+lib_start ipsec_cert
 
 P=$((26000 + ($$ % 6000)))
 "$DRT" cert root --out "$TMP/root" >/dev/null || exit 1
@@ -35,8 +24,8 @@ IPSEC="--ipsec require --ipsec-auth cert"
 "$DRT" node --port $P --advertise ::1 --root "$TMP/root/root.pem" --cert "$TMP/a/node.pem" \
     --key "$TMP/a/node.key" --register-cert hello $IPSEC --exit-after 12 >"$TMP/a.out" 2>&1 &
 PID=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q "registered" "$TMP/a.out"; do sleep 0.1; i=$((i + 1)); done
+PIDS=$PID
+wait_for "$TMP/a.out" "registered"
 
 "$DRT" search "$KEY" --bootstrap "[::1]:$P" --advertise ::1 --root "$TMP/root/root.pem" \
     --cert "$TMP/b/node.pem" --key "$TMP/b/node.key" $IPSEC --timeout 5000 >"$TMP/b.out" 2>&1 ||
@@ -56,6 +45,6 @@ grep -q "waiting for ACTIVE" "$TMP/x.out" || fail "the stranger got in: $(cat "$
 
 kill -TERM "$PID" 2>/dev/null
 wait "$PID"
-PID=
+PIDS=
 [ $FAILS -eq 0 ] && echo "all checks passed"
 exit $FAILS

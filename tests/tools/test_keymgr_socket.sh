@@ -17,34 +17,8 @@
 set -u
 
 DRT=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/drt_kmsock.XXXXXX") || exit 1
-PIDS=
-FAILS=0
-
-cleanup() {
-    for p in $PIDS; do
-        kill -KILL "$p" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAILED: $*"
-    FAILS=$((FAILS + 1))
-}
-
-# wait_for FILE PATTERN: up to 10 s for PATTERN to appear in FILE.
-wait_for() {
-    i=0
-    while [ $i -lt 100 ]; do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
+. "$(dirname "$0")/lib.sh"
+lib_start kmsock
 
 # hkdf SPI_HEX: the key the dictator derives for that SPI.
 hkdf() {

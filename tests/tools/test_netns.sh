@@ -11,13 +11,11 @@ set -u
 
 DRT=$1
 P="drt$$"
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/drt_netns.XXXXXX") || exit 1
-PIDS=
-FAILS=0
+. "$(dirname "$0")/lib.sh"
+lib_start netns
 
 skip() {
     echo "SKIPPED: $*"
-    rm -rf "$TMP"
     exit 77
 }
 
@@ -25,32 +23,11 @@ skip() {
 command -v ip >/dev/null 2>&1 || skip "ip(8) (iproute2) is not installed"
 ip netns add "${P}sw" 2>/dev/null || skip "this system does not allow network namespaces"
 
-cleanup() {
-    for p in $PIDS; do
-        kill -KILL "$p" 2>/dev/null
-    done
+# The namespaces go on every exit (lib_cleanup runs this).
+cleanup_more() {
     for ns in sw h1 h2 h3; do
         ip netns del "${P}$ns" 2>/dev/null
     done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAILED: $*"
-    FAILS=$((FAILS + 1))
-}
-
-# wait_for FILE PATTERN SECONDS: bounded wait for PATTERN in FILE.
-wait_for() {
-    i=0
-    while [ $i -lt $(($3 * 10)) ]; do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
 }
 
 # The switch: a bridge in its own namespace, one veth per host.
@@ -79,10 +56,10 @@ for i in 1 2 3; do
     ip netns exec "${P}h$i" "$DRT" node --port 4000 --advertise "10.77.0.$i" $boot \
         --register "host$i=on-host-$i" --exit-after 120 >"$TMP/n$i" 2>&1 &
     PIDS="$PIDS $!"
-    wait_for "$TMP/n$i" "UDP port" 10 || fail "node on host $i did not start"
+    wait_for "$TMP/n$i" "UDP port" 100 || fail "node on host $i did not start"
 done
 for i in 1 2 3; do
-    wait_for "$TMP/n$i" "status ACTIVE" 20 || fail "node on host $i never became ACTIVE"
+    wait_for "$TMP/n$i" "status ACTIVE" 200 || fail "node on host $i never became ACTIVE"
 done
 
 search() { # HOST KEY -> output in $TMP/s_HOST_KEY, exit code returned
@@ -100,11 +77,11 @@ LLSEED="[fe80::1%eth0]:5000"
 ip netns exec "${P}h1" "$DRT" node --link-local eth0 --port 5000 --register ll1=link-one \
     --exit-after 60 >"$TMP/ll1" 2>&1 &
 PIDS="$PIDS $!"
-wait_for "$TMP/ll1" "UDP port" 10 || fail "link-local node on host 1 did not start"
+wait_for "$TMP/ll1" "UDP port" 100 || fail "link-local node on host 1 did not start"
 ip netns exec "${P}h2" "$DRT" node --link-local eth0 --port 5000 --bootstrap "$LLSEED" \
     --register ll2=link-two --exit-after 60 >"$TMP/ll2" 2>&1 &
 PIDS="$PIDS $!"
-wait_for "$TMP/ll2" "status ACTIVE" 20 || fail "link-local node on host 2 never became ACTIVE"
+wait_for "$TMP/ll2" "status ACTIVE" 200 || fail "link-local node on host 2 never became ACTIVE"
 ip netns exec "${P}h3" "$DRT" search ll2 --link-local eth0 --bootstrap "$LLSEED" \
     --timeout 5000 >"$TMP/s_ll" 2>&1 || fail "host 3 could not find ll2 over link-local"
 grep -q "link-two" "$TMP/s_ll" || fail "host 3 found ll2 without its data"
@@ -112,7 +89,7 @@ grep -q "link-two" "$TMP/s_ll" || fail "host 3 found ll2 without its data"
 echo "== cutting host 3 off"
 ip -n "${P}sw" link set v3 down
 # Leaf-set neighbours are checked every 15 s; two unanswered retries drop them.
-wait_for "$TMP/n1" "deleted" 45 || fail "host 1 saw no leaf-set deletion after host 3 was cut off"
+wait_for "$TMP/n1" "deleted" 450 || fail "host 1 saw no leaf-set deletion after host 3 was cut off"
 search 2 host1 || fail "host 2 can no longer find host1 after host 3 was cut off"
 grep -q "on-host-1" "$TMP/s_2_host1" || fail "host1's data missing after the cut"
 if search 2 host3; then

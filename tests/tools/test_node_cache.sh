@@ -10,35 +10,12 @@
 set -u
 
 DRT=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/drt_node_cache.XXXXXX") || exit 1
-PIDA=
-FAILS=0
-
-cleanup() {
-    [ -n "$PIDA" ] && kill -KILL "$PIDA" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAILED: $*"
-    FAILS=$((FAILS + 1))
-}
-
-# wait_for FILE PATTERN: up to 10 s for PATTERN to appear in FILE.
-wait_for() {
-    i=0
-    while [ $i -lt 100 ]; do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
+. "$(dirname "$0")/lib.sh"
+lib_start node_cache
 
 "$DRT" node --advertise ::1 --register cache-test-a --exit-after 30 >"$TMP/a" 2>&1 &
 PIDA=$!
+PIDS=$PIDA
 wait_for "$TMP/a" "listening on UDP port" || fail "node A did not start"
 PORT=$(sed -n 's/.*listening on UDP port \([0-9]*\).*/\1/p' "$TMP/a")
 
@@ -64,7 +41,7 @@ wait "$PIDX" || fail "second X exited $?"
 cp "$TMP/routes" "$TMP/routes.before"
 kill -INT "$PIDA" 2>/dev/null
 wait "$PIDA"
-PIDA=
+PIDS=
 "$DRT" node --advertise ::1 --cache "$TMP/routes" --exit-after 4 >"$TMP/x4" 2>&1 ||
     fail "X with its peers down exited $?"
 grep -q "status ACTIVE" "$TMP/x4" && fail "X became ACTIVE with nobody up"

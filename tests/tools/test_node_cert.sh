@@ -15,55 +15,10 @@ set -u
 
 DRT=$1
 LO=::1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/drt_node_cert.XXXXXX") || exit 1
-PIDS=
-FAILS=0
+. "$(dirname "$0")/lib.sh"
+lib_start node_cert
 
-cleanup() {
-    for p in $PIDS; do
-        kill -KILL "$p" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
-fail() {
-    echo "FAILED: $*"
-    FAILS=$((FAILS + 1))
-}
-
-# wait_for FILE PATTERN [TENTHS]: up to TENTHS/10 s (default 10 s) for
-# PATTERN to appear in FILE.
-wait_for() {
-    i=0
-    while [ $i -lt "${3:-100}" ]; do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-
-# stopped_ok PID NAME: exits 0 within 10 s of SIGINT (a watchdog kills it
-# after that, so the wait cannot hang).
-stopped_ok() {
-    kill -INT "$1" 2>/dev/null || { fail "$2 was already gone before SIGINT"; return; }
-    (
-        i=0
-        while [ $i -lt 100 ]; do
-            sleep 0.1
-            i=$((i + 1))
-        done
-        kill -KILL "$1" 2>/dev/null
-    ) &
-    dog=$!
-    wait "$1"
-    rc=$?
-    kill "$dog" 2>/dev/null
-    wait "$dog" 2>/dev/null
-    [ $rc -eq 0 ] || fail "$2 exited $rc after SIGINT, not 0"
-}
 
 # run EXPECTED_RC NAME COMMAND...: output (stdout and stderr) in $TMP/NAME.
 run() {

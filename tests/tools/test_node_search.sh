@@ -15,56 +15,9 @@ case $LO in
 *) seed() { echo "$LO:$1"; } ;;
 esac
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/drt_node_search.XXXXXX") || exit 1
-PID1=
-PID2=
-FAILS=0
+. "$(dirname "$0")/lib.sh"
+lib_start node_search
 
-cleanup() {
-    for p in $PID1 $PID2; do
-        kill -KILL "$p" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAILED: $*"
-    FAILS=$((FAILS + 1))
-}
-
-# wait_for FILE PATTERN: up to 10 s for PATTERN to appear in FILE.
-wait_for() {
-    i=0
-    while [ $i -lt 100 ]; do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-
-# stopped_ok PID NAME: the process exits 0 within 10 s of SIGINT. A
-# watchdog kills it after that, so the wait below cannot hang (and kill -0
-# cannot be used: it succeeds on a child that exited but is not reaped).
-stopped_ok() {
-    kill -INT "$1" 2>/dev/null || { fail "$2 was already gone before SIGINT"; return; }
-    (
-        i=0
-        while [ $i -lt 100 ]; do
-            sleep 0.1
-            i=$((i + 1))
-        done
-        kill -KILL "$1" 2>/dev/null
-    ) &
-    dog=$!
-    wait "$1"
-    rc=$?
-    kill "$dog" 2>/dev/null
-    wait "$dog" 2>/dev/null
-    [ $rc -eq 0 ] || fail "$2 exited $rc after SIGINT, not 0 (137: still running after 10 s)"
-}
 
 # search EXPECTED_RC NAME ARGS...: runs drt search, output in $TMP/NAME.
 search() {
@@ -92,6 +45,7 @@ echo "== drt node / drt search on $LO"
 "$DRT" node --advertise "$LO" --port 0 --register printer=lobby --exit-after 20 \
     >"$TMP/node1" 2>&1 &
 PID1=$!
+PIDS=$PID1
 wait_for "$TMP/node1" "UDP port [0-9]" || { cat "$TMP/node1"; echo "FAILED: node 1 printed no port"; exit 1; }
 PORT=$(sed -n 's/.*UDP port \([0-9][0-9]*\).*/\1/p' "$TMP/node1" | head -n 1)
 SEED=$(seed "$PORT")
@@ -100,6 +54,7 @@ echo "node 1 on port $PORT"
 "$DRT" node --advertise "$LO" --bootstrap "$SEED" --register camera=door --exit-after 20 --json \
     >"$TMP/node2" 2>&1 &
 PID2=$!
+PIDS="$PIDS $PID2"
 wait_for "$TMP/node2" '"status":"ACTIVE"' || fail "node 2 never became ACTIVE"
 wait_for "$TMP/node1" "status ACTIVE" || fail "node 1 never became ACTIVE"
 wait_for "$TMP/node1" "leaf set of .*: added" || fail "node 1 saw no leaf-set change"
@@ -151,8 +106,7 @@ expect bad_range "DRT_E_INVALID_SEARCH_RANGE"
 
 stopped_ok "$PID2" "node 2"
 stopped_ok "$PID1" "node 1"
-PID1=
-PID2=
+PIDS=
 grep -q "stopping (SIGINT)" "$TMP/node1" || fail "node 1 did not report a SIGINT shutdown"
 grep -q "^stopped" "$TMP/node1" || fail "node 1 did not finish its shutdown"
 if grep -v -q '^{"event":"[a-z]*".*}$' "$TMP/node2"; then
