@@ -96,6 +96,9 @@ static HRESULT open_around_transport(struct lb_node *n, USHORT seed_port,
         wchar_t host[64];
         swprintf(host, 64, L"[::1]:%u", port);
         assert_int_equal(DrtCreateDnsBootstrapResolver(port, host, &n->bootstrap), S_OK);
+    } else if (spec->seeds) {
+        assert_int_equal(
+            DrtCreateStaticBootstrapResolver(spec->seeds, spec->nseeds, &n->bootstrap), S_OK);
     } else {
         SOCKADDR_STORAGE addr;
         lb_loopback_addr(&addr, seed_port);

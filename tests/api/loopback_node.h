@@ -67,13 +67,15 @@ struct lb_spec {
     PCCERT_CONTEXT root;  /* the derived-key provider with this root (NULL: the null provider) */
     PCCERT_CONTEXT local; /* and this local certificate (NULL: none) */
     bool dns;             /* a DNS resolver naming [::1]:seed (port 9 without a seed) */
+    const SOCKADDR_STORAGE *seeds; /* given: a static resolver answering these nseeds */
+    ULONG nseeds;                  /* (seed_port is not used then) */
     DRT_SECURITY_MODE mode;
     PWSTR prefix;         /* NULL: L"Test" */
     PVOID context;        /* DrtOpen's pvContext */
 };
 
 /* Opens n bootstrapping from seed_port (0: the first node of its cloud)
- * as spec says, on the port n->port asks for (0: an ephemeral one); every
+ * or spec's seeds as spec says, on the port n->port asks for (0: an ephemeral one); every
  * step before DrtOpen is asserted. Returns DrtOpen's code; on failure
  * everything is released. DRT_ADVERTISE_ADDRESS is the caller's. */
 HRESULT lb_open_spec(struct lb_node *n, USHORT seed_port, const struct lb_spec *spec);

@@ -21,22 +21,18 @@
 
 #include <drt.h>
 
+#include "api/loopback_node.h"
+
 #define MAX_NODES 50
 static int NODES = 5;
 #define WAIT_STEP_MS 50u
 #define WAIT_STEPS 200u /* every wait below is bounded by 10 s */
 
 struct node {
-    HDRT_TRANSPORT transport;
-    USHORT port;
-    DRT_SECURITY_PROVIDER *security;
-    DRT_BOOTSTRAP_PROVIDER *bootstrap;
-    HANDLE event;
-    HDRT drt;
+    struct lb_node lb; /* its status is the last one drain_events saw */
     HDRT_REGISTRATION_CONTEXT reg;
     BYTE key[32];
     char data[16];
-    DRT_STATUS status;
     unsigned leaf_added, leaf_deleted;
 };
 
@@ -57,12 +53,12 @@ static void address_of(const struct node *n, SOCKADDR_STORAGE *out)
     if (strchr(loopback, ':')) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
         s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(n->port);
+        s6->sin6_port = htons(n->lb.port);
         inet_pton(AF_INET6, loopback, &s6->sin6_addr);
     } else {
         struct sockaddr_in *s4 = (struct sockaddr_in *)out;
         s4->sin_family = AF_INET;
-        s4->sin_port = htons(n->port);
+        s4->sin_port = htons(n->lb.port);
         inet_pton(AF_INET, loopback, &s4->sin_addr);
     }
 }
@@ -72,13 +68,13 @@ static void drain_events(struct node *n)
 {
     for (unsigned guard = 0; guard < 10000; guard++) {
         ULONG len = 0;
-        if (DrtGetEventDataSize(n->drt, &len) != S_OK)
+        if (DrtGetEventDataSize(n->lb.drt, &len) != S_OK)
             return;
         DRT_EVENT_DATA *ev = malloc(len);
         assert_non_null(ev);
-        assert_int_equal(DrtGetEventData(n->drt, len, ev), S_OK);
+        assert_int_equal(DrtGetEventData(n->lb.drt, len, ev), S_OK);
         if (ev->type == DRT_EVENT_STATUS_CHANGED)
-            n->status = ev->statusChange.status;
+            n->lb.status = ev->statusChange.status;
         else if (ev->type == DRT_EVENT_LEAFSET_KEY_CHANGED) {
             assert_int_equal(ev->leafsetKeyChange.localKey.cb, 32);
             assert_memory_equal(ev->leafsetKeyChange.localKey.pb, n->key, 32);
@@ -95,52 +91,30 @@ static void open_node(int i)
 {
     struct node *n = &nodes[i];
     memset(n, 0, sizeof(*n));
-    n->status = (DRT_STATUS)-1;
-    assert_int_equal(DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport),
-                     S_OK);
-    assert_int_equal(DrtCreateNullSecurityProvider(&n->security), S_OK);
     /* Bootstrap from (up to three of) the nodes opened before this one. */
     SOCKADDR_STORAGE seeds[3];
-    int nseeds = 0;
+    ULONG nseeds = 0;
     for (int j = i - 1; j >= 0 && nseeds < 3; j--)
         address_of(&nodes[j], &seeds[nseeds++]);
-    assert_int_equal(DrtCreateStaticBootstrapResolver(seeds, (ULONG)nseeds, &n->bootstrap),
-                     S_OK);
-    n->event = DrtEventCreate(FALSE, FALSE);
-    DRT_SETTINGS s = {
-        .dwSize = sizeof(DRT_SETTINGS),
-        .cbKey = 32,
-        .bProtocolMajorVersion = 6,
-        .bProtocolMinorVersion = 0x65,
-        .ulMaxRoutingAddresses = 4,
-        .pwzDrtInstancePrefix = L"Loopback",
-        .hTransport = n->transport,
-        .pSecurityProvider = n->security,
-        .pBootstrapProvider = n->bootstrap,
-        .eSecurityMode = DRT_SECURE_RESOLVE,
-    };
-    HRESULT hr = DrtOpen(&s, n->event, NULL, &n->drt);
-    assert_int_equal(hr, i == 0 ? DRT_S_RETRY : S_OK);
+    struct lb_spec spec = {.seeds = seeds, .nseeds = nseeds, .mode = DRT_SECURE_RESOLVE,
+                           .prefix = L"Loopback"};
+    assert_int_equal(lb_open_spec(&n->lb, 0, &spec), i == 0 ? DRT_S_RETRY : S_OK);
     key_for(i, n->key);
     snprintf(n->data, sizeof(n->data), "node-%d", i);
     DRT_REGISTRATION reg = {{32, n->key}, {(ULONG)strlen(n->data), (BYTE *)n->data}};
-    assert_int_equal(DrtRegisterKey(n->drt, &reg, NULL, &n->reg), S_OK);
+    assert_int_equal(DrtRegisterKey(n->lb.drt, &reg, NULL, &n->reg), S_OK);
 }
 
 static void close_node(struct node *n)
 {
-    DrtClose(n->drt);
-    assert_int_equal(DrtDeleteIpv6UdpTransport(n->transport), S_OK);
-    DrtDeleteStaticBootstrapResolver(n->bootstrap);
-    DrtDeleteNullSecurityProvider(n->security);
-    DrtEventClose(n->event);
+    lb_close(&n->lb);
 }
 
 static bool all_active(void)
 {
     for (int i = 0; i < NODES; i++) {
         drain_events(&nodes[i]);
-        if (nodes[i].status != DRT_ACTIVE)
+        if (nodes[i].lb.status != DRT_ACTIVE)
             return false;
     }
     return true;
@@ -162,7 +136,7 @@ static struct search_outcome search(struct node *from, const BYTE target[32],
     HANDLE ev = DrtEventCreate(TRUE, FALSE);
     DRT_DATA key = {32, (BYTE *)target};
     HDRT_SEARCH_CONTEXT s;
-    assert_int_equal(DrtStartSearch(from->drt, &key, info, 5000, ev, NULL, &s), S_OK);
+    assert_int_equal(DrtStartSearch(from->lb.drt, &key, info, 5000, ev, NULL, &s), S_OK);
     for (unsigned step = 0; step < WAIT_STEPS; step++) {
         DrtEventWait(ev, WAIT_STEP_MS);
         ULONG size = 0;
@@ -211,7 +185,7 @@ static void run_cloud(const char *addr, int count)
     for (unsigned step = 0; step < WAIT_STEPS && !active; step++) {
         active = all_active();
         if (!active)
-            DrtEventWait(nodes[0].event, WAIT_STEP_MS);
+            DrtEventWait(nodes[0].lb.event, WAIT_STEP_MS);
     }
     assert_true(active);
 
