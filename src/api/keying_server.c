@@ -605,6 +605,10 @@ static void *conn_thread(void *arg)
     if (c->session)
         fwpm_close(c->session, false);
     c->session = NULL;
+    /* This thread's OpenSSL state (the random generator the session's key
+     * was drawn from) goes now, before DrtKeyingSocketClose can see the
+     * thread gone and the process exit: the thread is detached. */
+    OPENSSL_thread_stop();
     /* Writers use the fd under write_lock, DrtKeyingSocketClose under
      * S.lock: both are held while it closes. */
     pthread_mutex_lock(&c->write_lock);
