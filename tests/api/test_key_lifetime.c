@@ -182,6 +182,25 @@ static DRT_EVENT_DATA *wait_registration_event(struct lb_node *n, unsigned timeo
     }
 }
 
+/* Waits up to timeout_ms for the registration event of key: it comes
+ * once its certificate ended (at until), UNRESOLVEABLE, in the context n
+ * was opened with. Returns the event's code. */
+static HRESULT assert_key_ends(struct lb_node *n, const BYTE key[32], time_t until,
+                               unsigned timeout_ms)
+{
+    DRT_EVENT_DATA *e = wait_registration_event(n, timeout_ms);
+    assert_non_null(e);
+    assert_true(time(NULL) >= until);
+    assert_int_equal(e->type, DRT_EVENT_REGISTRATION_STATE_CHANGED);
+    assert_ptr_equal(e->pvContext, &open_context);
+    assert_int_equal(e->registrationStateChange.state, DRT_REGISTRATION_STATE_UNRESOLVEABLE);
+    assert_int_equal(e->registrationStateChange.localKey.cb, 32);
+    assert_memory_equal(e->registrationStateChange.localKey.pb, key, 32);
+    HRESULT hr = e->hr;
+    free(e);
+    return hr;
+}
+
 static HRESULT register_key(struct lb_node *n, const BYTE key[32], const char *data,
                             PCCERT_CONTEXT ctx, HDRT_REGISTRATION_CONTEXT *out)
 {
@@ -214,12 +233,7 @@ static void test_registering_an_out_of_date_certificate_is_refused(void **state)
     CERT_CONTEXT ctx = {c, k, NULL};
     key_of(&ctx, key);
     assert_int_equal(register_key(&a, key, "brief", &ctx, &r), S_OK);
-    DRT_EVENT_DATA *e = wait_registration_event(&a, 5000);
-    assert_non_null(e);
-    assert_true(time(NULL) >= until);
-    assert_int_equal(e->registrationStateChange.state, DRT_REGISTRATION_STATE_UNRESOLVEABLE);
-    assert_memory_equal(e->registrationStateChange.localKey.pb, key, 32);
-    free(e);
+    assert_key_ends(&a, key, until, 5000);
     DrtUnregisterKey(r);
     lb_close(&a);
     X509_free(c);
@@ -250,12 +264,7 @@ static void test_key_ends_with_the_first_certificate_of_its_chain(void **state)
     key_of(&n.ctx, key);
     HDRT_REGISTRATION_CONTEXT r;
     assert_int_equal(register_key(&a, key, "chained", &n.ctx, &r), S_OK);
-    DRT_EVENT_DATA *e = wait_registration_event(&a, 6000);
-    assert_non_null(e);
-    assert_true(time(NULL) >= until);
-    assert_int_equal(e->registrationStateChange.state, DRT_REGISTRATION_STATE_UNRESOLVEABLE);
-    assert_memory_equal(e->registrationStateChange.localKey.pb, key, 32);
-    free(e);
+    assert_key_ends(&a, key, until, 6000);
     DrtUnregisterKey(r);
     lb_close(&a);
     fx_node_free(&n);
@@ -302,16 +311,8 @@ static void test_expired_key_is_withdrawn_reported_and_renewable(void **state)
     assert_true(time(NULL) < until); /* else the test machine was too slow to tell */
 
     /* The event: for the short key, once its certificate has ended. */
-    DRT_EVENT_DATA *e = wait_registration_event(&b, (SHORT_LIFE_S + 6) * 1000);
-    assert_non_null(e);
-    assert_true(time(NULL) >= until);
-    assert_int_equal(e->type, DRT_EVENT_REGISTRATION_STATE_CHANGED);
-    assert_int_equal(e->hr, DRT_E_INVALID_CERT_CHAIN);
-    assert_ptr_equal(e->pvContext, &open_context);
-    assert_int_equal(e->registrationStateChange.state, DRT_REGISTRATION_STATE_UNRESOLVEABLE);
-    assert_int_equal(e->registrationStateChange.localKey.cb, 32);
-    assert_memory_equal(e->registrationStateChange.localKey.pb, short_key, 32);
-    free(e);
+    assert_int_equal(assert_key_ends(&b, short_key, until, (SHORT_LIFE_S + 6) * 1000),
+                     DRT_E_INVALID_CERT_CHAIN);
 
     /* A no longer finds it; the other key of B is untouched. */
     assert_int_equal(lb_search_count(a.drt, short_key, "short", &end), 0);
