@@ -198,63 +198,62 @@ struct drt_instance *lb_instance(const struct lb_node *n)
     return inst;
 }
 
-bool lb_search_finds(struct lb_node *n, const BYTE key[32], const char *data)
+HRESULT lb_search_each(HDRT drt, const BYTE key[32], const DRT_SEARCH_INFO *info,
+                       ULONG timeout_ms, unsigned steps, lb_result_fn *each, void *ctx)
 {
     HANDLE ev = DrtEventCreate(TRUE, FALSE);
     DRT_DATA k = {32, (BYTE *)key};
-    DRT_SEARCH_INFO info = {.dwSize = sizeof(info), .fIterative = FALSE,
-                            .fAllowCurrentInstanceMatch = TRUE, .fAnyMatchInRange = FALSE,
-                            .cMaxEndpoints = 1, .pMaximumKey = NULL, .pMinimumKey = NULL};
     HDRT_SEARCH_CONTEXT s;
-    assert_int_equal(DrtStartSearch(n->drt, &k, &info, 5000, ev, NULL, &s), S_OK);
-    bool found = false;
-    for (unsigned step = 0; step < 200; step++) { /* 10 s at most */
+    assert_int_equal(DrtStartSearch(drt, &k, info, timeout_ms, ev, NULL, &s), S_OK);
+    HRESULT hr = DRT_E_SEARCH_IN_PROGRESS;
+    for (unsigned step = 0; step < steps; step++) {
         DrtEventWait(ev, 50);
         ULONG size = 0;
-        HRESULT hr = DrtGetSearchResultSize(s, &size);
+        hr = DrtGetSearchResultSize(s, &size);
         if (hr == DRT_E_SEARCH_IN_PROGRESS)
             continue;
         if (hr != S_OK)
-            break;
+            break; /* NO_MORE, TIMEOUT: nothing more comes */
         DRT_SEARCH_RESULT *r = malloc(size);
         assert_non_null(r);
         assert_int_equal(DrtGetSearchResult(s, size, r), S_OK);
-        if (r->type == DRT_MATCH_EXACT && r->registration.appData.cb == strlen(data) &&
-            memcmp(r->registration.appData.pb, data, strlen(data)) == 0)
-            found = true;
+        each(r, ctx);
         free(r);
     }
     assert_int_equal(DrtEndSearch(s), S_OK);
     DrtEventClose(ev);
-    return found;
+    return hr;
+}
+
+struct wanted {
+    const char *data;
+    size_t len; /* of data, with or without its NUL */
+    unsigned found;
+};
+
+static void count_exact(const DRT_SEARCH_RESULT *r, void *ctx)
+{
+    struct wanted *w = ctx;
+    if (r->type == DRT_MATCH_EXACT && r->registration.appData.cb == w->len &&
+        memcmp(r->registration.appData.pb, w->data, w->len) == 0)
+        w->found++;
+}
+
+bool lb_search_finds(struct lb_node *n, const BYTE key[32], const char *data)
+{
+    DRT_SEARCH_INFO info = {.dwSize = sizeof(info), .fIterative = FALSE,
+                            .fAllowCurrentInstanceMatch = TRUE, .fAnyMatchInRange = FALSE,
+                            .cMaxEndpoints = 1, .pMaximumKey = NULL, .pMinimumKey = NULL};
+    struct wanted w = {data, strlen(data), 0};
+    lb_search_each(n->drt, key, &info, 5000, 200, count_exact, &w);
+    return w.found > 0;
 }
 
 unsigned lb_search_count(HDRT drt, const BYTE key[32], const char *data, HRESULT *end)
 {
-    HANDLE sev = DrtEventCreate(TRUE, FALSE);
-    DRT_DATA target = {32, (BYTE *)key};
-    HDRT_SEARCH_CONTEXT sc;
-    assert_int_equal(DrtStartSearch(drt, &target, NULL, 5000, sev, NULL, &sc), S_OK);
-    unsigned found = 0;
-    HRESULT hr = DRT_E_SEARCH_IN_PROGRESS;
-    /* After NO_MORE or TIMEOUT the search is over: nothing more comes. */
-    for (unsigned step = 0; step < 200 && hr != DRT_E_NO_MORE && hr != DRT_E_TIMEOUT; step++) {
-        DrtEventWait(sev, 50);
-        ULONG size;
-        hr = DrtGetSearchResultSize(sc, &size);
-        if (hr != S_OK)
-            continue;
-        DRT_SEARCH_RESULT *res = malloc(size);
-        assert_non_null(res);
-        assert_int_equal(DrtGetSearchResult(sc, size, res), S_OK);
-        if (res->type == DRT_MATCH_EXACT && res->registration.appData.cb == strlen(data) + 1 &&
-            memcmp(res->registration.appData.pb, data, strlen(data) + 1) == 0)
-            found++;
-        free(res);
-    }
-    assert_int_equal(DrtEndSearch(sc), S_OK);
-    DrtEventClose(sev);
+    struct wanted w = {data, strlen(data) + 1, 0};
+    HRESULT hr = lb_search_each(drt, key, NULL, 5000, 200, count_exact, &w);
     if (end)
         *end = hr;
-    return found;
+    return w.found;
 }

@@ -107,6 +107,13 @@ unsigned lb_drain(struct lb_node *n);
 /* Waits (bounded by ms) until the node is ACTIVE. */
 bool lb_wait_active(struct lb_node *n, unsigned ms);
 void lb_close(struct lb_node *n);
+typedef void lb_result_fn(const DRT_SEARCH_RESULT *r, void *ctx);
+/* A search for key from drt (info may be NULL) that gives each result to
+ * each, for at most steps x 50 ms: the last code of
+ * DrtGetSearchResultSize (DRT_E_NO_MORE, DRT_E_TIMEOUT, or
+ * DRT_E_SEARCH_IN_PROGRESS when the steps ran out). */
+HRESULT lb_search_each(HDRT drt, const BYTE key[32], const DRT_SEARCH_INFO *info,
+                       ULONG timeout_ms, unsigned steps, lb_result_fn *each, void *ctx);
 /* One exact search for key from n (bounded by 10 s); true when it found
  * the key with data as its application data. */
 bool lb_search_finds(struct lb_node *n, const BYTE key[32], const char *data);

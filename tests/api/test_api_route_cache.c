@@ -61,31 +61,23 @@ static void key_of(unsigned i, BYTE key[32])
     key[0] = (BYTE)(i + 1);
 }
 
-/* True when a search from n finds exactly target. */
+struct target {
+    const BYTE *key;
+    bool found;
+};
+
+static void match_key(const DRT_SEARCH_RESULT *r, void *ctx)
+{
+    struct target *t = ctx;
+    t->found = t->found || memcmp(r->registration.key.pb, t->key, 32) == 0;
+}
+
+/* True when a search from n finds exactly target (4 s at most). */
 static bool finds(struct lb_node *n, const BYTE target[32])
 {
-    HANDLE ev = DrtEventCreate(TRUE, FALSE);
-    DRT_DATA key = {32, (BYTE *)target};
-    HDRT_SEARCH_CONTEXT s;
-    assert_int_equal(DrtStartSearch(n->drt, &key, NULL, 3000, ev, NULL, &s), S_OK);
-    bool found = false;
-    for (unsigned step = 0; step < 80; step++) {
-        DrtEventWait(ev, 50);
-        ULONG size = 0;
-        HRESULT hr = DrtGetSearchResultSize(s, &size);
-        if (hr == DRT_E_SEARCH_IN_PROGRESS)
-            continue;
-        if (hr != S_OK)
-            break;
-        DRT_SEARCH_RESULT *r = malloc(size);
-        assert_non_null(r);
-        assert_int_equal(DrtGetSearchResult(s, size, r), S_OK);
-        found = found || memcmp(r->registration.key.pb, target, 32) == 0;
-        free(r);
-    }
-    assert_int_equal(DrtEndSearch(s), S_OK);
-    DrtEventClose(ev);
-    return found;
+    struct target t = {target, false};
+    lb_search_each(n->drt, target, NULL, 3000, 80, match_key, &t);
+    return t.found;
 }
 
 static bool finds_within(struct lb_node *n, const BYTE target[32], unsigned tries)
