@@ -40,7 +40,7 @@ DWORD fwpm_open_as(const struct ipsec_caller *caller, const FWPM_SESSION0 *sessi
                    HANDLE *engineHandle);
 /* FwpmEngineClose0 on this process's engine; wait: for the callbacks of
  * its registrations in flight (a key-manager socket's session does not:
- * those callbacks wait for answers its own connection thread reads). */
+ * its client waits for its own callbacks, one of which may be the caller). */
 DWORD fwpm_close(HANDLE engineHandle, bool wait);
 
 /* Replaces the image-integrity check (NULL restores the default, which

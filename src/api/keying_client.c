@@ -25,6 +25,7 @@
 #include "ipsec/engine_internal.h"
 #include "ipsec/keymgr.h"
 #include "ipsec/kmrpc_wire.h"
+#include "ipsec/secdesc.h"
 
 /* Remote session handles come from their own range, far from the
  * in-process engine's small counter, so the two never meet. */
@@ -765,6 +766,20 @@ static void put_part(struct kmrpc_out *o, const void *p, size_t len)
         kmrpc_put_bytes(o, p, len);
 }
 
+/* An ACL travels compacted (AclSize = the ACEs it holds), as the engine
+ * keeps it, so no byte of the caller's buffer past its ACEs leaves the
+ * process; a malformed one travels as it is, for the engine to refuse. */
+static void put_acl(struct kmrpc_out *o, const ACL *acl, bool is_sacl)
+{
+    ACL *copy = NULL;
+    if (acl && ipsec_acl_copy(acl, is_sacl, &copy) == ERROR_SUCCESS && copy) {
+        put_part(o, copy, copy->AclSize);
+        free(copy);
+        return;
+    }
+    put_part(o, acl, acl ? acl->AclSize : 0);
+}
+
 DWORD keying_client_sec_set(HANDLE h, const void *reserved, SECURITY_INFORMATION info,
                             const SID *owner, const SID *group, const ACL *dacl,
                             const ACL *sacl)
@@ -779,8 +794,8 @@ DWORD keying_client_sec_set(HANDLE h, const void *reserved, SECURITY_INFORMATION
     kmrpc_put_u32(&o, info);
     put_part(&o, owner, ipsec_sid_length(owner));
     put_part(&o, group, ipsec_sid_length(group));
-    put_part(&o, dacl, dacl ? dacl->AclSize : 0);
-    put_part(&o, sacl, sacl ? sacl->AclSize : 0);
+    put_acl(&o, dacl, false);
+    put_acl(&o, sacl, true);
     DWORD rc = simple_call(s, &o, id, KEYING_CLIENT_CALL_MS, NULL);
     put(s);
     return rc;

@@ -3,9 +3,10 @@
  * engine's side of the key-manager socket (keying_server.h).
  *
  * Threads: the accept thread takes connections and records the peer's
- * credentials; each connection's thread reads its frames, runs its API
- * calls against the process-wide engine as the peer's identity, and hands
- * callback answers to the negotiation that waits for them. A negotiation
+ * credentials; each connection's reader takes its frames and hands
+ * callback answers to the negotiation that waits for them, and its call
+ * thread runs the client's API calls, in order, against the process-wide
+ * engine as the peer's identity. A negotiation
  * calling a remote key manager writes the request itself (bounded by the
  * registration's timeout hint) and waits on the server's condition
  * variable for the answer, the connection's end, or the deadline.
@@ -29,20 +30,41 @@
 
 /* At most this many clients at once; more are closed at accept. */
 #define KMS_MAX_CONNECTIONS 64u
+/* API calls of one client waiting for its call thread; more end the
+ * connection (a client's calls are synchronous: one per thread). */
+#define KMS_MAX_QUEUED_CALLS 64u
 /* A reply to one API call must be written within this. */
 #define KMS_REPLY_WRITE_MS 5000u
 /* What a call's handler returns for a body that did not decode: no engine
  * call returns it, and it ends the connection instead of being answered. */
 #define KMS_BAD_FRAME RPC_E_SERVERFAULT
 
+/* An API call read from a client, waiting for its connection's call
+ * thread. */
+struct kms_call {
+    uint8_t *frame;
+    size_t len;
+    struct kms_call *next;
+};
+
+/* Each connection has two threads: its reader takes every frame (callback
+ * answers go at once to the negotiation waiting for them), its call thread
+ * runs the client's API calls in order, so a call that waits in the engine
+ * (a transaction begin waiting for the writer) never holds up an answer. */
 struct kms_conn {
     uint64_t id;
     int fd;
     struct ipsec_caller caller;
-    HANDLE session; /* the engine session, NULL until OPEN */
+    HANDLE session; /* the engine session, NULL until OPEN (call thread) */
     pthread_mutex_t write_lock;
     bool dead;      /* read side ended: no answer will come any more */
     unsigned users; /* negotiations inside a call on it (server lock) */
+    pthread_t call_thread;
+    pthread_mutex_t calls_lock;
+    pthread_cond_t calls_cv;
+    struct kms_call *calls, *calls_tail;
+    unsigned ncalls;
+    bool reading_done; /* the reader ended: the call thread leaves */
     struct kms_conn *next;
 };
 
@@ -64,7 +86,7 @@ static struct {
     pthread_t accept_thread;
     char path[108];
     struct kms_conn *conns;
-    unsigned nconns; /* connection threads alive */
+    unsigned nconns; /* connections whose reader is alive */
     struct kms_pending *pending;
     uint64_t next_conn;
     uint32_t next_call;
@@ -108,6 +130,8 @@ static void conn_release(struct kms_conn *c)
         }
     }
     pthread_mutex_destroy(&c->write_lock);
+    pthread_mutex_destroy(&c->calls_lock);
+    pthread_cond_destroy(&c->calls_cv);
     free(c);
 }
 
@@ -315,7 +339,7 @@ const struct neg_remote_ops keying_server_remote_ops = {
     .notify = remote_notify,
 };
 
-/* --- API calls from a client (on its connection's thread) ---------------- */
+/* --- API calls from a client (on its connection's call thread) ----------- */
 
 /* The registry needs callbacks to validate a registration; a remote one is
  * reached through keying_server_remote_ops instead, so these never run. */
@@ -393,8 +417,10 @@ static DWORD do_km_add(struct kms_conn *c, struct wire_reader *r, uint64_t *valu
     return rc;
 }
 
-/* Unregistering does not wait here for callbacks in flight: they wait for
- * answers this very thread reads. The client waits for its own callbacks. */
+/* Unregistering does not wait here for callbacks in flight: the callback
+ * may be the one making this call (a key manager unregistering itself),
+ * whose answer comes only after our reply. The client waits for its own
+ * callbacks instead. */
 static DWORD do_km_remove(struct kms_conn *c, struct wire_reader *r)
 {
     uint64_t reg;
@@ -554,21 +580,15 @@ static void deliver_answer(struct kms_conn *c, uint32_t id, uint8_t *frame, size
     free(frame);
 }
 
-static bool serve_frame(struct kms_conn *c, uint8_t *frame, size_t len)
+/* Runs one API call and answers it; false: a protocol violation. */
+static bool serve_call(struct kms_conn *c, uint8_t *frame, size_t len)
 {
     uint8_t type;
     uint32_t id;
     struct wire_reader body;
-    if (!kmrpc_frame_parse(frame, len, &type, &id, &body)) {
-        free(frame);
-        return false;
-    }
-    if (type == KMRPC_CHECK_REPLY || type == KMRPC_DICTATE_REPLY) {
-        deliver_answer(c, id, frame, len);
-        return true;
-    }
     struct reply rep = {.data = {.ok = true}};
-    bool ok = handle_call(c, type, &body, &rep);
+    bool ok = kmrpc_frame_parse(frame, len, &type, &id, &body) &&
+              handle_call(c, type, &body, &rep);
     free(frame);
     if (ok) {
         struct kmrpc_out o;
@@ -583,32 +603,106 @@ static bool serve_frame(struct kms_conn *c, uint8_t *frame, size_t len)
     return ok;
 }
 
+static void *call_thread(void *arg)
+{
+    struct kms_conn *c = arg;
+    bool broken = false;
+    pthread_mutex_lock(&c->calls_lock);
+    for (;;) {
+        while (!c->calls && !c->reading_done)
+            pthread_cond_wait(&c->calls_cv, &c->calls_lock);
+        struct kms_call *k = c->calls;
+        if (!k)
+            break;
+        c->calls = k->next;
+        if (!c->calls)
+            c->calls_tail = NULL;
+        c->ncalls--;
+        bool skip = broken || c->reading_done; /* nobody would read the answer */
+        pthread_mutex_unlock(&c->calls_lock);
+        if (skip) {
+            free(k->frame);
+        } else if (!serve_call(c, k->frame, k->len)) {
+            broken = true;
+            shutdown(c->fd, SHUT_RDWR); /* the reader ends the connection */
+        }
+        free(k);
+        pthread_mutex_lock(&c->calls_lock);
+    }
+    pthread_mutex_unlock(&c->calls_lock);
+    /* The session's key was drawn on this thread: its OpenSSL state goes
+     * with it. */
+    OPENSSL_thread_stop();
+    return NULL;
+}
+
+/* One frame from the client: an answer is delivered, a call queued.
+ * False: a protocol violation or too many calls waiting. Takes frame. */
+static bool read_one(struct kms_conn *c, uint8_t *frame, size_t len)
+{
+    uint8_t type;
+    uint32_t id;
+    struct wire_reader body;
+    if (!kmrpc_frame_parse(frame, len, &type, &id, &body)) {
+        free(frame);
+        return false;
+    }
+    if (type == KMRPC_CHECK_REPLY || type == KMRPC_DICTATE_REPLY) {
+        deliver_answer(c, id, frame, len);
+        return true;
+    }
+    struct kms_call *k = malloc(sizeof(*k));
+    pthread_mutex_lock(&c->calls_lock);
+    bool ok = k && c->ncalls < KMS_MAX_QUEUED_CALLS;
+    if (ok) {
+        *k = (struct kms_call){.frame = frame, .len = len};
+        if (c->calls_tail)
+            c->calls_tail->next = k;
+        else
+            c->calls = k;
+        c->calls_tail = k;
+        c->ncalls++;
+        pthread_cond_signal(&c->calls_cv);
+    }
+    pthread_mutex_unlock(&c->calls_lock);
+    if (!ok) {
+        free(k);
+        free(frame);
+    }
+    return ok;
+}
+
 /* The client is gone (or broke the protocol): its session closes, which
  * takes every registration it made with it, and every negotiation waiting
  * for one of its answers stops waiting. */
 static void *conn_thread(void *arg)
 {
     struct kms_conn *c = arg;
+    bool calls = pthread_create(&c->call_thread, NULL, call_thread, c) == 0;
     for (;;) {
         uint8_t *frame;
         size_t len;
-        if (kmsock_read_frame(c->fd, KMRPC_MAX_REQUEST, &frame, &len) != 0 ||
-            !serve_frame(c, frame, len))
+        if (!calls || kmsock_read_frame(c->fd, KMRPC_MAX_REQUEST, &frame, &len) != 0 ||
+            !read_one(c, frame, len))
             break;
     }
-    /* Negotiations waiting for this client's answers stop first; the
-     * session then closes without waiting for them. */
+    /* Negotiations waiting for this client's answers stop first; its call
+     * thread ends (after a call it is inside, bounded by its own wait);
+     * then the session closes, without waiting for its callbacks. */
     pthread_mutex_lock(&S.lock);
     c->dead = true;
     pthread_cond_broadcast(&S.cv);
     pthread_mutex_unlock(&S.lock);
+    if (calls) {
+        pthread_mutex_lock(&c->calls_lock);
+        c->reading_done = true;
+        pthread_cond_signal(&c->calls_cv);
+        pthread_mutex_unlock(&c->calls_lock);
+        pthread_join(c->call_thread, NULL);
+    }
     if (c->session)
         fwpm_close(c->session, false);
     c->session = NULL;
-    /* This thread's OpenSSL state (the random generator the session's key
-     * was drawn from) goes now, before DrtKeyingSocketClose can see the
-     * thread gone and the process exit: the thread is detached. */
-    OPENSSL_thread_stop();
     /* Writers use the fd under write_lock, DrtKeyingSocketClose under
      * S.lock: both are held while it closes. */
     pthread_mutex_lock(&c->write_lock);
@@ -644,6 +738,8 @@ static void start_conn(int fd)
                                       .gid = peer.gid,
                                       .image_writable = peer.image_writable};
     pthread_mutex_init(&c->write_lock, NULL);
+    pthread_mutex_init(&c->calls_lock, NULL);
+    pthread_cond_init(&c->calls_cv, NULL);
     pthread_mutex_lock(&S.lock);
     c->id = ++S.next_conn;
     c->caller.remote = c->id;
@@ -746,7 +842,7 @@ DRT_EXPORT DWORD WINAPI DrtKeyingSocketClose(void)
     close(S.listen_fd);
     S.listen_fd = -1;
     unlink(S.path);
-    /* Every connection's thread sees its stream end, closes its session
+    /* Every connection's reader sees its stream end, closes its session
      * and exits; none waits on anything unbounded. */
     for (struct kms_conn *c = S.conns; c; c = c->next)
         if (c->fd >= 0)

@@ -803,6 +803,55 @@ static void test_silent_remote_dictator_is_bounded_by_its_deadline(void **state)
     pthread_mutex_unlock(&notes_lock);
 }
 
+struct begin_job {
+    HANDLE session;
+    DWORD rc;
+};
+
+static void *begin_write_txn(void *arg)
+{
+    struct begin_job *j = arg;
+    j->rc = FwpmTransactionBegin0(j->session, 0);
+    return NULL;
+}
+
+/* While a client's own API call waits in the engine (its transaction
+ * begin, for a writer another session holds), the engine still takes that
+ * client's callback answers: its dictator keys real SAs meanwhile. */
+static void test_client_waiting_in_a_call_still_answers_callbacks(void **state)
+{
+    (void)state;
+    reset_notes();
+    HANDLE local = fx_open(0);
+    assert_int_equal(FwpmTransactionBegin0(local, 0), ERROR_SUCCESS);
+    FWPM_SESSION0 s = {.flags = FWPM_SESSION_FLAG_DYNAMIC, .txnWaitTimeoutInMSec = 8000};
+    HANDLE remote = NULL;
+    assert_int_equal(FwpmEngineOpen0(wsock_path, RPC_C_AUTHN_WINNT, NULL, &s, &remote),
+                     ERROR_SUCCESS);
+    IPSEC_KEY_MANAGER0 m = {.flags = IPSEC_KEY_MANAGER_FLAG_DICTATE_KEY};
+    HANDLE km = NULL;
+    assert_int_equal(IPsecKeyManagerAddAndRegister0(remote, &m, &remote_dictator_cbs, &km),
+                     ERROR_SUCCESS);
+    struct begin_job j = {.session = remote, .rc = 0xFFFFFFFFu};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, begin_write_txn, &j), 0);
+    sleep_ms(200); /* the begin is waiting in the engine now */
+    assert_true(run_pair() >= 2);
+    assert_true(dictations >= 1);
+    assert_int_equal(j.rc, 0xFFFFFFFFu); /* still waiting */
+    assert_int_equal(FwpmTransactionAbort0(local), ERROR_SUCCESS);
+    pthread_join(t, NULL);
+    assert_int_equal(j.rc, ERROR_SUCCESS);
+    assert_int_equal(FwpmTransactionAbort0(remote), ERROR_SUCCESS);
+    assert_int_equal(IPsecKeyManagerUnregisterAndDelete0(remote, km), ERROR_SUCCESS);
+    assert_int_equal(FwpmEngineClose0(remote), ERROR_SUCCESS);
+    fx_close(local);
+    pthread_mutex_lock(&notes_lock);
+    for (int i = 0; i < nnotes; i++)
+        assert_int_equal(notes[i].in_key[0], pattern(notes[i].in_spi, 0));
+    pthread_mutex_unlock(&notes_lock);
+}
+
 /* The client process dies: its registration goes with it, and the nodes
  * go on negotiating without it. */
 static void test_killed_client_takes_its_registration_with_it(void **state)
@@ -872,6 +921,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_other_uid_is_refused_by_the_default_descriptor),
         cmocka_unit_test(test_remote_dictator_keys_the_real_sas),
         cmocka_unit_test(test_silent_remote_dictator_is_bounded_by_its_deadline),
+        cmocka_unit_test(test_client_waiting_in_a_call_still_answers_callbacks),
         cmocka_unit_test(test_killed_client_takes_its_registration_with_it),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
