@@ -24,6 +24,7 @@
 #include "demo_cloud.h"
 #include "tool_ipsec.h"
 #include "tool_certgen.h"
+#include "util/key256.h"
 #include "util/result_text.h"
 
 #define STEP_MS 50u
@@ -267,8 +268,54 @@ struct found {
     BYTE keys[8][32];
     char data[8][64];
     ULONG path;
+    ULONG path_flags[NSERVICES]; /* DRT_ADDRESS_FLAG_* of the first hops */
+    USHORT path_ports[NSERVICES];
     double ms;
 };
+
+/* The answer a search must give, from the keys the demo knows: the `want`
+ * keys of the other nodes inside [lo, hi] closest to target by ring
+ * distance, as the resolver orders them; the searcher's own key is left
+ * out (fAllowCurrentInstanceMatch is FALSE). With random keys (the secure
+ * modes) a range may hold none: then the right answer is nothing.
+ * Returns how many, their node indexes in idx, best first. */
+static unsigned expected_keys(const struct demo_node *nodes, unsigned count, unsigned from,
+                              const BYTE target[32], const BYTE lo[32], const BYTE hi[32],
+                              unsigned want, unsigned idx[NSERVICES])
+{
+    const drt_key *t = (const drt_key *)target;
+    unsigned n = 0;
+    for (unsigned i = 0; i < count; i++) {
+        const drt_key *k = (const drt_key *)nodes[i].key;
+        if (i == from || !key256_in_range(k, (const drt_key *)lo, (const drt_key *)hi))
+            continue;
+        unsigned pos = n++;
+        while (pos > 0 && key256_closer(t, k, (const drt_key *)nodes[idx[pos - 1]].key) < 0) {
+            idx[pos] = idx[pos - 1];
+            pos--;
+        }
+        idx[pos] = i;
+    }
+    return n < want ? n : want;
+}
+
+/* Results arrive as their owners answer, in no set order (docs/API.md):
+ * the search is right when it ended normally with exactly the expected
+ * keys. */
+static bool found_exactly(const struct found *f, const struct demo_node *nodes,
+                          const unsigned *idx, unsigned n)
+{
+    if (f->end != DRT_E_NO_MORE || f->count != n)
+        return false;
+    for (unsigned i = 0; i < n; i++) {
+        bool seen = false;
+        for (unsigned j = 0; j < n && !seen; j++)
+            seen = memcmp(f->keys[j], nodes[idx[i]].key, 32) == 0;
+        if (!seen)
+            return false;
+    }
+    return true;
+}
 
 static struct found run_search(struct demo_node *from, const BYTE target[32],
                                const DRT_SEARCH_INFO *info)
@@ -312,13 +359,144 @@ static struct found run_search(struct demo_node *from, const BYTE target[32],
     ULONG psize = 0;
     if (DrtGetSearchPathSize(s, &psize) == S_OK) {
         DRT_ADDRESS_LIST *path = malloc(psize);
-        if (path && DrtGetSearchPath(s, psize, path) == S_OK)
+        if (path && DrtGetSearchPath(s, psize, path) == S_OK) {
             f.path = path->AddressCount;
+            for (ULONG i = 0; i < path->AddressCount && i < NSERVICES; i++) {
+                const struct sockaddr_in6 *a =
+                    (const struct sockaddr_in6 *)&path->AddressList[i].socketAddress;
+                f.path_flags[i] = path->AddressList[i].flags;
+                f.path_ports[i] = ntohs(a->sin6_port);
+            }
+        }
         free(path);
     }
     DrtEndSearch(s);
     DrtEventClose(ev);
     return f;
+}
+
+/* Names the node that listens on port, for a search path. */
+static int node_of_port(const struct demo_node *nodes, unsigned count, USHORT port)
+{
+    for (unsigned i = 0; i < count; i++)
+        if (nodes[i].port == port)
+            return (int)i;
+    return -1;
+}
+
+/* A search that did not answer as expected: how it ended and whom it
+ * asked, with each node's DRT_ADDRESS_FLAG_* outcome, so a failure in a
+ * log can be told apart (a node that never answered, one that refused, a
+ * search that stopped early). */
+static void show_wrong(const char *what, const struct found *f, const struct demo_node *nodes,
+                       unsigned count, const unsigned *idx, unsigned n)
+{
+    char text[160], sk[12];
+    result_describe(f->end, text, sizeof(text));
+    if (json) {
+        printf("{\"event\":\"wrong\",\"search\":\"%s\",\"end\":", what);
+        jstr(text);
+        printf(",\"expected\":[");
+    } else {
+        printf("  the %s search FAILED: it ended with %s;\n    expected:%s", what, text,
+               n ? "" : " nothing");
+    }
+    for (unsigned i = 0; i < n; i++) {
+        short_key(nodes[idx[i]].key, sk);
+        if (json) {
+            printf(i ? "," : "");
+            jstr(nodes[idx[i]].service);
+        } else {
+            printf(" %s (%s)", nodes[idx[i]].service, sk);
+        }
+    }
+    printf(json ? "],\"path\":[" : "\n    path:");
+    for (ULONG i = 0; i < f->path && i < NSERVICES; i++) {
+        int node = node_of_port(nodes, count, f->path_ports[i]);
+        unsigned long flags = f->path_flags[i];
+        if (json)
+            printf("%s{\"node\":%d,\"flags\":%lu}", i ? "," : "", node, flags);
+        else
+            printf("%s node %d (flags 0x%02lx)", i ? "," : "", node, flags);
+    }
+    printf(json ? "]}\n" : "\n");
+}
+
+/* Nearest: a key that nobody registered; the closest other key answers. */
+static bool demo_nearest(struct demo_node *nodes, unsigned count)
+{
+    BYTE target[32], lo[32], hi[32];
+    key_of("who-is-closest?", target);
+    memset(lo, 0, 32);
+    memset(hi, 0xff, 32);
+    DRT_DATA dlo = {32, lo}, dhi = {32, hi};
+    DRT_SEARCH_INFO nearest = {.dwSize = sizeof(nearest), .cMaxEndpoints = 1,
+                               .pMinimumKey = &dlo, .pMaximumKey = &dhi};
+    unsigned from = count - 1, idx[NSERVICES];
+    unsigned n = expected_keys(nodes, count, from, target, lo, hi, 1, idx);
+    struct found f = run_search(&nodes[from], target, &nearest);
+    bool good = found_exactly(&f, nodes, idx, n);
+    char sk[12], tk[12];
+    short_key(target, tk);
+    if (f.count)
+        short_key(f.keys[0], sk);
+    if (json) {
+        printf("{\"event\":\"nearest\",\"target\":\"%s\",\"found\":", tk);
+        jstr(f.count ? service_of(nodes, count, f.keys[0]) : "");
+        printf(",\"ok\":%s,\"ms\":%.2f}\n", good ? "true" : "false", f.ms);
+    } else if (f.count) {
+        printf("\n  nearest search for %s (nobody's key): %s (%s), %.1f ms\n", tk,
+               service_of(nodes, count, f.keys[0]), sk, f.ms);
+    } else {
+        printf("\n  nearest search for %s (nobody's key): nothing found\n", tk);
+    }
+    if (!good)
+        show_wrong("nearest", &f, nodes, count, idx, n);
+    return good;
+}
+
+/* Range: the 3 keys closest to the middle of the ring, within its middle
+ * half, from node 0. */
+static bool demo_range(struct demo_node *nodes, unsigned count)
+{
+    BYTE mid[32], lo[32], hi[32];
+    memset(mid, 0, 32);
+    mid[31] = 0x80;
+    memset(lo, 0, 32);
+    lo[31] = 0x40;
+    memset(hi, 0xff, 32);
+    hi[31] = 0xbf;
+    DRT_DATA dlo = {32, lo}, dhi = {32, hi};
+    DRT_SEARCH_INFO range = {.dwSize = sizeof(range), .cMaxEndpoints = 3,
+                             .pMinimumKey = &dlo, .pMaximumKey = &dhi};
+    unsigned idx[NSERVICES];
+    unsigned n = expected_keys(nodes, count, 0, mid, lo, hi, 3, idx);
+    struct found f = run_search(&nodes[0], mid, &range);
+    bool good = found_exactly(&f, nodes, idx, n);
+    char sk[12];
+    if (json)
+        printf("{\"event\":\"range\",\"found\":[");
+    else
+        printf("  range search, keys 40000000..bfffffff.. nearest to 80000000..: %u found%s",
+               f.count, f.count ? ":" : "");
+    for (unsigned i = 0; i < f.count && i < 8; i++) {
+        short_key(f.keys[i], sk);
+        if (json) {
+            printf(i ? "," : "");
+            jstr(service_of(nodes, count, f.keys[i]));
+        } else {
+            printf(" %s (%s)", service_of(nodes, count, f.keys[i]), sk);
+        }
+    }
+    if (json)
+        printf("],\"expected\":%u,\"ok\":%s}\n", n, good ? "true" : "false");
+    else if (good && n == 0)
+        printf(" (right: no other node's key lies in that range)\n");
+    else
+        printf("\n");
+    if (!good)
+        show_wrong("range", &f, nodes, count, idx, n);
+    return good;
 }
 
 /* What protection did: SAs and ESP per node, and anything in the clear.
@@ -448,57 +626,8 @@ int demo_cloud(unsigned count, bool as_json, const struct tool_ipsec *ip, int se
     if (!json)
         printf("  %u of %u exact searches found their key\n", ok, tried);
 
-    /* Nearest: a key that nobody registered; the closest one answers. */
-    BYTE target[32], lo[32], hi[32];
-    key_of("who-is-closest?", target);
-    memset(lo, 0, 32);
-    memset(hi, 0xff, 32);
-    DRT_DATA dlo = {32, lo}, dhi = {32, hi};
-    DRT_SEARCH_INFO nearest = {.dwSize = sizeof(nearest), .cMaxEndpoints = 1,
-                               .pMinimumKey = &dlo, .pMaximumKey = &dhi};
-    struct found f = run_search(&nodes[count - 1], target, &nearest);
-    char sk[12], tk[12];
-    short_key(target, tk);
-    if (f.count)
-        short_key(f.keys[0], sk);
-    if (json) {
-        printf("{\"event\":\"nearest\",\"target\":\"%s\",\"found\":", tk);
-        jstr(f.count ? service_of(nodes, count, f.keys[0]) : "");
-        printf(",\"ms\":%.2f}\n", f.ms);
-    } else if (f.count) {
-        printf("\n  nearest search for %s (nobody's key): %s (%s), %.1f ms\n", tk,
-               service_of(nodes, count, f.keys[0]), sk, f.ms);
-    } else {
-        printf("\n  nearest search for %s (nobody's key): nothing found\n", tk);
-    }
-
-    /* Range: the 3 keys closest to the middle of the ring, within its middle half. */
-    BYTE mid[32], rlo[32], rhi[32];
-    memset(mid, 0, 32);
-    mid[31] = 0x80;
-    memset(rlo, 0, 32);
-    rlo[31] = 0x40;
-    memset(rhi, 0xff, 32);
-    rhi[31] = 0xbf;
-    DRT_DATA drlo = {32, rlo}, drhi = {32, rhi};
-    DRT_SEARCH_INFO range = {.dwSize = sizeof(range), .cMaxEndpoints = 3,
-                             .pMinimumKey = &drlo, .pMaximumKey = &drhi};
-    f = run_search(&nodes[0], mid, &range);
-    if (json)
-        printf("{\"event\":\"range\",\"found\":[");
-    else
-        printf("  range search, keys 40000000..bfffffff.. nearest to 80000000..: %u found:",
-               f.count);
-    for (unsigned i = 0; i < f.count && i < 8; i++) {
-        short_key(f.keys[i], sk);
-        if (json) {
-            printf(i ? "," : "");
-            jstr(service_of(nodes, count, f.keys[i]));
-        } else {
-            printf(" %s (%s)", service_of(nodes, count, f.keys[i]), sk);
-        }
-    }
-    printf(json ? "]}\n" : "\n");
+    bool nearest_ok = demo_nearest(nodes, count);
+    bool range_ok = demo_range(nodes, count);
 
     /* Unregister one service: it disappears from the cloud. */
     struct demo_node *gone = &nodes[count / 2];
@@ -522,7 +651,7 @@ int demo_cloud(unsigned count, bool as_json, const struct tool_ipsec *ip, int se
         leaf += nodes[i].leaf_changes;
     }
     bool sealed = report_protection(nodes, count);
-    rc = ok == tried && f.count > 0 && remaining == 0 && sealed ? 0 : 1;
+    rc = ok == tried && nearest_ok && range_ok && remaining == 0 && sealed ? 0 : 1;
     if (json) {
         printf("{\"event\":\"summary\",\"exact_found\":%u,\"exact_tried\":%u,"
                "\"leaf_events\":%u,\"ok\":%s}\n",
