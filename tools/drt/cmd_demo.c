@@ -32,7 +32,8 @@ void usage_demo(void)
            "Starts N DRT nodes (default 8, 2..12) in this process on loopback UDP,\n"
            "each publishing a service key through the Windows API, runs exact,\n"
            "nearest and range searches between them and prints what was found,\n"
-           "the search path length and the time. Then shows the parts underneath:\n"
+           "the search path length and the time, each answer checked against the one\n"
+           "computed from the nodes' keys. Then shows the parts underneath:\n"
            "key arithmetic, the [MC-DRT] codec, fragmentation, key managers, and\n"
            "the API's argument checks. --json: the cloud's results only, one JSON\n"
            "object per line. --mode: the nodes use the derived-key provider in that\n"
@@ -200,7 +201,9 @@ static DWORD CALLBACK demo_dictate(IPSEC_SA_DETAILS1 *in, IPSEC_SA_DETAILS1 *out
     return 0;
 }
 
-static void demo_keying(void)
+/* ip: what protected the cloud above, so the closing line can say whether
+ * its SAs went through this cycle. */
+static void demo_keying(const struct tool_ipsec *ip)
 {
     section("the keying engine: registering trusted intermediary agents (key managers)");
     HANDLE engine = NULL;
@@ -239,7 +242,19 @@ static void demo_keying(void)
         FwpmFreeMemory0((void **)&list);
     }
     FwpmEngineClose0(engine);
-    printf("  (closing the session removed its key managers; SA negotiation comes next)\n");
+    printf("  (closing the session removed its key managers)\n"
+           "  In every SA negotiation between nodes, each side's dictator (if one is\n"
+           "  registered) says whether it will dictate and at what weight; the winner's\n"
+           "  supplies the keys (with no winner they are random), and every key manager\n"
+           "  is notified of the new SA pair (docs/KEYING.md 7.4).\n");
+    if (ip->mode == DRT_PROTECTION_OFF)
+        printf("  See it in the cloud: drt demo --ipsec require --key-manager dictate\n");
+    else if (ip->km == TOOL_KM_NONE)
+        printf("  The cloud above negotiated its SAs with none registered "
+               "(--key-manager adds one).\n");
+    else
+        printf("  The cloud above negotiated its SAs with the demo's %s key manager.\n",
+               ip->km == TOOL_KM_DICTATE ? "dictating" : "notify-only");
 }
 
 static void demo_api_checks(void)
@@ -324,7 +339,7 @@ int cmd_demo(int argc, char **argv)
     demo_key_ring();
     demo_wire_lookup();
     demo_wire_fragments();
-    demo_keying();
+    demo_keying(&ip);
     demo_api_checks();
     printf("\nMore: `drt sim --nodes 10000` runs a simulated cloud of any size.\n");
     return rc;
