@@ -268,7 +268,7 @@ struct found {
     BYTE keys[8][32];
     char data[8][64];
     ULONG path;
-    ULONG path_flags[NSERVICES]; /* DRT_ADDRESS_FLAG_* of the first hops */
+    ULONG path_flags[NSERVICES]; /* DRT_ADDRESS_FLAG_* of the nodes asked, in order */
     USHORT path_ports[NSERVICES];
     double ms;
 };
