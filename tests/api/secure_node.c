@@ -153,6 +153,19 @@ bool sn_caches(const struct sn_node *n, const BYTE key[32], USHORT port)
     return false;
 }
 
+int sn_send(const struct sn_node *to, const uint8_t *buf, size_t len)
+{
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in6 dst;
+    memset(&dst, 0, sizeof(dst));
+    dst.sin6_family = AF_INET6;
+    dst.sin6_port = htons(to->node.port);
+    dst.sin6_addr = in6addr_loopback;
+    assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst)), (ssize_t)len);
+    return fd;
+}
+
 bool sn_probe_inquire(const struct sn_node *to, unsigned wait_ms)
 {
     struct wire_msg m;
@@ -168,14 +181,7 @@ bool sn_probe_inquire(const struct sn_node *to, unsigned wait_ms)
     uint8_t buf[512];
     size_t len = 0;
     assert_int_equal(wire_encode(&m, buf, sizeof(buf), &len), S_OK);
-    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in6 dst;
-    memset(&dst, 0, sizeof(dst));
-    dst.sin6_family = AF_INET6;
-    dst.sin6_port = htons(to->node.port);
-    dst.sin6_addr = in6addr_loopback;
-    assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst)), (ssize_t)len);
+    int fd = sn_send(to, buf, len);
     struct pollfd p = {fd, POLLIN, 0};
     bool answered = false;
     if (poll(&p, 1, (int)wait_ms) == 1) {

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <drt.h>
 
@@ -53,6 +54,9 @@ unsigned sn_find(struct sn_node *from, const BYTE key[32], const char *data);
 /* Whether n's route cache holds key as a verified entry (at UDP port
  * `port` of ::1 when port is not 0). */
 bool sn_caches(const struct sn_node *n, const BYTE key[32], USHORT port);
+/* Sends the datagram buf to to's port from a new UDP socket on ::1, which
+ * it returns (for an answer; the caller closes it). */
+int sn_send(const struct sn_node *to, const uint8_t *buf, size_t len);
 /* A stranger's INQUIRE (A and X set, no credential) for to's key, from a
  * plain UDP socket: whether to answers it within wait_ms. */
 bool sn_probe_inquire(const struct sn_node *to, unsigned wait_ms);

@@ -53,15 +53,7 @@ static void send_revocation(const struct sn_node *to, const struct sn_node *owne
     static uint8_t buf[8192];
     size_t len = 0;
     assert_int_equal(wire_encode(&m, buf, sizeof(buf), &len), S_OK);
-    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in6 dst;
-    memset(&dst, 0, sizeof(dst));
-    dst.sin6_family = AF_INET6;
-    dst.sin6_port = htons(to->node.port);
-    dst.sin6_addr = in6addr_loopback;
-    assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst)), (ssize_t)len);
-    close(fd);
+    close(sn_send(to, buf, len));
 }
 
 /* A record of `owner`'s key made by its own provider: what its engine
