@@ -1,6 +1,7 @@
 # lib.sh - the common part of the tests/tools/*.sh scripts, sourced by
 # each (`. "$(dirname "$0")/lib.sh"`): a temporary directory, the child
-# processes killed on every exit, failures counted, bounded waits.
+# processes killed on every exit, failures counted, commands run with
+# their exit code and output checked, bounded waits.
 
 # lib_start NAME: $TMP is a new directory drt_NAME.XXXXXX, $PIDS (the
 # processes to kill on exit) and $FAILS start empty. On every exit the
@@ -27,6 +28,27 @@ lib_cleanup() {
 fail() {
     echo "FAILED: $*"
     FAILS=$((FAILS + 1))
+}
+
+# run EXPECTED_RC NAME COMMAND...: output (stdout and stderr) in $TMP/NAME.
+run() {
+    want=$1
+    name=$2
+    shift 2
+    "$@" >"$TMP/$name" 2>&1
+    rc=$?
+    if [ $rc -ne "$want" ]; then
+        fail "$name exited $rc, expected $want"
+        sed 's/^/    /' "$TMP/$name"
+    fi
+}
+
+# expect NAME PATTERN: $TMP/NAME shows PATTERN.
+expect() {
+    grep -q -- "$2" "$TMP/$1" || {
+        fail "$1 does not show '$2'"
+        sed 's/^/    /' "$TMP/$1"
+    }
 }
 
 # wait_for FILE PATTERN [TENTHS]: up to TENTHS/10 s (default 10 s) for

@@ -18,28 +18,6 @@ LO=::1
 . "$(dirname "$0")/lib.sh"
 lib_start node_cert
 
-
-
-# run EXPECTED_RC NAME COMMAND...: output (stdout and stderr) in $TMP/NAME.
-run() {
-    want=$1
-    name=$2
-    shift 2
-    "$@" >"$TMP/$name" 2>&1
-    rc=$?
-    if [ $rc -ne "$want" ]; then
-        fail "$name exited $rc, expected $want"
-        sed 's/^/    /' "$TMP/$name"
-    fi
-}
-
-expect() {
-    grep -q -- "$2" "$TMP/$1" || {
-        fail "$1 does not show '$2'"
-        sed 's/^/    /' "$TMP/$1"
-    }
-}
-
 # search EXPECTED_RC NAME KEY ARGS...: drt search against node 1.
 search() {
     want=$1

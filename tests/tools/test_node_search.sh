@@ -18,26 +18,12 @@ esac
 . "$(dirname "$0")/lib.sh"
 lib_start node_search
 
-
 # search EXPECTED_RC NAME ARGS...: runs drt search, output in $TMP/NAME.
 search() {
     want=$1
     name=$2
     shift 2
-    "$DRT" search "$@" --bootstrap "$SEED" --advertise "$LO" --timeout 5000 \
-        >"$TMP/$name" 2>&1
-    rc=$?
-    if [ $rc -ne "$want" ]; then
-        fail "search $name exited $rc, expected $want"
-        sed 's/^/    /' "$TMP/$name"
-    fi
-}
-
-expect() {
-    grep -q -- "$2" "$TMP/$1" || {
-        fail "search $1 does not show '$2'"
-        sed 's/^/    /' "$TMP/$1"
-    }
+    run "$want" "$name" "$DRT" search "$@" --bootstrap "$SEED" --advertise "$LO" --timeout 5000
 }
 
 echo "== drt node / drt search on $LO"
