@@ -158,6 +158,11 @@ void lb_register(struct lb_node *n, const BYTE key[32], const char *data,
 
 unsigned lb_drain(struct lb_node *n)
 {
+    return lb_drain_each(n, NULL, NULL);
+}
+
+unsigned lb_drain_each(struct lb_node *n, lb_event_fn *each, void *ctx)
+{
     unsigned got = 0;
     for (; got < 100000; got++) {
         ULONG len = 0;
@@ -168,6 +173,8 @@ unsigned lb_drain(struct lb_node *n)
         assert_int_equal(DrtGetEventData(n->drt, len, ev), S_OK);
         if (ev->type == DRT_EVENT_STATUS_CHANGED)
             n->status = ev->statusChange.status;
+        if (each)
+            each(ev, ctx);
         free(ev);
     }
     n->events += got;

@@ -104,6 +104,9 @@ void lb_register(struct lb_node *n, const BYTE key[32], const char *data,
                  HDRT_REGISTRATION_CONTEXT *reg);
 /* Drains the node's DRT_EVENT_DATA queue (bounded); returns how many. */
 unsigned lb_drain(struct lb_node *n);
+typedef void lb_event_fn(const DRT_EVENT_DATA *ev, void *ctx);
+/* The same, handing each event to each after noting its status. */
+unsigned lb_drain_each(struct lb_node *n, lb_event_fn *each, void *ctx);
 /* Waits (bounded by ms) until the node is ACTIVE. */
 bool lb_wait_active(struct lb_node *n, unsigned ms);
 void lb_close(struct lb_node *n);

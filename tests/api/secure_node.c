@@ -22,27 +22,23 @@
 #include "io/io_node.h"
 #include "secure_node.h"
 
+/* Counts the leaf-set changes of the watched key. */
+static void watch(const DRT_EVENT_DATA *ev, void *ctx)
+{
+    struct sn_node *n = ctx;
+    if (ev->type == DRT_EVENT_LEAFSET_KEY_CHANGED && n->watch &&
+        ev->leafsetKeyChange.remoteKey.cb == 32 &&
+        memcmp(ev->leafsetKeyChange.remoteKey.pb, n->watch, 32) == 0) {
+        if (ev->leafsetKeyChange.change == DRT_LEAFSET_KEY_DELETED)
+            n->watch_deleted++;
+        else if (ev->leafsetKeyChange.change == DRT_LEAFSET_KEY_ADDED)
+            n->watch_added++;
+    }
+}
+
 void sn_drain(struct sn_node *n)
 {
-    for (unsigned i = 0; i < 10000; i++) {
-        ULONG len = 0;
-        if (DrtGetEventDataSize(n->node.drt, &len) != S_OK)
-            return;
-        DRT_EVENT_DATA *ev = malloc(len);
-        assert_non_null(ev);
-        assert_int_equal(DrtGetEventData(n->node.drt, len, ev), S_OK);
-        if (ev->type == DRT_EVENT_STATUS_CHANGED)
-            n->node.status = ev->statusChange.status;
-        if (ev->type == DRT_EVENT_LEAFSET_KEY_CHANGED && n->watch &&
-            ev->leafsetKeyChange.remoteKey.cb == 32 &&
-            memcmp(ev->leafsetKeyChange.remoteKey.pb, n->watch, 32) == 0) {
-            if (ev->leafsetKeyChange.change == DRT_LEAFSET_KEY_DELETED)
-                n->watch_deleted++;
-            else if (ev->leafsetKeyChange.change == DRT_LEAFSET_KEY_ADDED)
-                n->watch_added++;
-        }
-        free(ev);
-    }
+    lb_drain_each(&n->node, watch, n);
 }
 
 void sn_settle(struct sn_node *n, unsigned ms, const bool *until)

@@ -63,28 +63,24 @@ static void address_of(const struct node *n, SOCKADDR_STORAGE *out)
     }
 }
 
+/* Counts a node's leaf-set changes, which name its own key. */
+static void count_leaf_changes(const DRT_EVENT_DATA *ev, void *ctx)
+{
+    struct node *n = ctx;
+    if (ev->type != DRT_EVENT_LEAFSET_KEY_CHANGED)
+        return;
+    assert_int_equal(ev->leafsetKeyChange.localKey.cb, 32);
+    assert_memory_equal(ev->leafsetKeyChange.localKey.pb, n->key, 32);
+    if (ev->leafsetKeyChange.change == DRT_LEAFSET_KEY_ADDED)
+        n->leaf_added++;
+    else
+        n->leaf_deleted++;
+}
+
 /* Drains a node's events, remembering its status and leaf-set changes. */
 static void drain_events(struct node *n)
 {
-    for (unsigned guard = 0; guard < 10000; guard++) {
-        ULONG len = 0;
-        if (DrtGetEventDataSize(n->lb.drt, &len) != S_OK)
-            return;
-        DRT_EVENT_DATA *ev = malloc(len);
-        assert_non_null(ev);
-        assert_int_equal(DrtGetEventData(n->lb.drt, len, ev), S_OK);
-        if (ev->type == DRT_EVENT_STATUS_CHANGED)
-            n->lb.status = ev->statusChange.status;
-        else if (ev->type == DRT_EVENT_LEAFSET_KEY_CHANGED) {
-            assert_int_equal(ev->leafsetKeyChange.localKey.cb, 32);
-            assert_memory_equal(ev->leafsetKeyChange.localKey.pb, n->key, 32);
-            if (ev->leafsetKeyChange.change == DRT_LEAFSET_KEY_ADDED)
-                n->leaf_added++;
-            else
-                n->leaf_deleted++;
-        }
-        free(ev);
-    }
+    lb_drain_each(&n->lb, count_leaf_changes, n);
 }
 
 static void open_node(int i)
