@@ -64,20 +64,21 @@ struct lb_node {
 
 /* How lb_open_spec builds a node around its transport. */
 struct lb_spec {
-    PCCERT_CONTEXT root;  /* the derived-key provider with this root (NULL: the null provider) */
-    PCCERT_CONTEXT local; /* and this local certificate (NULL: none) */
-    bool dns;             /* a DNS resolver naming [::1]:seed (port 9 without a seed) */
-    const SOCKADDR_STORAGE *seeds; /* given: a static resolver answering these nseeds */
-    ULONG nseeds;                  /* (seed_port is not used then) */
+    PCCERT_CONTEXT root;           /* the derived-key provider with this root (NULL: null) */
+    PCCERT_CONTEXT local;          /* and this local certificate (NULL: none) */
+    bool dns;                      /* a DNS resolver naming [::1]:seed (port 9: no seed) */
+    const SOCKADDR_STORAGE *seeds; /* given: a static resolver answering these nseeds, */
+    ULONG nseeds;                  /* and seed_port is not used */
     DRT_SECURITY_MODE mode;
-    PWSTR prefix;         /* NULL: L"Test" */
-    PVOID context;        /* DrtOpen's pvContext */
+    PWSTR prefix;                  /* NULL: L"Test" */
+    PVOID context;                 /* DrtOpen's pvContext */
 };
 
-/* Opens n bootstrapping from seed_port (0: the first node of its cloud)
- * or spec's seeds as spec says, on the port n->port asks for (0: an ephemeral one); every
- * step before DrtOpen is asserted. Returns DrtOpen's code; on failure
- * everything is released. DRT_ADVERTISE_ADDRESS is the caller's. */
+/* Opens n as spec says, bootstrapping from seed_port (0: the first node
+ * of its cloud) or spec's seeds, on the port n->port asks for (0: an
+ * ephemeral one); every step before DrtOpen is asserted. Returns
+ * DrtOpen's code; on failure everything is released.
+ * DRT_ADVERTISE_ADDRESS is the caller's. */
 HRESULT lb_open_spec(struct lb_node *n, USHORT seed_port, const struct lb_spec *spec);
 
 /* Sets DRT_ADVERTISE_ADDRESS to ::1 and opens a node bootstrapping from
