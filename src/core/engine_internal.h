@@ -41,6 +41,7 @@ struct local_key {
     uint8_t *data;
     size_t len;
     bool published;
+    uint8_t publications; /* walks started, saturating */
     bool leaf_lost; /* a leaf-set neighbour left since the last publication */
 };
 
@@ -101,6 +102,7 @@ struct search {
     /* An exact walk that ran dry has asked its closest nodes again for
      * the closest peers they know, closer than themselves or not. */
     bool widened;
+    bool widen_publish; /* a key's first publication: may widen too */
     enum search_phase phase;
     uint64_t deadline;   /* UINT64_MAX: none */
     struct candidate cand[ENGINE_MAX_CANDIDATES];

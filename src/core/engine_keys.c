@@ -148,6 +148,12 @@ void engine_publish(struct drt_engine *e, struct local_key *k)
         return; /* busy: maintenance publishes again later */
     s->publish = true;
     s->publish_reg = k->reg_id;
+    /* A key's first walk may widen like a search that runs dry: it is the
+     * one that makes a new key findable, and a lookup may already be on
+     * its way (PROTOCOL.md choice 13). Later walks only refresh. */
+    s->widen_publish = k->publications == 0;
+    if (k->publications < UINT8_MAX)
+        k->publications++;
     k->published = true;
     k->leaf_lost = false;
     engine_search_pump(e, s);

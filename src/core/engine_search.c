@@ -363,11 +363,13 @@ static bool fetch_target(struct drt_engine *e, struct search *s, struct candidat
  * or were never there. Before giving up, ask the `parallelism` closest of
  * them once more with A, which names the closest unvisited peer they know
  * even if it is farther than themselves, and look twice as wide: a node a
- * little farther off often knows the key's neighbourhood. Once per search.
- * Returns whether there is anyone to ask. */
+ * little farther off often knows the key's neighbourhood. Once per search,
+ * and for a key's first publication walk, which always ends this way (it
+ * looks for the key's place, not a holder) and is the one that makes the
+ * new key findable. Returns whether there is anyone to ask. */
 static bool widen(struct drt_engine *e, struct search *s)
 {
-    if (s->widened || !exact_only(s) || s->p.iterative || s->publish || s->results)
+    if (s->widened || !exact_only(s) || s->p.iterative || (s->publish && !s->widen_publish) || s->results)
         return false;
     s->widened = true;
     size_t n = 0;
