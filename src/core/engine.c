@@ -108,6 +108,17 @@ static bool mode_supported(const struct drt_engine_config *cfg)
     }
 }
 
+/* The maintenance period, drawn each time from 3/4 to 5/4 of the
+ * configured one: nodes started together (a process hosting many, a
+ * restart of a whole rack) would otherwise ping, publish and verify in
+ * step for ever, every round a burst that their shared links and loop
+ * must absorb at once. The mean stays the configured period. */
+static uint64_t maintenance_interval(struct drt_engine *e)
+{
+    uint64_t period = e->cfg.maintenance_ms;
+    return period - period / 4 + engine_random32(e) % (period / 2 + 1);
+}
+
 struct drt_engine_scratch *drt_engine_scratch_create(void)
 {
     return malloc(sizeof(struct drt_engine_scratch));
@@ -133,7 +144,7 @@ struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64
     e->next_reg_id = 1;
     e->next_search_id = 1;
     e->next_bootstrap = UINT64_MAX;
-    e->next_maintenance = now + e->cfg.maintenance_ms;
+    e->next_maintenance = UINT64_MAX; /* set below, once random() can run */
     e->srtt_ms = 0;
     pending_init(&e->pending, MAX_PENDING);
     queue_init(&e->out);
@@ -154,6 +165,7 @@ struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64
         drt_engine_destroy(e);
         return NULL;
     }
+    e->next_maintenance = now + maintenance_interval(e);
     return e;
 }
 
@@ -712,7 +724,7 @@ void drt_engine_timer(struct drt_engine *e, uint64_t now)
     reasm_expire(e->reasm, now);
     engine_search_expire(e);
     if (now >= e->next_maintenance) {
-        e->next_maintenance = now + e->cfg.maintenance_ms;
+        e->next_maintenance = now + maintenance_interval(e);
         maintenance(e);
     }
     if (now >= e->next_bootstrap && e->network_up) {

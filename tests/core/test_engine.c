@@ -93,6 +93,34 @@ static void test_status_machine(void **state)
     drt_engine_destroy(e);
 }
 
+/* Nodes started together must not keep maintaining in step: each round
+ * is drawn from 3/4 to 5/4 of the period, and the mean stays the period. */
+static void test_maintenance_rounds_are_jittered_around_the_period(void **state)
+{
+    (void)state;
+    struct drt_engine *a = engine(3540), *b = engine(3541);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_not_equal(drt_engine_next_deadline(a), drt_engine_next_deadline(b));
+    uint64_t now = 1000, total = 0, lo = UINT64_MAX, hi = 0;
+    const unsigned rounds = 200;
+    for (unsigned i = 0; i < rounds; i++) {
+        uint64_t next = drt_engine_next_deadline(a);
+        assert_true(next > now);
+        uint64_t gap = next - now;
+        assert_in_range(gap, 15000 - 15000 / 4, 15000 + 15000 / 4);
+        lo = gap < lo ? gap : lo;
+        hi = gap > hi ? gap : hi;
+        total += gap;
+        now = next;
+        drt_engine_timer(a, now);
+    }
+    assert_true(hi - lo > 15000 / 4);
+    assert_in_range(total / rounds, 14000, 16000);
+    drt_engine_destroy(a);
+    drt_engine_destroy(b);
+}
+
 static void test_silent_seeds_mean_alone(void **state)
 {
     (void)state;
@@ -814,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_a_refused_fetch_sends_the_exact_search_on_walking),
         cmocka_unit_test(test_create_rejects_bad_config),
         cmocka_unit_test(test_status_machine),
+        cmocka_unit_test(test_maintenance_rounds_are_jittered_around_the_period),
         cmocka_unit_test(test_silent_seeds_mean_alone),
         cmocka_unit_test(test_registry_codes),
         cmocka_unit_test(test_key_cap),
