@@ -433,12 +433,11 @@ int cmd_search(int argc, char **argv)
     }
     if (rc == 0)
         rc = tool_ipsec_start(&o.ipsec, "search", NULL);
-    if (rc) {
-        tool_ipsec_stop(&o.ipsec);
-        return rc;
+    if (rc == 0) {
+        tool_set_protection(&o.ipsec);
+        rc = run(&o);
     }
-    tool_set_protection(&o.ipsec);
-    rc = run(&o);
+    /* Also after a usage error: the certificates may be loaded by then. */
     tool_security_free(&o.sec);
     tool_ipsec_stop(&o.ipsec);
     return rc;
