@@ -33,7 +33,7 @@ step "ThreadSanitizer: the tests that run threads (loop thread, events, provider
 rm -rf build/tsan
 cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DDRT_WERROR=ON -DDRT_SANITIZE=thread \
     -DDRT_BUILD_TOOLS=OFF >/dev/null
-TSAN_TESTS="test_event test_api_loopback test_api_custom_providers test_fwpm_engine test_key_lifetime test_api_protection test_api_protection_cred test_security_modes test_api_km_blocking test_keying_socket"
+TSAN_TESTS="test_event test_api_loopback test_api_limits test_api_custom_providers test_fwpm_engine test_key_lifetime test_api_protection test_api_protection_cred test_security_modes test_api_km_blocking test_keying_socket"
 # shellcheck disable=SC2086
 cmake --build build/tsan -j "$JOBS" --target $TSAN_TESTS
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j "$JOBS" \

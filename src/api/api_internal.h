@@ -18,6 +18,7 @@
 
 #include "api/handle_table.h"
 #include "core/engine.h"
+#include "io/io_loop.h"
 
 struct io_socket;
 struct io_node;
@@ -86,6 +87,7 @@ struct drt_instance {
     uint64_t results_dropped; /* oldest results dropped, over all its searches */
     struct drt_search **searches; /* open searches, for routing results */
     size_t nsearches, cap_searches;
+    size_t max_searches; /* open searches (started, not yet ended) */
     struct drt_registration **regs; /* live registrations, unregistered on close */
     size_t nregs, cap_regs;
     SOCKADDR_STORAGE *seeds; /* bootstrap addresses from the resolver */
@@ -116,11 +118,16 @@ struct drt_registration {
     bool expired;
 };
 
+/* A search is started and ended on the loop thread by posted jobs
+ * (io_post), so DrtStartSearch and DrtEndSearch do not wait for the loop.
+ * The jobs run in order, and the end job frees the search. */
 struct drt_search {
     void *handle;
     void *instance; /* HDRT */
-    uint32_t engine_id;
+    uint32_t engine_id; /* loop thread only; 0 until started */
     bool iterative;
+    struct drt_engine_search_params params; /* what the start job starts */
+    struct io_job start_job, end_job;
     HANDLE event; /* manual reset; reset by the library when drained */
     PVOID context;
     /* Guarded by the instance's lock. */
@@ -184,9 +191,15 @@ HRESULT transport_check_bindable(HDRT_TRANSPORT h, struct drt_transport **out);
 HRESULT registration_create(struct drt_instance *inst, struct drt_registration **out);
 void registration_destroy(struct drt_registration *reg);
 
+/* A new open search of inst: E_OUTOFMEMORY when inst has max_searches
+ * open already. */
 HRESULT search_create(struct drt_instance *inst, bool iterative, HANDLE event, PVOID context,
                       struct drt_search **out);
-void search_destroy(struct drt_search *search);
+/* Ends the search for the application: its handle goes and no result is
+ * queued for it any more (results still on their way are dropped). */
+void search_detach(struct drt_search *search);
+/* Frees a detached search. */
+void search_free(struct drt_search *search);
 
 /* The key of a DRT_DATA compared as a 256-bit number (pb[31] most
  * significant); both must hold 32 bytes. */

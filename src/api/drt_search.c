@@ -42,47 +42,59 @@ static HRESULT validate_search_info(const DRT_DATA *target, const DRT_SEARCH_INF
 }
 
 
-struct start_job {
-    struct drt_instance *inst;
-    struct drt_search *search;
-    const struct drt_engine_search_params *params;
-    HRESULT hr;
-};
-
-static void do_start(void *arg)
+/* The start job (posted). A search that cannot start in its engine ends
+ * at once with that error, which its getters then answer. */
+static void start_on_loop(void *arg)
 {
-    struct start_job *j = arg;
-    struct io_node *n = j->inst->node;
-    if (!n) {
-        j->hr = E_UNEXPECTED;
-        return;
-    }
-    uint32_t id = 0;
+    struct drt_search *search = arg;
+    struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
+    struct io_node *n = inst ? inst->node : NULL;
+    if (!n)
+        return; /* its DRT is closing: the getters answer E_UNEXPECTED */
     /* Results of a search that ends at once are delivered by the flush
      * below, after the id is known. */
-    j->hr = drt_engine_search_start(n->eng, j->params, &id, io_now_ms());
-    j->search->engine_id = id;
+    HRESULT hr = drt_engine_search_start(n->eng, &search->params, &search->engine_id,
+                                         io_now_ms());
+    if (FAILED(hr)) {
+        pthread_mutex_lock(&inst->lock);
+        if (!search->done) {
+            search->done = true;
+            search->final_hr = hr;
+            DrtEventSet(search->event);
+        }
+        pthread_mutex_unlock(&inst->lock);
+    }
     io_node_flush(n);
 }
 
+/* The end job (posted after the start job): the engine forgets the search
+ * and the search is freed. */
+static void end_on_loop(void *arg)
+{
+    struct drt_search *search = arg;
+    struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
+    struct io_node *n = inst ? inst->node : NULL;
+    if (n && search->engine_id) {
+        drt_engine_search_cancel(n->eng, search->engine_id);
+        io_node_flush(n);
+    }
+    search_free(search);
+}
+
+struct continue_job {
+    struct drt_instance *inst;
+    struct drt_search *search;
+    HRESULT hr;
+};
+
 static void do_continue(void *arg)
 {
-    struct start_job *j = arg;
+    struct continue_job *j = arg;
     struct io_node *n = j->inst->node;
     j->hr = n ? drt_engine_search_continue(n->eng, j->search->engine_id, io_now_ms())
               : E_UNEXPECTED;
     if (n)
         io_node_flush(n);
-}
-
-static void do_cancel(void *arg)
-{
-    struct start_job *j = arg;
-    struct io_node *n = j->inst->node;
-    if (n && j->search->engine_id) {
-        drt_engine_search_cancel(n->eng, j->search->engine_id);
-        io_node_flush(n);
-    }
 }
 
 DRT_EXPORT HRESULT WINAPI DrtStartSearch(HDRT hDrt, DRT_DATA *pKey, const DRT_SEARCH_INFO *pInfo,
@@ -105,39 +117,37 @@ DRT_EXPORT HRESULT WINAPI DrtStartSearch(HDRT hDrt, DRT_DATA *pKey, const DRT_SE
     if (instance_status(inst, NULL) == DRT_FAULTED)
         return DRT_E_FAULTED;
 
-    /* Defaults without pInfo (drt-api §13.2-4): exact match, one result,
-     * remote keys only, not iterative. */
-    struct drt_engine_search_params p;
-    memset(&p, 0, sizeof(p));
-    memcpy(p.target, pKey->pb, 32);
-    memcpy(p.min, pKey->pb, 32);
-    memcpy(p.max, pKey->pb, 32);
-    p.max_results = 1;
-    if (pInfo) {
-        if (pInfo->pMinimumKey) {
-            memcpy(p.min, pInfo->pMinimumKey->pb, 32);
-            memcpy(p.max, pInfo->pMaximumKey->pb, 32);
-        }
-        /* An iterative search reports its hops and one final result. */
-        p.max_results = pInfo->fIterative ? 1 : pInfo->cMaxEndpoints;
-        p.iterative = pInfo->fIterative != FALSE;
-        p.allow_local = pInfo->fAllowCurrentInstanceMatch != FALSE;
-        p.any_in_range = pInfo->fAnyMatchInRange != FALSE;
-    }
-    /* timeout is in milliseconds; INFINITE (and 0) mean no deadline. */
-    p.timeout_ms = timeout == INFINITE ? 0 : timeout;
-
     struct drt_search *search;
-    hr = search_create(inst, p.iterative, hEvent, pvContext, &search);
+    hr = search_create(inst, pInfo && pInfo->fIterative, hEvent, pvContext, &search);
     if (FAILED(hr))
         return hr;
-    struct start_job job = {inst, search, &p, S_OK};
-    io_call(do_start, &job);
-    if (FAILED(job.hr)) {
-        search_destroy(search);
-        return job.hr;
+    /* Defaults without pInfo (drt-api §13.2-4): exact match, one result,
+     * remote keys only, not iterative. */
+    struct drt_engine_search_params *p = &search->params;
+    memcpy(p->target, pKey->pb, 32);
+    memcpy(p->min, pKey->pb, 32);
+    memcpy(p->max, pKey->pb, 32);
+    p->max_results = 1;
+    if (pInfo) {
+        if (pInfo->pMinimumKey) {
+            memcpy(p->min, pInfo->pMinimumKey->pb, 32);
+            memcpy(p->max, pInfo->pMaximumKey->pb, 32);
+        }
+        /* An iterative search reports its hops and one final result. */
+        p->max_results = pInfo->fIterative ? 1 : pInfo->cMaxEndpoints;
+        p->iterative = pInfo->fIterative != FALSE;
+        p->allow_local = pInfo->fAllowCurrentInstanceMatch != FALSE;
+        p->any_in_range = pInfo->fAnyMatchInRange != FALSE;
     }
+    /* timeout is in milliseconds; INFINITE (and 0) mean no deadline. */
+    p->timeout_ms = timeout == INFINITE ? 0 : timeout;
+
+    /* The handle is returned before the search starts on the loop thread:
+     * what could refuse it there (the cap on open searches, a FAULTED
+     * DRT) was checked above, and the engine keeps room for every open
+     * search. */
     *hSearchContext = search->handle;
+    io_post(&search->start_job, start_on_loop, search);
     return S_OK;
 }
 
@@ -151,7 +161,7 @@ DRT_EXPORT HRESULT WINAPI DrtContinueSearch(HDRT_SEARCH_CONTEXT hSearchContext)
     struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
     if (!inst)
         return E_UNEXPECTED;
-    struct start_job job = {inst, search, NULL, S_OK};
+    struct continue_job job = {inst, search, S_OK};
     io_call(do_continue, &job);
     return job.hr;
 }
@@ -183,7 +193,11 @@ static HRESULT empty_answer(struct drt_search *search)
         DrtEventReset(search->event);
         return DRT_E_SEARCH_IN_PROGRESS;
     }
-    return search->final_hr == DRT_E_TIMEOUT ? DRT_E_TIMEOUT : DRT_E_NO_MORE;
+    /* A timeout is told apart, and so is a search its engine could not
+     * start (out of memory, or the DRT faulted in between). */
+    HRESULT hr = search->final_hr;
+    return hr == DRT_E_TIMEOUT || hr == E_OUTOFMEMORY || hr == DRT_E_FAULTED ? hr
+                                                                            : DRT_E_NO_MORE;
 }
 
 DRT_EXPORT HRESULT WINAPI DrtGetSearchResultSize(HDRT_SEARCH_CONTEXT hSearchContext,
@@ -306,13 +320,14 @@ DRT_EXPORT HRESULT WINAPI DrtEndSearch(HDRT_SEARCH_CONTEXT hSearchContext)
     struct drt_search *search = handle_table_get(hSearchContext, HANDLE_TYPE_SEARCH);
     if (!search)
         return E_HANDLE;
-    /* A search whose instance is gone is still released, so it cannot leak. */
+    /* A search whose instance is gone is still released, so it cannot
+     * leak; its start job ran before the instance's close did. */
     struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
-    HRESULT hr = inst ? S_OK : E_UNEXPECTED;
-    if (inst) {
-        struct start_job job = {inst, search, NULL, S_OK};
-        io_call(do_cancel, &job);
+    search_detach(search);
+    if (!inst) {
+        search_free(search);
+        return E_UNEXPECTED;
     }
-    search_destroy(search);
-    return hr;
+    io_post(&search->end_job, end_on_loop, search);
+    return S_OK;
 }

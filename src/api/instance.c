@@ -259,6 +259,7 @@ HRESULT instance_create(const DRT_SETTINGS *settings, HANDLE event, PVOID contex
     inst->max_events = lim->ulMaxEventsQueued ? lim->ulMaxEventsQueued : API_DEFAULT_MAX_EVENTS;
     inst->max_results = lim->ulMaxResultsQueued ? lim->ulMaxResultsQueued
                                                 : API_DEFAULT_MAX_RESULTS;
+    inst->max_searches = lim->ulMaxSearches ? lim->ulMaxSearches : DRT_ENGINE_DEFAULT_SEARCHES;
     inst->status = DRT_ALONE;
     inst->security_mode = settings->eSecurityMode;
     inst->protocol_major = settings->bProtocolMajorVersion;

@@ -170,7 +170,8 @@ HRESULT search_create(struct drt_instance *inst, bool iterative, HANDLE event, P
     search->event = event;
     search->context = context;
     pthread_mutex_lock(&inst->lock);
-    bool ok = ptr_push((void ***)&inst->searches, &inst->nsearches, &inst->cap_searches, search);
+    bool ok = inst->nsearches < inst->max_searches &&
+              ptr_push((void ***)&inst->searches, &inst->nsearches, &inst->cap_searches, search);
     pthread_mutex_unlock(&inst->lock);
     if (!ok) {
         handle_table_remove(search->handle);
@@ -181,10 +182,8 @@ HRESULT search_create(struct drt_instance *inst, bool iterative, HANDLE event, P
     return S_OK;
 }
 
-void search_destroy(struct drt_search *search)
+void search_detach(struct drt_search *search)
 {
-    if (!search)
-        return;
     struct drt_instance *inst = handle_table_get(search->instance, HANDLE_TYPE_INSTANCE);
     if (inst) {
         pthread_mutex_lock(&inst->lock);
@@ -192,6 +191,10 @@ void search_destroy(struct drt_search *search)
         pthread_mutex_unlock(&inst->lock);
     }
     handle_table_remove(search->handle);
+}
+
+void search_free(struct drt_search *search)
+{
     struct api_result *r = search->head;
     while (r) {
         struct api_result *next = r->next;

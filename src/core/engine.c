@@ -18,7 +18,6 @@
 
 #define DEFAULT_CACHE 1024u
 #define DEFAULT_PARALLELISM 3u
-#define DEFAULT_SEARCHES 64u
 #define DEFAULT_KEYS 32u
 #define DEFAULT_MAINTENANCE_MS 15000u
 #define DEFAULT_BOOTSTRAP_RETRY_MS 30000u
@@ -61,7 +60,7 @@ static void apply_defaults(struct drt_engine_config *c)
     if (!c->parallelism)
         c->parallelism = DEFAULT_PARALLELISM;
     if (!c->max_searches)
-        c->max_searches = DEFAULT_SEARCHES;
+        c->max_searches = DRT_ENGINE_DEFAULT_SEARCHES;
     if (!c->max_keys)
         c->max_keys = DEFAULT_KEYS;
     if (!c->maintenance_ms)
@@ -157,11 +156,10 @@ struct drt_engine *drt_engine_create(const struct drt_engine_config *cfg, uint64
     e->buf = cfg->scratch;
     if (!e->buf)
         e->buf = e->own_buf = drt_engine_scratch_create();
-    e->searches = calloc(e->cfg.max_searches, sizeof(*e->searches));
     struct ratelimit_config rc = {e->cfg.rate_sources, e->cfg.rate_per_source,
                                   e->cfg.burst_per_source, e->cfg.random(e->cfg.random_ctx)};
     e->rate = ratelimit_create(&rc);
-    if (!e->reasm || !e->buf || !e->searches || !e->rate || !engine_cache_create(e)) {
+    if (!e->reasm || !e->buf || !e->rate || !engine_cache_create(e)) {
         drt_engine_destroy(e);
         return NULL;
     }
@@ -801,7 +799,7 @@ void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *s
                        e->leaf_changes_cap * sizeof(struct leaf_change) +
                        (e->revoke_checks ? ENGINE_MAX_REVOKE_CHECKS * sizeof(struct revoke_check) : 0) +
                        engine_cache_memory(e) + e->pending.cap * sizeof(struct pending) +
-                       e->nsearches * sizeof(struct search) + e->out.bytes + e->events.bytes +
+                       e->nsearches * sizeof(struct search) + e->cap_searches * sizeof(*e->searches) + e->out.bytes + e->events.bytes +
                        ratelimit_memory(e->rate);
     st->events_queued = e->events.count;
     st->rate_sources = ratelimit_sources(e->rate);

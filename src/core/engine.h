@@ -120,7 +120,7 @@ struct drt_engine_config {
     /* 0 selects the default of each. */
     uint32_t max_cache_entries; /* route cache cap (default 1024) */
     uint32_t parallelism;       /* LOOKUPs in flight per search (default 3) */
-    uint32_t max_searches;      /* searches in progress (default 64) */
+    uint32_t max_searches;      /* user searches in progress (DRT_ENGINE_DEFAULT_SEARCHES) */
     uint32_t max_keys;          /* local registrations (default 32) */
     uint32_t maintenance_ms;    /* maintenance period (default 15000) */
     uint32_t bootstrap_retry_ms; /* re-bootstrap period while ALONE (default 30000) */
@@ -252,6 +252,9 @@ HRESULT drt_engine_unregister(struct drt_engine *e, uint32_t reg_id, uint64_t no
 size_t drt_engine_key_count(const struct drt_engine *e);
 /* DrtClose: unregisters every key (revocations go out). */
 void drt_engine_unregister_all(struct drt_engine *e, uint64_t now);
+
+/* Open searches an owner may have when it does not set max_searches. */
+#define DRT_ENGINE_DEFAULT_SEARCHES 64u
 
 /* Searches. start: S_OK, DRT_E_FAULTED, E_OUTOFMEMORY (max_searches).
  * continue: S_OK, E_HANDLE, DRT_E_SEARCH_IN_PROGRESS (not paused). */

@@ -143,8 +143,12 @@ struct drt_engine {
     struct pending_table pending;
     struct reasm *reasm;
 
-    struct search **searches; /* max_searches slots */
-    size_t nsearches;
+    struct search **searches; /* nsearches in use of cap_searches */
+    size_t nsearches, cap_searches;
+    /* In progress, each kind capped at max_searches: [0] the owner's
+     * searches, [1] publication walks, so publishing never takes the room
+     * the API promised an open search. */
+    uint32_t nkind[2];
     bool publish_due;         /* publish unpublished keys at the next safe point */
     uint32_t next_search_id;
 
@@ -273,7 +277,8 @@ void engine_learn(struct drt_engine *e, const struct wire_route_entry *re);
 
 /* engine_search.c */
 struct search *engine_search_find(struct drt_engine *e, uint32_t id);
-struct search *engine_search_new(struct drt_engine *e, const struct drt_engine_search_params *p);
+struct search *engine_search_new(struct drt_engine *e, const struct drt_engine_search_params *p,
+                                 bool publish);
 void engine_search_pump(struct drt_engine *e, struct search *s);
 void engine_search_on_authority(struct drt_engine *e, struct pending *p,
                                 const struct wire_authority_buffer *ab);

@@ -143,10 +143,9 @@ void engine_publish(struct drt_engine *e, struct local_key *k)
     memcpy(p.min, k->key, 32);
     memcpy(p.max, k->key, 32);
     p.max_results = 1;
-    struct search *s = engine_search_new(e, &p);
+    struct search *s = engine_search_new(e, &p, true);
     if (!s)
         return; /* busy: maintenance publishes again later */
-    s->publish = true;
     s->publish_reg = k->reg_id;
     /* A key's first walk may widen like a search that runs dry: it is the
      * one that makes a new key findable, and a lookup may already be on

@@ -73,16 +73,27 @@ static struct candidate *add_candidate(struct search *s, const struct engine_pee
     return c;
 }
 
-struct search *engine_search_new(struct drt_engine *e, const struct drt_engine_search_params *p)
+struct search *engine_search_new(struct drt_engine *e, const struct drt_engine_search_params *p,
+                                 bool publish)
 {
-    if (e->nsearches >= e->cfg.max_searches)
+    if (e->nkind[publish] >= e->cfg.max_searches)
         return NULL;
+    if (e->nsearches == e->cap_searches) {
+        size_t cap = e->cap_searches ? 2 * e->cap_searches : 4;
+        struct search **grown = realloc(e->searches, cap * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        e->searches = grown;
+        e->cap_searches = cap;
+    }
     /* Each search is its own allocation so pointers to it stay valid while
      * others come and go. */
     struct search *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     e->searches[e->nsearches++] = s;
+    e->nkind[publish]++;
+    s->publish = publish;
     s->id = e->next_search_id++;
     if (e->next_search_id == 0)
         e->next_search_id = 1;
@@ -106,6 +117,7 @@ struct search *engine_search_new(struct drt_engine *e, const struct drt_engine_s
 void engine_search_free(struct drt_engine *e, struct search *s)
 {
     pending_remove_owner(&e->pending, s->id);
+    e->nkind[s->publish]--;
     for (size_t i = 0; i < e->nsearches; i++)
         if (e->searches[i] == s) {
             e->searches[i] = e->searches[--e->nsearches];
@@ -612,7 +624,7 @@ HRESULT drt_engine_search_start(struct drt_engine *e, const struct drt_engine_se
     e->now = now;
     if (e->status == ENGINE_FAULTED)
         return DRT_E_FAULTED;
-    struct search *s = engine_search_new(e, p);
+    struct search *s = engine_search_new(e, p, false);
     if (!s)
         return E_OUTOFMEMORY;
     *search_id = s->id;

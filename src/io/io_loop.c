@@ -5,13 +5,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-struct io_job {
-    struct io_job *next;
-    void (*fn)(void *);
-    void *arg;
-    bool done;
-};
-
 static struct {
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t done;
@@ -35,7 +28,7 @@ bool io_on_loop_thread(void)
     return on_loop_thread;
 }
 
-/* Runs the jobs posted so far; each poster waits on g.done for its own. */
+/* Runs the jobs queued so far; each io_call waits on g.done for its own. */
 static void run_jobs(uv_async_t *h)
 {
     (void)h;
@@ -50,6 +43,10 @@ static void run_jobs(uv_async_t *h)
         pthread_mutex_unlock(&g.lock);
         if (!job)
             return;
+        if (job->posted) {
+            job->fn(job->arg); /* may free job */
+            continue;
+        }
         job->fn(job->arg);
         pthread_mutex_lock(&g.lock);
         job->done = true;
@@ -86,22 +83,37 @@ int io_loop_acquire(void)
     return 0;
 }
 
+/* With g.lock held. uv_async_send is a no-op while a wake-up is pending,
+ * so a busy loop is not written to once per job. */
+static void enqueue(struct io_job *job)
+{
+    if (g.tail)
+        g.tail->next = job;
+    else
+        g.head = job;
+    g.tail = job;
+    uv_async_send(&g.wake);
+}
+
 void io_call(void (*fn)(void *arg), void *arg)
 {
     if (on_loop_thread) {
         fn(arg);
         return;
     }
-    struct io_job job = {NULL, fn, arg, false};
+    struct io_job job = {NULL, fn, arg, false, false};
     pthread_mutex_lock(&g.lock);
-    if (g.tail)
-        g.tail->next = &job;
-    else
-        g.head = &job;
-    g.tail = &job;
-    uv_async_send(&g.wake);
+    enqueue(&job);
     while (!job.done)
         pthread_cond_wait(&g.done, &g.lock);
+    pthread_mutex_unlock(&g.lock);
+}
+
+void io_post(struct io_job *job, void (*fn)(void *arg), void *arg)
+{
+    *job = (struct io_job){NULL, fn, arg, true, false};
+    pthread_mutex_lock(&g.lock);
+    enqueue(job);
     pthread_mutex_unlock(&g.lock);
 }
 

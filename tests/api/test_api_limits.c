@@ -82,6 +82,55 @@ static void test_registration_and_queue_caps(void **state)
     lb_close(&n);
 }
 
+/* ulMaxSearches open searches at most: one more is refused with
+ * E_OUTOFMEMORY at once, whether the open ones still run or have ended in
+ * their engine, and ending one makes room. A search ended straight after
+ * its start, its event closed at once, is no harm to anyone (ASan and
+ * valgrind watch the jobs that start and end it on the loop thread). */
+static void test_open_search_cap(void **state)
+{
+    (void)state;
+    DRT_LIMITS lim = {.dwSize = sizeof(lim), .ulMaxSearches = 3};
+    struct lb_node n;
+    lb_open_limits(&n, NULL, &lim);
+    BYTE k[32];
+    memset(k, 0x5a, 32);
+    DRT_DATA key = {32, k};
+    HANDLE ev = DrtEventCreate(TRUE, FALSE);
+    HDRT_SEARCH_CONTEXT sc[4];
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(DrtStartSearch(n.drt, &key, NULL, 2000, ev, NULL, &sc[i]), S_OK);
+    assert_int_equal(DrtStartSearch(n.drt, &key, NULL, 2000, ev, NULL, &sc[3]), E_OUTOFMEMORY);
+    assert_null(sc[3]);
+    /* A lone node's searches end at once in the engine; they stay open. */
+    for (unsigned step = 0; step < 100; step++) {
+        ULONG size;
+        if (DrtGetSearchResultSize(sc[0], &size) == DRT_E_NO_MORE)
+            break;
+        usleep(10 * 1000);
+    }
+    ULONG size;
+    assert_int_equal(DrtGetSearchResultSize(sc[0], &size), DRT_E_NO_MORE);
+    assert_int_equal(DrtStartSearch(n.drt, &key, NULL, 2000, ev, NULL, &sc[3]), E_OUTOFMEMORY);
+    assert_int_equal(DrtEndSearch(sc[1]), S_OK);
+    assert_int_equal(DrtEndSearch(sc[1]), E_HANDLE);
+    assert_int_equal(DrtStartSearch(n.drt, &key, NULL, 2000, ev, NULL, &sc[1]), S_OK);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(DrtEndSearch(sc[i]), S_OK);
+    DrtEventClose(ev);
+
+    /* Start, end, close the event: a hundred times, faster than the loop. */
+    for (unsigned i = 0; i < 100; i++) {
+        HANDLE e = DrtEventCreate(TRUE, FALSE);
+        HDRT_SEARCH_CONTEXT h;
+        k[0] = (BYTE)i;
+        assert_int_equal(DrtStartSearch(n.drt, &key, NULL, 2000, e, NULL, &h), S_OK);
+        assert_int_equal(DrtEndSearch(h), S_OK);
+        DrtEventClose(e);
+    }
+    lb_close(&n);
+}
+
 /* Twenty SOLICITs at once from one socket to a node that lets a source
  * send 1 a second after a burst of 2: the rest are dropped and counted. */
 static void test_rate_per_source(void **state)
@@ -196,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codes),
         cmocka_unit_test(test_registration_and_queue_caps),
+        cmocka_unit_test(test_open_search_cap),
         cmocka_unit_test(test_rate_per_source),
         cmocka_unit_test(test_half_open_cap_of_a_protected_transport),
     };
