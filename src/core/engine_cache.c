@@ -314,14 +314,20 @@ static void spread_to_side(struct drt_engine *e, struct flood_once *once, const 
     }
 }
 
-/* A new neighbour of `local`: tell it about us, and tell the neighbours in
- * whose leaf sets it belongs about it, so both sides of the ring converge
- * on the same leaf sets. A newcomer p places from us on one side is within
- * every neighbour's reach on that side, but only within the reach of the
- * nearest LEAFSET_SIDE - p on the other (for those, it is p + q places
- * away); the farther ones would not keep it, so they are not told. Under
- * churn, where every departure pulls a far node into ten leaf sets, this
- * halves the FLOODs. */
+/* Who passes a newcomer on to whom (PROTOCOL.md choice 14). The nodes
+ * that must learn of a newcomer are the LEAFSET_SIDE nearest on each side
+ * of it. Its nearest neighbour on one side holds all the others of that
+ * side in its own leaf set (they are its other side) and tells them; the
+ * nodes beyond the newcomer, within reach of the node next to it, hear of
+ * it from that node as well. The second nearest tells its newcomer's side
+ * too, a second chance while the nearest is gone or has not yet heard:
+ * without it, lookups under fast churn failed more often. Farther nodes
+ * pass nothing on: all they could tell had been told. */
+#define SPREAD_BOTH_SIDES_UPTO 1u
+#define SPREAD_ITS_SIDE_UPTO 2u
+
+/* A new neighbour of `local`: tell it about us, and, when we are next to
+ * it, tell the neighbours who must know it (above). */
 static void spread_new_neighbour(struct drt_engine *e, struct flood_once *once,
                                  const struct local_key *k, const struct engine_peer *added)
 {
@@ -332,10 +338,10 @@ static void spread_new_neighbour(struct drt_engine *e, struct flood_once *once,
     const struct leafset *ls = route_cache_leafset(e->cache, (const drt_key *)k->key);
     bool succ_side = false;
     unsigned pos = ls ? side_position(ls, added->key, &succ_side) : 0;
-    if (pos) {
+    if (pos && pos <= SPREAD_ITS_SIDE_UPTO)
         spread_to_side(e, once, ls, succ_side, LEAFSET_SIDE, &added->ep, &re);
+    if (pos && pos <= SPREAD_BOTH_SIDES_UPTO)
         spread_to_side(e, once, ls, !succ_side, LEAFSET_SIDE - pos, &added->ep, &re);
-    }
     struct wire_route_entry mine;
     engine_route_entry(e, k->key, &mine);
     flood_entry_once(e, once, &added->ep, &mine);

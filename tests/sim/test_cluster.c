@@ -14,6 +14,9 @@
 #include <cmocka.h>
 
 #include "core/engine_internal.h"
+#include "core/leafset.h"
+#include "core/route_cache.h"
+#include "core/wire.h"
 #include "sim/cluster.h"
 #include "util/key256.h"
 
@@ -824,6 +827,153 @@ static void test_lookups_under_fast_churn(void **state)
     free(r);
 }
 
+/* True when k is on x's clockwise side: the way round from x to k is the
+ * shorter clockwise. */
+static bool clockwise_of(const uint8_t x[32], const uint8_t k[32])
+{
+    drt_key cw, ccw;
+    key256_cw_distance(&cw, (const drt_key *)x, (const drt_key *)k);
+    key256_cw_distance(&ccw, (const drt_key *)k, (const drt_key *)x);
+    return key256_cmp(&cw, &ccw) < 0;
+}
+
+/* The keys of the `side` nearest others of node i on one side, in order. */
+static size_t ring_side(size_t nodes, size_t i, bool clockwise, uint8_t (*out)[32])
+{
+    uint8_t ki[32];
+    key_of(i, ki);
+    size_t n = 0;
+    for (size_t j = 0; j < nodes; j++) {
+        uint8_t kj[32];
+        key_of(j, kj);
+        if (j == i || clockwise_of(ki, kj) != clockwise)
+            continue;
+        drt_key dj;
+        clockwise ? key256_cw_distance(&dj, (const drt_key *)ki, (const drt_key *)kj)
+                  : key256_cw_distance(&dj, (const drt_key *)kj, (const drt_key *)ki);
+        size_t pos = n < LEAFSET_SIDE ? n : LEAFSET_SIDE;
+        while (pos > 0) {
+            drt_key dp;
+            clockwise ? key256_cw_distance(&dp, (const drt_key *)ki, (const drt_key *)out[pos - 1])
+                      : key256_cw_distance(&dp, (const drt_key *)out[pos - 1], (const drt_key *)ki);
+            if (key256_cmp(&dj, &dp) >= 0)
+                break;
+            pos--;
+        }
+        if (pos >= LEAFSET_SIDE)
+            continue;
+        size_t last = n < LEAFSET_SIDE ? n : LEAFSET_SIDE - 1;
+        memmove(out[pos + 1], out[pos], (last - pos) * 32);
+        memcpy(out[pos], kj, 32);
+        if (n < LEAFSET_SIDE)
+            n++;
+    }
+    return n;
+}
+
+/* FLOODs passing the newcomer's entry from one old node to another, by
+ * the newcomer's place among the sender's neighbours (1 = next to it) and
+ * whether the receiver is on the newcomer's side of the sender. */
+struct spread_watch {
+    struct cluster *c;
+    size_t newcomer, nodes; /* nodes: the old ones */
+    uint8_t key[32];
+    size_t its_side[LEAFSET_SIDE + 1], other_side[LEAFSET_SIDE + 1]; /* by place */
+    size_t asked[64][2]; /* (asker, asked) of REQUESTs seen */
+    size_t nasked;
+};
+
+static size_t node_at(const struct spread_watch *w, const struct drt_endpoint *ep)
+{
+    for (size_t i = 0; i < w->nodes; i++)
+        if (drt_endpoint_equal(cluster_endpoint(w->c, i), ep))
+            return i;
+    return SIZE_MAX;
+}
+
+static void watch_spread(void *ctx, const struct sim_trace_event *ev)
+{
+    struct spread_watch *w = ctx;
+    struct wire_msg m;
+    if (ev->kind != SIM_TRACE_DELIVER || !ev->buf || FAILED(wire_decode(ev->buf, ev->len, &m)))
+        return;
+    size_t x = node_at(w, ev->from), z = node_at(w, ev->to);
+    if (x == SIZE_MAX || z == SIZE_MAX)
+        return;
+    /* A node that bootstraps again asks for keys (REQUEST) and is answered
+     * with FLOODs: not spreading. */
+    if (m.hdr.type == WIRE_REQUEST && w->nasked < 64) {
+        w->asked[w->nasked][0] = x;
+        w->asked[w->nasked++][1] = z;
+    }
+    if (m.hdr.type != WIRE_FLOOD || !m.u.flood.has_route ||
+        memcmp(m.u.flood.route.key, w->key, 32) != 0)
+        return;
+    for (size_t i = 0; i < w->nasked; i++)
+        if (w->asked[i][0] == z && w->asked[i][1] == x)
+            return;
+    uint8_t kx[32], kz[32], near[LEAFSET_SIDE][32];
+    key_of(x, kx);
+    key_of(z, kz);
+    bool side = clockwise_of(kx, w->key);
+    size_t n = ring_side(w->nodes + 1, x, side, near), place = 0;
+    for (size_t i = 0; i < n && !place; i++)
+        if (memcmp(near[i], w->key, 32) == 0)
+            place = i + 1;
+    if (side == clockwise_of(kx, kz))
+        w->its_side[place]++;
+    else
+        w->other_side[place]++;
+}
+
+/* A newcomer is passed on only by its nearest neighbours, to both sides,
+ * and by the second nearest, to the newcomer's side (PROTOCOL.md choice
+ * 14); yet once the cloud settles every leaf set is exactly the five
+ * nearest on each side. */
+static void test_a_newcomer_is_passed_on_by_its_nearest_neighbours(void **state)
+{
+    (void)state;
+    static struct recorder r;
+    memset(&r, 0, sizeof(r));
+    const size_t nodes = 40;
+    struct cluster *c = build_cloud(&r, nodes, 0x5eed5, 0);
+    struct spread_watch w = {.c = c, .newcomer = nodes, .nodes = nodes};
+    key_of(nodes, w.key);
+    sim_set_trace(cluster_sim(c), watch_spread, &w);
+    size_t n = cluster_add_node(c);
+    assert_int_equal(n, nodes);
+    uint32_t reg;
+    assert_int_equal(cluster_register(c, n, w.key, (const uint8_t *)"new", 3, &reg), S_OK);
+    assert_int_equal(cluster_run_for(c, 60000), SIM_OK);
+    sim_set_trace(cluster_sim(c), NULL, NULL);
+    printf("  newcomer passed on by its nearest: %zu to its side, %zu to the other; by the "
+           "second: %zu, %zu; by farther ones: %zu, %zu\n",
+           w.its_side[1], w.other_side[1], w.its_side[2], w.other_side[2],
+           w.its_side[0] + w.its_side[3] + w.its_side[4] + w.its_side[5],
+           w.other_side[0] + w.other_side[3] + w.other_side[4] + w.other_side[5]);
+    assert_true(w.its_side[1] >= 2 && w.other_side[1] >= 2); /* both nearest, both ways */
+    assert_int_equal(w.other_side[2], 0);
+    for (size_t place = 0; place <= LEAFSET_SIDE; place++)
+        if (place != 1 && place != 2)
+            assert_int_equal(w.its_side[place] + w.other_side[place], 0);
+
+    for (size_t i = 0; i <= nodes; i++) {
+        uint8_t ki[32];
+        key_of(i, ki);
+        const struct leafset *ls =
+            route_cache_leafset(cluster_engine(c, i)->cache, (const drt_key *)ki);
+        assert_non_null(ls);
+        uint8_t want[LEAFSET_SIDE][32];
+        assert_int_equal(leafset_succ_count(ls), ring_side(nodes + 1, i, true, want));
+        for (unsigned j = 0; j < leafset_succ_count(ls); j++)
+            assert_memory_equal(leafset_succ(ls, j)->key.b, want[j], 32);
+        assert_int_equal(leafset_pred_count(ls), ring_side(nodes + 1, i, false, want));
+        for (unsigned j = 0; j < leafset_pred_count(ls); j++)
+            assert_memory_equal(leafset_pred(ls, j)->key.b, want[j], 32);
+    }
+    cluster_destroy(c);
+}
+
 static void test_partition_heals_without_seeds(void **state)
 {
     (void)state;
@@ -934,6 +1084,7 @@ int main(void)
         cmocka_unit_test(test_unregister),
         cmocka_unit_test(test_crash_20_percent),
         cmocka_unit_test(test_lookups_under_fast_churn),
+        cmocka_unit_test(test_a_newcomer_is_passed_on_by_its_nearest_neighbours),
         cmocka_unit_test(test_partition_heals),
         cmocka_unit_test(test_partition_heals_without_seeds),
         cmocka_unit_test(test_same_key_in_two_instances),
