@@ -661,6 +661,7 @@ static void republish_torn_leaf_sets(struct drt_engine *e)
 static void maintenance(struct drt_engine *e)
 {
     e->maintenance_round++;
+    pending_trim(&e->pending);
     if (e->status == ENGINE_ALONE || e->status == ENGINE_NO_NETWORK)
         return;
     /* Verify a few entries learned from third parties. */

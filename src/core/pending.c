@@ -75,6 +75,20 @@ void pending_remove_owner(struct pending_table *t, uint32_t owner)
     }
 }
 
+void pending_trim(struct pending_table *t)
+{
+    size_t cap = t->cap;
+    while (cap > 16 && t->count <= cap / 4)
+        cap /= 2;
+    if (cap == t->cap)
+        return;
+    struct pending *items = realloc(t->items, cap * sizeof(*items));
+    if (!items)
+        return; /* keeps the larger table */
+    t->items = items;
+    t->cap = cap;
+}
+
 size_t pending_count_owner(const struct pending_table *t, uint32_t owner)
 {
     size_t n = 0;

@@ -71,6 +71,10 @@ bool pending_id_in_use(const struct pending_table *t, uint32_t msg_id);
 void pending_remove(struct pending_table *t, struct pending *p);
 /* Removes every entry of a search. */
 void pending_remove_owner(struct pending_table *t, uint32_t owner);
+/* Gives back what a burst of requests left unused: halves the table while
+ * a quarter of it or less is in use (down to 16). Moves the entries, so
+ * no pointer into the table may be held across it. */
+void pending_trim(struct pending_table *t);
 size_t pending_count_owner(const struct pending_table *t, uint32_t owner);
 size_t pending_count_kind(const struct pending_table *t, enum pending_kind kind);
 /* Whether a request of that kind about that key is outstanding. */

@@ -10,6 +10,8 @@
 /* Longer idle times than this refill any bucket anyway; clamping keeps
  * elapsed * rate inside 64 bits. */
 #define MAX_ELAPSED_MS 1000000000ull
+/* Entries a new table has room for; it doubles up to its slots. */
+#define INITIAL_SLOTS 16u
 
 bool token_bucket_take(struct token_bucket *b, uint32_t rate_per_s, uint32_t burst,
                        uint64_t now_ms)
@@ -40,13 +42,43 @@ struct rl_entry {
 
 struct ratelimit {
     struct ratelimit_config cfg;
-    struct rl_entry *e;
+    struct rl_entry *e; /* cap entries, used of them taken */
     uint32_t *heads;
-    uint32_t mask; /* heads has mask + 1 chains */
-    uint32_t used;
+    uint32_t mask; /* heads has mask + 1 chains, about one per entry */
+    uint32_t cap, used;
     uint32_t lru_head, lru_tail;
     uint64_t evictions;
 };
+
+static uint32_t chain_of(const struct ratelimit *rl, const struct drt_endpoint *ep);
+
+/* Room for cap entries (taken in order, cleared when taken), with the
+ * chains rebuilt for it: the table grows with the sources a node hears
+ * from, up to cfg.slots, so a node that hears from few costs little. */
+static bool grow(struct ratelimit *rl, uint32_t cap)
+{
+    struct rl_entry *e = realloc(rl->e, (size_t)cap * sizeof(*e));
+    if (!e)
+        return false;
+    rl->e = e;
+    uint32_t chains = 1;
+    while (chains < cap)
+        chains <<= 1;
+    uint32_t *heads = realloc(rl->heads, chains * sizeof(*heads));
+    if (!heads)
+        return false; /* the entries grew, the chains not: still consistent */
+    rl->heads = heads;
+    rl->mask = chains - 1;
+    rl->cap = cap;
+    for (uint32_t i = 0; i < chains; i++)
+        heads[i] = NONE;
+    for (uint32_t i = 0; i < rl->used; i++) {
+        uint32_t c = chain_of(rl, &e[i].ep);
+        e[i].hnext = heads[c];
+        heads[c] = i;
+    }
+    return true;
+}
 
 struct ratelimit *ratelimit_create(const struct ratelimit_config *cfg)
 {
@@ -57,22 +89,11 @@ struct ratelimit *ratelimit_create(const struct ratelimit_config *cfg)
     if (!rl)
         return NULL;
     rl->cfg = *cfg;
-    uint32_t chains = 1;
-    while (chains < cfg->slots)
-        chains <<= 1;
-    rl->mask = chains - 1;
-    /* Slots are taken in order and cleared when taken (touch), so the table
-     * is not cleared here: a node that hears from few sources keeps the
-     * rest of it out of memory. */
-    rl->e = malloc((size_t)cfg->slots * sizeof(*rl->e));
-    rl->heads = malloc(chains * sizeof(*rl->heads));
-    if (!rl->e || !rl->heads) {
+    rl->lru_head = rl->lru_tail = NONE;
+    if (!grow(rl, cfg->slots < INITIAL_SLOTS ? cfg->slots : INITIAL_SLOTS)) {
         ratelimit_destroy(rl);
         return NULL;
     }
-    for (uint32_t i = 0; i < chains; i++)
-        rl->heads[i] = NONE;
-    rl->lru_head = rl->lru_tail = NONE;
     return rl;
 }
 
@@ -145,7 +166,11 @@ static uint32_t find(const struct ratelimit *rl, const struct drt_endpoint *ep)
  * round at the head), else the tail itself. */
 static uint32_t take_slot(struct ratelimit *rl)
 {
-    if (rl->used < rl->cfg.slots)
+    if (rl->used == rl->cap && rl->cap < rl->cfg.slots) {
+        uint32_t cap = rl->cap > rl->cfg.slots / 2 ? rl->cfg.slots : 2 * rl->cap;
+        (void)grow(rl, cap); /* short of memory: evict instead */
+    }
+    if (rl->used < rl->cap)
         return rl->used++;
     uint32_t victim = rl->lru_tail;
     for (unsigned n = 0; n < EVICT_SCAN && rl->e[victim].proven; n++) {
@@ -204,5 +229,5 @@ uint64_t ratelimit_evictions(const struct ratelimit *rl)
 
 size_t ratelimit_memory(const struct ratelimit *rl)
 {
-    return sizeof(*rl) + rl->cfg.slots * sizeof(*rl->e) + (rl->mask + 1u) * sizeof(*rl->heads);
+    return sizeof(*rl) + rl->cap * sizeof(*rl->e) + (rl->mask + 1u) * sizeof(*rl->heads);
 }

@@ -6,7 +6,7 @@
  * a UDP source is free to forge; so requests are admitted through two
  * buckets (docs/RELIABILITY.md):
  *
- *   - one per source endpoint, in a fixed table of `slots` entries: a
+ *   - one per source endpoint, in a table of up to `slots` entries: a
  *     source never seen before takes a slot, the least recently seen
  *     source gives its slot up when the table is full. A source gets
  *     `burst` requests at once and `rate_per_s` a second after that.
@@ -19,9 +19,10 @@
  * unproven one is near the tail, so a flood from more sources than slots
  * cannot push them out either.
  *
- * The table is allocated once (ratelimit_memory bytes); lookups hash the
- * endpoint with a per-table seed, so sources chosen off-path cannot all
- * land in one chain.
+ * The table grows with the sources heard from, doubling from 16 entries
+ * up to `slots`, and never beyond (ratelimit_memory bytes); lookups hash
+ * the endpoint with a per-table seed, so sources chosen off-path cannot
+ * all land in one chain.
  */
 #ifndef DRT_CORE_RATELIMIT_H
 #define DRT_CORE_RATELIMIT_H
@@ -46,7 +47,7 @@ bool token_bucket_take(struct token_bucket *b, uint32_t rate_per_s, uint32_t bur
                        uint64_t now_ms);
 
 struct ratelimit_config {
-    uint32_t slots;      /* sources tracked at once, >= 1 */
+    uint32_t slots;      /* sources tracked at once at most, >= 1 */
     uint32_t rate_per_s; /* sustained requests per second per source, >= 1 */
     uint32_t burst;      /* requests a source may send at once, >= 1 */
     uint64_t seed;       /* for the hash (from the engine's randomness) */

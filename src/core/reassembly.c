@@ -16,7 +16,10 @@ struct reasm_slot {
 
 struct reasm {
     struct reasm_config cfg;
-    struct reasm_slot *slots; /* cfg.max_buffers of them */
+    /* cfg.max_buffers of them, allocated with the first split message:
+     * most nodes never get one, and every engine has a reassembler. */
+    struct reasm_slot *slots;
+    uint32_t nslots; /* 0 until then */
     uint64_t next_seq;
     /* The completed buffer handed out by reasm_add(), freed by the next one. */
     uint8_t *loan;
@@ -92,11 +95,6 @@ struct reasm *reasm_create(const struct reasm_config *cfg)
     struct reasm *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
-    r->slots = calloc(c.max_buffers, sizeof(*r->slots));
-    if (!r->slots) {
-        free(r);
-        return NULL;
-    }
     r->cfg = c;
     return r;
 }
@@ -105,7 +103,7 @@ void reasm_destroy(struct reasm *r)
 {
     if (!r)
         return;
-    for (uint32_t i = 0; i < r->cfg.max_buffers; i++)
+    for (uint32_t i = 0; i < r->nslots; i++)
         free(r->slots[i].buf);
     free(r->slots);
     free(r->loan);
@@ -140,7 +138,7 @@ size_t reasm_expire(struct reasm *r, uint64_t now_ms)
 
     if (!r)
         return 0;
-    for (uint32_t i = 0; i < r->cfg.max_buffers; i++) {
+    for (uint32_t i = 0; i < r->nslots; i++) {
         struct reasm_slot *s = &r->slots[i];
         if (s->in_use && s->deadline_ms <= now_ms) {
             slot_free(r, s);
@@ -157,7 +155,7 @@ uint64_t reasm_next_deadline(const struct reasm *r)
 
     if (!r)
         return earliest;
-    for (uint32_t i = 0; i < r->cfg.max_buffers; i++) {
+    for (uint32_t i = 0; i < r->nslots; i++) {
         const struct reasm_slot *s = &r->slots[i];
         if (s->in_use && s->deadline_ms < earliest)
             earliest = s->deadline_ms;
@@ -190,7 +188,7 @@ const char *reasm_result_name(enum reasm_result res)
 
 static struct reasm_slot *find_slot(struct reasm *r, const struct reasm_key *key)
 {
-    for (uint32_t i = 0; i < r->cfg.max_buffers; i++) {
+    for (uint32_t i = 0; i < r->nslots; i++) {
         struct reasm_slot *s = &r->slots[i];
         if (s->in_use && key_equal(&s->key, key))
             return s;
@@ -202,7 +200,7 @@ static struct reasm_slot *oldest_unproven(struct reasm *r)
 {
     struct reasm_slot *oldest = NULL;
 
-    for (uint32_t i = 0; i < r->cfg.max_buffers; i++) {
+    for (uint32_t i = 0; i < r->nslots; i++) {
         struct reasm_slot *s = &r->slots[i];
         if (s->in_use && !slot_is_proven(s) && (!oldest || s->seq < oldest->seq))
             oldest = s;
@@ -225,7 +223,7 @@ static bool make_room(struct reasm *r, uint32_t total)
         return true;
 
     size_t unproven = 0, unproven_bytes = 0;
-    for (uint32_t i = 0; i < r->cfg.max_buffers; i++) {
+    for (uint32_t i = 0; i < r->nslots; i++) {
         const struct reasm_slot *s = &r->slots[i];
         if (s->in_use && !slot_is_proven(s)) {
             unproven++;
@@ -247,7 +245,7 @@ static bool make_room(struct reasm *r, uint32_t total)
 
 static struct reasm_slot *free_slot(struct reasm *r)
 {
-    for (uint32_t i = 0; i < r->cfg.max_buffers; i++) {
+    for (uint32_t i = 0; i < r->nslots; i++) {
         if (!r->slots[i].in_use)
             return &r->slots[i];
     }
@@ -305,6 +303,14 @@ enum reasm_result reasm_add(struct reasm *r, const struct reasm_key *key, uint32
         if (!make_room(r, total_size)) {
             r->stats.refused_cap++;
             return REASM_DROPPED_CAP;
+        }
+        if (!r->slots) {
+            r->slots = calloc(r->cfg.max_buffers, sizeof(*r->slots));
+            if (!r->slots) {
+                r->stats.refused_cap++;
+                return REASM_DROPPED_CAP;
+            }
+            r->nslots = r->cfg.max_buffers;
         }
         uint8_t *buf = malloc(total_size);
         if (!buf) {

@@ -136,14 +136,43 @@ static void test_flood_of_strangers_stays_within_the_table(void **state)
     (void)state;
     struct ratelimit_config c = {64, 1, 1, 3};
     struct ratelimit *rl = ratelimit_create(&c);
-    size_t mem = ratelimit_memory(rl);
+    size_t mem = ratelimit_memory(rl), at_cap = 0;
     for (uint32_t i = 0; i < 100000; i++) {
         struct drt_endpoint ep = source(i);
         assert_int_equal(ratelimit_check(rl, &ep, 1000), RATELIMIT_ALLOW);
+        if (i == 63)
+            at_cap = ratelimit_memory(rl);
     }
     assert_int_equal(ratelimit_sources(rl), 64);
     assert_int_equal(ratelimit_evictions(rl), 100000 - 64);
-    assert_int_equal(ratelimit_memory(rl), mem);
+    /* It grew while sources came, up to its slots, and no further. */
+    assert_true(mem < at_cap);
+    assert_int_equal(ratelimit_memory(rl), at_cap);
+    ratelimit_destroy(rl);
+}
+
+/* The table grows as sources come (16, 32, ... up to its slots): every
+ * source keeps its own bucket through each growth, and a source met again
+ * after it is found in the rebuilt chains rather than taken for new. */
+static void test_table_grows_with_its_sources_and_keeps_them(void **state)
+{
+    (void)state;
+    struct ratelimit_config c = {100, 1, 2, 11};
+    struct ratelimit *rl = ratelimit_create(&c);
+    size_t small = ratelimit_memory(rl);
+    for (uint32_t i = 0; i < 100; i++) {
+        struct drt_endpoint ep = source(i);
+        assert_int_equal(admitted(rl, &ep, 5, 1000), 2);
+    }
+    assert_int_equal(ratelimit_sources(rl), 100);
+    assert_int_equal(ratelimit_evictions(rl), 0);
+    assert_true(ratelimit_memory(rl) > small);
+    /* Every bucket is still empty: nobody was forgotten in the moves. */
+    for (uint32_t i = 0; i < 100; i++) {
+        struct drt_endpoint ep = source(i);
+        assert_int_equal(admitted(rl, &ep, 1, 1000), 0);
+    }
+    assert_int_equal(ratelimit_sources(rl), 100);
     ratelimit_destroy(rl);
 }
 
@@ -195,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_each_source_has_its_own_bucket),
         cmocka_unit_test(test_full_table_gives_up_the_least_recently_seen_source),
         cmocka_unit_test(test_flood_of_strangers_stays_within_the_table),
+        cmocka_unit_test(test_table_grows_with_its_sources_and_keeps_them),
         cmocka_unit_test(test_proven_source_is_told_apart_and_kept_through_a_flood),
         cmocka_unit_test(test_table_of_proven_sources_still_takes_strangers),
     };
