@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -157,24 +156,6 @@ bool keying_client_route(const wchar_t *serverName, char path[KEYING_CLIENT_MAX_
     return true;
 }
 
-static void wait_until(struct kmc_session *s, uint64_t deadline_ms)
-{
-    struct timespec ts = {.tv_sec = (time_t)(deadline_ms / 1000u),
-                          .tv_nsec = (long)(deadline_ms % 1000u) * 1000000L};
-    pthread_cond_timedwait(&s->cv, &s->lock, &ts);
-}
-
-static int send_frame(struct kmc_session *s, struct kmrpc_out *o, uint64_t deadline_ms)
-{
-    if (!kmrpc_end(o))
-        return -ENOMEM;
-    pthread_mutex_lock(&s->write_lock);
-    int rc = kmsock_write_all(s->fd, o->p, o->len, deadline_ms);
-    pthread_mutex_unlock(&s->write_lock);
-    kmrpc_out_free(o);
-    return rc;
-}
-
 /* --- calls ------------------------------------------------------------------ */
 
 static uint32_t new_id(struct kmc_session *s)
@@ -185,12 +166,20 @@ static uint32_t new_id(struct kmc_session *s)
     return id;
 }
 
+/* An answer to one of our calls, decoded (its data points into frame). */
+static bool parse_reply(const uint8_t *frame, size_t len, struct kmrpc_reply *rep)
+{
+    struct wire_reader body;
+    return kmrpc_frame_body(frame, len, KMRPC_REPLY, &body) && kmrpc_get_reply(&body, rep);
+}
+
 /* Sends the request in o (begun with id) and waits up to timeout_ms for
  * its answer: ERROR_SUCCESS with *rep filled (its data inside *frame, to
  * free), or RPC_E_DISCONNECTED, RPC_E_TIMEOUT, RPC_E_SERVERFAULT (an
  * answer that breaks the protocol: the connection is dropped). */
-static DWORD call(struct kmc_session *s, struct kmrpc_out *o, uint32_t id, uint32_t timeout_ms,
-                  struct kmc_reg *add, struct kmrpc_reply *rep, uint8_t **frame)
+static DWORD send_and_wait(struct kmc_session *s, struct kmrpc_out *o, uint32_t id,
+                           uint32_t timeout_ms, struct kmc_reg *add, struct kmrpc_reply *rep,
+                           uint8_t **frame)
 {
     uint64_t deadline = kmsock_now_ms() + timeout_ms;
     struct kmc_wait w = {.id = id, .add = add};
@@ -204,10 +193,10 @@ static DWORD call(struct kmc_session *s, struct kmrpc_out *o, uint32_t id, uint3
     w.next = s->waits;
     s->waits = &w;
     pthread_mutex_unlock(&s->lock);
-    int wrc = send_frame(s, o, deadline);
+    int wrc = kmsock_send_frame(&s->write_lock, &s->fd, o, deadline);
     pthread_mutex_lock(&s->lock);
     while (wrc == 0 && !w.frame && !s->dead && kmsock_now_ms() < deadline)
-        wait_until(s, deadline);
+        kmsock_cond_wait_until(&s->cv, &s->lock, deadline);
     for (struct kmc_wait **p = &s->waits; *p; p = &(*p)->next) {
         if (*p == &w) {
             *p = w.next;
@@ -218,10 +207,7 @@ static DWORD call(struct kmc_session *s, struct kmrpc_out *o, uint32_t id, uint3
     pthread_mutex_unlock(&s->lock);
     if (!w.frame)
         return dead || (wrc != 0 && wrc != -ETIMEDOUT) ? RPC_E_DISCONNECTED : RPC_E_TIMEOUT;
-    uint8_t type;
-    uint32_t rid;
-    struct wire_reader body;
-    if (!kmrpc_frame_parse(w.frame, w.len, &type, &rid, &body) || !kmrpc_get_reply(&body, rep)) {
+    if (!parse_reply(w.frame, w.len, rep)) {
         free(w.frame);
         shutdown(s->fd, SHUT_RDWR);
         return RPC_E_SERVERFAULT;
@@ -230,20 +216,60 @@ static DWORD call(struct kmc_session *s, struct kmrpc_out *o, uint32_t id, uint3
     return ERROR_SUCCESS;
 }
 
-/* A request with no data in its answer: the answer's status, or the
- * transport's RPC code. */
-static DWORD simple_call(struct kmc_session *s, struct kmrpc_out *o, uint32_t id,
-                         uint32_t timeout_ms, uint64_t *value)
+/* One call to the engine: what its request carries and what becomes of
+ * its answer. */
+struct kmc_call {
+    uint8_t type;
+    /* Writes args as the request's body; NULL for an empty one. */
+    void (*put)(struct kmrpc_out *o, const void *args);
+    const void *args;
+    /* Reads the data of an answer whose status is ERROR_SUCCESS into out;
+     * what it returns is the call's result. NULL: the status is. */
+    DWORD (*take)(const struct kmrpc_reply *rep, void *out);
+    void *out;
+    /* KM_ADD: the registration the reader (take_reply) joins to the
+     * session with the engine's yes, before it looks at a later frame. */
+    struct kmc_reg *add;
+};
+
+/* Every call waits KEYING_CLIENT_CALL_MS for its answer; a transaction
+ * begin its session's txnWaitTimeoutInMSec more, which the engine may
+ * spend waiting for the writer. */
+static uint32_t call_timeout_ms(const struct kmc_session *s, uint8_t type)
 {
+    return KEYING_CLIENT_CALL_MS + (type == KMRPC_TXN_BEGIN ? s->txn_wait_ms : 0);
+}
+
+/* Makes call c on s: the answer's status (or what c->take made of it),
+ * or the transport's RPC code (send_and_wait). */
+static DWORD remote_call(struct kmc_session *s, const struct kmc_call *c)
+{
+    uint32_t id = new_id(s);
+    struct kmrpc_out o;
+    kmrpc_begin(&o, c->type, id);
+    if (c->put)
+        c->put(&o, c->args);
     struct kmrpc_reply rep;
     uint8_t *frame;
-    DWORD rc = call(s, o, id, timeout_ms, NULL, &rep, &frame);
+    DWORD rc = send_and_wait(s, &o, id, call_timeout_ms(s, c->type), c->add, &rep, &frame);
     if (rc != ERROR_SUCCESS)
         return rc;
-    if (value)
-        *value = rep.value;
+    rc = rep.status;
+    if (rc == ERROR_SUCCESS && c->take)
+        rc = c->take(&rep, c->out);
     free(frame);
-    return rep.status;
+    return rc;
+}
+
+/* remote_call on the session behind the handle h. */
+static DWORD remote_call_on(HANDLE h, const struct kmc_call *c)
+{
+    struct kmc_session *s = get(h, false);
+    if (!s)
+        return ERROR_INVALID_HANDLE;
+    DWORD rc = remote_call(s, c);
+    put(s);
+    return rc;
 }
 
 /* --- the reader and the dispatcher ------------------------------------------ */
@@ -256,12 +282,8 @@ static void take_reply(struct kmc_session *s, uint32_t id, uint8_t *frame, size_
     for (struct kmc_wait *w = s->waits; w; w = w->next) {
         if (w->id != id || w->frame)
             continue;
-        uint8_t type;
-        uint32_t rid;
-        struct wire_reader body;
         struct kmrpc_reply rep;
-        if (w->add && kmrpc_frame_parse(frame, len, &type, &rid, &body) &&
-            kmrpc_get_reply(&body, &rep) && rep.status == ERROR_SUCCESS) {
+        if (w->add && parse_reply(frame, len, &rep) && rep.status == ERROR_SUCCESS) {
             w->add->handle = rep.value;
             w->add->next = s->regs;
             s->regs = w->add;
@@ -275,16 +297,12 @@ static void take_reply(struct kmc_session *s, uint32_t id, uint8_t *frame, size_
     free(frame); /* nobody waits any more: a late answer */
 }
 
-/* One frame from the engine; false ends the connection. */
-static bool reader_frame(struct kmc_session *s, uint8_t *frame, size_t len)
+/* One frame from the engine (kmsock_frame_fn); false ends the
+ * connection. Takes frame. */
+static bool reader_frame(void *arg, uint8_t *frame, size_t len, uint8_t type, uint32_t id,
+                         struct wire_reader *body)
 {
-    uint8_t type;
-    uint32_t id;
-    struct wire_reader body;
-    if (!kmrpc_frame_parse(frame, len, &type, &id, &body)) {
-        free(frame);
-        return false;
-    }
+    struct kmc_session *s = arg;
     if (type == KMRPC_REPLY) {
         pthread_mutex_lock(&s->lock);
         take_reply(s, id, frame, len);
@@ -292,7 +310,7 @@ static bool reader_frame(struct kmc_session *s, uint8_t *frame, size_t len)
         return true;
     }
     struct kmc_job *j = calloc(1, sizeof(*j));
-    bool ok = j && kmrpc_get_callback(&body, type, &j->cb);
+    bool ok = j && kmrpc_get_callback(body, type, &j->cb);
     OPENSSL_cleanse(frame, len); /* NOTIFY carries keys */
     free(frame);
     if (!ok) {
@@ -315,13 +333,7 @@ static bool reader_frame(struct kmc_session *s, uint8_t *frame, size_t len)
 static void *reader_thread(void *arg)
 {
     struct kmc_session *s = arg;
-    for (;;) {
-        uint8_t *frame;
-        size_t len;
-        if (kmsock_read_frame(s->fd, KMRPC_MAX_FRAME, &frame, &len) != 0 ||
-            !reader_frame(s, frame, len))
-            break;
-    }
+    kmsock_read_frames(s->fd, KMRPC_MAX_FRAME, reader_frame, s);
     pthread_mutex_lock(&s->lock);
     s->dead = true;
     pthread_cond_broadcast(&s->cv);
@@ -426,7 +438,8 @@ static void run_job(struct kmc_session *s, struct kmc_job *j)
     }
     if (o.p) {
         /* The engine waits for this at most the registration's hint. */
-        (void)send_frame(s, &o, kmsock_now_ms() + IPSEC_KEYMGR_MAX_TIMEOUT_S * 1000u);
+        (void)kmsock_send_frame(&s->write_lock, &s->fd, &o,
+                                kmsock_now_ms() + IPSEC_KEYMGR_MAX_TIMEOUT_S * 1000u);
         kmrpc_out_free(&o);
     }
     pthread_mutex_lock(&s->lock);
@@ -490,11 +503,7 @@ static struct kmc_session *session_new(int fd)
     s->refs = 2; /* the caller's (then the table's) and the dispatcher's */
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->write_lock, NULL);
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &a);
-    pthread_condattr_destroy(&a);
+    kmsock_cond_init(&s->cv);
     if (pthread_create(&s->reader, NULL, reader_thread, s) != 0) {
         session_free(s);
         return NULL;
@@ -525,6 +534,18 @@ static void session_end(struct kmc_session *s)
     put(s);
 }
 
+static void put_open_args(struct kmrpc_out *o, const void *args)
+{
+    const FWPM_SESSION0 *session = args;
+    kmrpc_put_u8(o, (uint8_t)(KMRPC_VERSION >> 8));
+    kmrpc_put_u8(o, (uint8_t)KMRPC_VERSION);
+    kmrpc_put_u32(o, session->flags);
+    kmrpc_put_u32(o, session->txnWaitTimeoutInMSec);
+    kmrpc_put_guid(o, &session->sessionKey);
+    kmrpc_put_str(o, session->displayData.name);
+    kmrpc_put_str(o, session->displayData.description);
+}
+
 DWORD keying_client_open(const char *path, const FWPM_SESSION0 *session, HANDLE *engineHandle)
 {
     static const FWPM_SESSION0 defaults;
@@ -549,17 +570,8 @@ DWORD keying_client_open(const char *path, const FWPM_SESSION0 *session, HANDLE 
     }
     s->txn_wait_ms = session->txnWaitTimeoutInMSec ? session->txnWaitTimeoutInMSec
                                                    : IPSEC_DEFAULT_TXN_WAIT_MS;
-    uint32_t id = new_id(s);
-    struct kmrpc_out o;
-    kmrpc_begin(&o, KMRPC_OPEN, id);
-    kmrpc_put_u8(&o, (uint8_t)(KMRPC_VERSION >> 8));
-    kmrpc_put_u8(&o, (uint8_t)KMRPC_VERSION);
-    kmrpc_put_u32(&o, session->flags);
-    kmrpc_put_u32(&o, session->txnWaitTimeoutInMSec);
-    kmrpc_put_guid(&o, &session->sessionKey);
-    kmrpc_put_str(&o, session->displayData.name);
-    kmrpc_put_str(&o, session->displayData.description);
-    DWORD rc = simple_call(s, &o, id, KEYING_CLIENT_CALL_MS, NULL);
+    DWORD rc = remote_call(s, &(struct kmc_call){.type = KMRPC_OPEN, .put = put_open_args,
+                                                 .args = session});
     if (rc != ERROR_SUCCESS) {
         session_end(s);
         return rc;
@@ -578,32 +590,45 @@ DWORD keying_client_close(HANDLE h)
     struct kmc_session *s = get(h, true);
     if (!s)
         return ERROR_INVALID_HANDLE;
-    uint32_t id = new_id(s);
-    struct kmrpc_out o;
-    kmrpc_begin(&o, KMRPC_CLOSE, id);
-    DWORD rc = simple_call(s, &o, id, KEYING_CLIENT_CALL_MS, NULL);
+    DWORD rc = remote_call(s, &(struct kmc_call){.type = KMRPC_CLOSE});
     /* Whatever the answer, the connection ends, and with it the session
      * and its registrations on the engine's side. */
     session_end(s);
     return rc == RPC_E_DISCONNECTED ? ERROR_SUCCESS : rc;
 }
 
+static void put_u32_arg(struct kmrpc_out *o, const void *v)
+{
+    kmrpc_put_u32(o, *(const uint32_t *)v);
+}
+
+static void put_u64_arg(struct kmrpc_out *o, const void *v)
+{
+    kmrpc_put_u64(o, *(const uint64_t *)v);
+}
+
 DWORD keying_client_txn(HANDLE h, uint8_t type, UINT32 flags)
 {
-    struct kmc_session *s = get(h, false);
-    if (!s)
-        return ERROR_INVALID_HANDLE;
-    uint32_t id = new_id(s);
-    struct kmrpc_out o;
-    kmrpc_begin(&o, type, id);
-    uint32_t timeout = KEYING_CLIENT_CALL_MS;
-    if (type == KMRPC_TXN_BEGIN) {
-        kmrpc_put_u32(&o, flags);
-        timeout += s->txn_wait_ms; /* the engine may wait that long for the writer */
-    }
-    DWORD rc = simple_call(s, &o, id, timeout, NULL);
-    put(s);
-    return rc;
+    /* Only a begin carries its flags; commit and abort have no body. */
+    return remote_call_on(h, &(struct kmc_call){
+        .type = type, .put = type == KMRPC_TXN_BEGIN ? put_u32_arg : NULL, .args = &flags});
+}
+
+struct km_add_args {
+    const IPSEC_KEY_MANAGER0 *km;
+    const IPSEC_KEY_MANAGER_CALLBACKS0 *cb;
+};
+
+static void put_km_add_args(struct kmrpc_out *o, const void *args)
+{
+    const struct km_add_args *a = args;
+    kmrpc_put_guid(o, &a->km->keyManagerKey);
+    kmrpc_put_u32(o, a->km->flags);
+    kmrpc_put_u8(o, a->km->keyDictationTimeoutHint);
+    kmrpc_put_u8(o, (uint8_t)((a->cb->keyDictationCheck ? KMRPC_CB_CHECK : 0) |
+                              (a->cb->keyDictation ? KMRPC_CB_DICTATE : 0) | KMRPC_CB_NOTIFY));
+    kmrpc_put_str(o, a->km->displayData.name);
+    kmrpc_put_str(o, a->km->displayData.description);
 }
 
 DWORD keying_client_km_add(HANDLE h, const IPSEC_KEY_MANAGER0 *km,
@@ -624,29 +649,15 @@ DWORD keying_client_km_add(HANDLE h, const IPSEC_KEY_MANAGER0 *km,
         return ERROR_NOT_ENOUGH_MEMORY;
     }
     r->cb = *cb;
-    uint32_t id = new_id(s);
-    struct kmrpc_out o;
-    kmrpc_begin(&o, KMRPC_KM_ADD, id);
-    kmrpc_put_guid(&o, &km->keyManagerKey);
-    kmrpc_put_u32(&o, km->flags);
-    kmrpc_put_u8(&o, km->keyDictationTimeoutHint);
-    kmrpc_put_u8(&o, (uint8_t)((cb->keyDictationCheck ? KMRPC_CB_CHECK : 0) |
-                               (cb->keyDictation ? KMRPC_CB_DICTATE : 0) | KMRPC_CB_NOTIFY));
-    kmrpc_put_str(&o, km->displayData.name);
-    kmrpc_put_str(&o, km->displayData.description);
-    struct kmrpc_reply rep;
-    uint8_t *frame;
-    rc = call(s, &o, id, KEYING_CLIENT_CALL_MS, r, &rep, &frame);
+    struct km_add_args a = {.km = km, .cb = cb};
+    rc = remote_call(s, &(struct kmc_call){
+        .type = KMRPC_KM_ADD, .put = put_km_add_args, .args = &a, .add = r});
     /* The reader joined r to the session when the engine said yes (an
      * answer after our deadline finds nobody: the engine then has a
      * registration whose callbacks this process answers "not found"). */
     pthread_mutex_lock(&s->lock);
     bool joined = r->handle != 0;
     pthread_mutex_unlock(&s->lock);
-    if (rc == ERROR_SUCCESS) {
-        rc = rep.status;
-        free(frame);
-    }
     if (rc == ERROR_SUCCESS && joined)
         *keyMgmtHandle = (HANDLE)(uintptr_t)r->handle;
     else if (!joined)
@@ -662,13 +673,11 @@ DWORD keying_client_km_remove(HANDLE h, HANDLE keyMgmtHandle)
     struct kmc_session *s = get(h, false);
     if (!s)
         return ERROR_INVALID_HANDLE;
-    uint32_t id = new_id(s);
-    struct kmrpc_out o;
-    kmrpc_begin(&o, KMRPC_KM_REMOVE, id);
-    kmrpc_put_u64(&o, (uint64_t)(uintptr_t)keyMgmtHandle);
-    DWORD rc = simple_call(s, &o, id, KEYING_CLIENT_CALL_MS, NULL);
+    uint64_t reg = (uint64_t)(uintptr_t)keyMgmtHandle;
+    DWORD rc = remote_call(
+        s, &(struct kmc_call){.type = KMRPC_KM_REMOVE, .put = put_u64_arg, .args = &reg});
     pthread_mutex_lock(&s->lock);
-    struct kmc_reg *r = rc == ERROR_SUCCESS ? reg_find(s, (uintptr_t)keyMgmtHandle) : NULL;
+    struct kmc_reg *r = rc == ERROR_SUCCESS ? reg_find(s, reg) : NULL;
     if (r) {
         /* As in-process: wait for its callbacks in flight, except on the
          * dispatcher itself (a callback unregistering), whose callback
@@ -685,30 +694,68 @@ DWORD keying_client_km_remove(HANDLE h, HANDLE keyMgmtHandle)
     return rc;
 }
 
+struct list_out {
+    IPSEC_KEY_MANAGER0 ***entries;
+    UINT32 *n;
+};
+
+static DWORD take_list(const struct kmrpc_reply *rep, void *out)
+{
+    struct list_out *l = out;
+    bool oom = false;
+    if (kmrpc_get_list(rep->data, rep->data_len, l->entries, l->n, &oom))
+        return ERROR_SUCCESS;
+    return oom ? ERROR_NOT_ENOUGH_MEMORY : RPC_E_SERVERFAULT;
+}
+
 DWORD keying_client_km_list(HANDLE h, IPSEC_KEY_MANAGER0 ***entries, UINT32 *numEntries)
 {
     if (!entries || !numEntries)
         return FWP_E_NULL_POINTER;
     *entries = NULL;
     *numEntries = 0;
-    struct kmc_session *s = get(h, false);
-    if (!s)
-        return ERROR_INVALID_HANDLE;
-    uint32_t id = new_id(s);
-    struct kmrpc_out o;
-    kmrpc_begin(&o, KMRPC_KM_LIST, id);
-    struct kmrpc_reply rep;
-    uint8_t *frame;
-    DWORD rc = call(s, &o, id, KEYING_CLIENT_CALL_MS, NULL, &rep, &frame);
-    if (rc == ERROR_SUCCESS) {
-        rc = rep.status;
-        bool oom = false;
-        if (rc == ERROR_SUCCESS && !kmrpc_get_list(rep.data, rep.data_len, entries, numEntries, &oom))
-            rc = oom ? ERROR_NOT_ENOUGH_MEMORY : RPC_E_SERVERFAULT;
-        free(frame);
+    struct list_out l = {.entries = entries, .n = numEntries};
+    return remote_call_on(h, &(struct kmc_call){.type = KMRPC_KM_LIST, .take = take_list,
+                                                .out = &l});
+}
+
+/* The arguments of SEC_GET (reserved and info) and SEC_SET (all). */
+struct sec_args {
+    const void *reserved;
+    SECURITY_INFORMATION info;
+    const SID *owner, *group;
+    const ACL *dacl, *sacl;
+};
+
+static void put_sec_get_args(struct kmrpc_out *o, const void *args)
+{
+    const struct sec_args *a = args;
+    kmrpc_put_u8(o, a->reserved != NULL);
+    kmrpc_put_u32(o, a->info);
+}
+
+/* Where SEC_GET's descriptor and the optional pointers to its parts go. */
+struct sd_out {
+    PSID *owner, *group;
+    PACL *dacl, *sacl;
+    PSECURITY_DESCRIPTOR *sd;
+};
+
+static DWORD take_sd(const struct kmrpc_reply *rep, void *out)
+{
+    struct sd_out *d = out;
+    /* Slack after the parts, as in-process: a whole SID read through a
+     * returned PSID stays inside the allocation. */
+    uint8_t *b = calloc(1, (size_t)rep->data_len + sizeof(SID));
+    if (!b)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    memcpy(b, rep->data, rep->data_len);
+    if (!kmrpc_sd_parts(b, rep->data_len, d->owner, d->group, d->dacl, d->sacl)) {
+        free(b);
+        return RPC_E_SERVERFAULT;
     }
-    put(s);
-    return rc;
+    *d->sd = b;
+    return ERROR_SUCCESS;
 }
 
 DWORD keying_client_sec_get(HANDLE h, const void *reserved, SECURITY_INFORMATION info,
@@ -722,37 +769,10 @@ DWORD keying_client_sec_get(HANDLE h, const void *reserved, SECURITY_INFORMATION
     for (int i = 0; i < 4; i++)
         if (outs[i])
             *outs[i] = NULL;
-    struct kmc_session *s = get(h, false);
-    if (!s)
-        return ERROR_INVALID_HANDLE;
-    uint32_t id = new_id(s);
-    struct kmrpc_out o;
-    kmrpc_begin(&o, KMRPC_SEC_GET, id);
-    kmrpc_put_u8(&o, reserved != NULL);
-    kmrpc_put_u32(&o, info);
-    struct kmrpc_reply rep;
-    uint8_t *frame;
-    DWORD rc = call(s, &o, id, KEYING_CLIENT_CALL_MS, NULL, &rep, &frame);
-    if (rc == ERROR_SUCCESS) {
-        rc = rep.status;
-        /* Slack after the parts, as in-process: a whole SID read through
-         * a returned PSID stays inside the allocation. */
-        uint8_t *b = rc == ERROR_SUCCESS ? calloc(1, (size_t)rep.data_len + sizeof(SID)) : NULL;
-        if (rc == ERROR_SUCCESS && !b)
-            rc = ERROR_NOT_ENOUGH_MEMORY;
-        if (b) {
-            memcpy(b, rep.data, rep.data_len);
-            if (kmrpc_sd_parts(b, rep.data_len, owner, group, dacl, sacl)) {
-                *sd = b;
-            } else {
-                free(b);
-                rc = RPC_E_SERVERFAULT;
-            }
-        }
-        free(frame);
-    }
-    put(s);
-    return rc;
+    struct sec_args a = {.reserved = reserved, .info = info};
+    struct sd_out d = {.owner = owner, .group = group, .dacl = dacl, .sacl = sacl, .sd = sd};
+    return remote_call_on(h, &(struct kmc_call){.type = KMRPC_SEC_GET, .put = put_sec_get_args,
+                                                .args = &a, .take = take_sd, .out = &d});
 }
 
 /* A part of SetSecurityInfo: absent (NULL) or its bytes as the engine
@@ -780,23 +800,21 @@ static void put_acl(struct kmrpc_out *o, const ACL *acl, bool is_sacl)
     put_part(o, acl, acl ? acl->AclSize : 0);
 }
 
+static void put_sec_set_args(struct kmrpc_out *o, const void *args)
+{
+    const struct sec_args *a = args;
+    put_sec_get_args(o, a); /* SEC_SET begins as SEC_GET does */
+    put_part(o, a->owner, ipsec_sid_length(a->owner));
+    put_part(o, a->group, ipsec_sid_length(a->group));
+    put_acl(o, a->dacl, false);
+    put_acl(o, a->sacl, true);
+}
+
 DWORD keying_client_sec_set(HANDLE h, const void *reserved, SECURITY_INFORMATION info,
                             const SID *owner, const SID *group, const ACL *dacl,
                             const ACL *sacl)
 {
-    struct kmc_session *s = get(h, false);
-    if (!s)
-        return ERROR_INVALID_HANDLE;
-    uint32_t id = new_id(s);
-    struct kmrpc_out o;
-    kmrpc_begin(&o, KMRPC_SEC_SET, id);
-    kmrpc_put_u8(&o, reserved != NULL);
-    kmrpc_put_u32(&o, info);
-    put_part(&o, owner, ipsec_sid_length(owner));
-    put_part(&o, group, ipsec_sid_length(group));
-    put_acl(&o, dacl, false);
-    put_acl(&o, sacl, true);
-    DWORD rc = simple_call(s, &o, id, KEYING_CLIENT_CALL_MS, NULL);
-    put(s);
-    return rc;
+    struct sec_args a = {reserved, info, owner, group, dacl, sacl};
+    return remote_call_on(h, &(struct kmc_call){.type = KMRPC_SEC_SET, .put = put_sec_set_args,
+                                                .args = &a});
 }

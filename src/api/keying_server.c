@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api/fwpm_engine.h"
@@ -94,19 +93,7 @@ static struct {
 
 static void init_cv(void)
 {
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&S.cv, &a);
-    pthread_condattr_destroy(&a);
-}
-
-/* Under S.lock: waits until woken or deadline_ms (kmsock_now_ms clock). */
-static void wait_until(uint64_t deadline_ms)
-{
-    struct timespec ts = {.tv_sec = (time_t)(deadline_ms / 1000u),
-                          .tv_nsec = (long)(deadline_ms % 1000u) * 1000000L};
-    pthread_cond_timedwait(&S.cv, &S.lock, &ts);
+    kmsock_cond_init(&S.cv);
 }
 
 static struct kms_conn *conn_find(uint64_t id)
@@ -133,17 +120,6 @@ static void conn_release(struct kms_conn *c)
     pthread_mutex_destroy(&c->calls_lock);
     pthread_cond_destroy(&c->calls_cv);
     free(c);
-}
-
-static int send_frame(struct kms_conn *c, struct kmrpc_out *o, uint64_t deadline_ms)
-{
-    if (!kmrpc_end(o))
-        return -ENOMEM;
-    pthread_mutex_lock(&c->write_lock);
-    int rc = kmsock_write_all(c->fd, o->p, o->len, deadline_ms);
-    pthread_mutex_unlock(&c->write_lock);
-    kmrpc_out_free(o);
-    return rc;
 }
 
 /* --- the callbacks of remote key managers (from negotiation threads) ------- */
@@ -174,11 +150,11 @@ static DWORD remote_call(uint64_t conn_id, uint8_t type, uint32_t timeout_ms,
     struct kmrpc_out o;
     kmrpc_begin(&o, type, p.id);
     build(&o, arg);
-    int wrc = send_frame(c, &o, deadline);
+    int wrc = kmsock_send_frame(&c->write_lock, &c->fd, &o, deadline);
 
     pthread_mutex_lock(&S.lock);
     while (want_answer && wrc == 0 && !p.frame && !c->dead && kmsock_now_ms() < deadline)
-        wait_until(deadline);
+        kmsock_cond_wait_until(&S.cv, &S.lock, deadline);
     if (want_answer) {
         for (struct kms_pending **q = &S.pending; *q; q = &(*q)->next) {
             if (*q == &p) {
@@ -241,14 +217,6 @@ static uint32_t pin_deadline_ms(const struct ipsec_keymgr_pin *pin)
     return (uint32_t)pin->timeout_s * 1000u;
 }
 
-/* The answer's body, when it is a whole frame of the expected type. */
-static bool answer_body(const uint8_t *frame, size_t len, uint8_t want, struct wire_reader *body)
-{
-    uint8_t type;
-    uint32_t id;
-    return kmrpc_frame_parse(frame, len, &type, &id, body) && type == want;
-}
-
 static void remote_check(void *ctx, const struct ipsec_keymgr_pin *pin,
                          const struct neg_sa_params *p, bool *will, uint32_t *weight)
 {
@@ -264,7 +232,7 @@ static void remote_check(void *ctx, const struct ipsec_keymgr_pin *pin,
     struct wire_reader r;
     bool w;
     uint32_t wt;
-    if (answer_body(f, n, KMRPC_CHECK_REPLY, &r) && kmrpc_get_check_reply(&r, &w, &wt)) {
+    if (kmrpc_frame_body(f, n, KMRPC_CHECK_REPLY, &r) && kmrpc_get_check_reply(&r, &w, &wt)) {
         *will = w;
         *weight = wt;
     }
@@ -306,7 +274,7 @@ static DWORD remote_dictate(void *ctx, const struct ipsec_keymgr_pin *pin,
         free(f);
         return ERROR_NOT_ENOUGH_MEMORY;
     }
-    if (!answer_body(f, n, KMRPC_DICTATE_REPLY, &r) || !kmrpc_get_dictate_reply(&r, d)) {
+    if (!kmrpc_frame_body(f, n, KMRPC_DICTATE_REPLY, &r) || !kmrpc_get_dictate_reply(&r, d)) {
         rc = RPC_E_SERVERFAULT;
     } else {
         rc = d->status;
@@ -597,7 +565,8 @@ static bool serve_call(struct kms_conn *c, uint8_t *frame, size_t len)
         kmrpc_put_u64(&o, rep.value);
         kmrpc_put_u32(&o, (uint32_t)rep.data.len);
         kmrpc_put_bytes(&o, rep.data.p, rep.data.len);
-        ok = send_frame(c, &o, kmsock_now_ms() + KMS_REPLY_WRITE_MS) == 0;
+        ok = kmsock_send_frame(&c->write_lock, &c->fd, &o,
+                               kmsock_now_ms() + KMS_REPLY_WRITE_MS) == 0;
     }
     kmrpc_out_free(&rep.data);
     return ok;
@@ -636,17 +605,14 @@ static void *call_thread(void *arg)
     return NULL;
 }
 
-/* One frame from the client: an answer is delivered, a call queued.
- * False: a protocol violation or too many calls waiting. Takes frame. */
-static bool read_one(struct kms_conn *c, uint8_t *frame, size_t len)
+/* One frame from the client (kmsock_frame_fn): an answer is delivered, a
+ * call queued (its body is decoded on the call thread). False: too many
+ * calls waiting, or no memory to queue one. Takes frame. */
+static bool read_one(void *arg, uint8_t *frame, size_t len, uint8_t type, uint32_t id,
+                     struct wire_reader *body)
 {
-    uint8_t type;
-    uint32_t id;
-    struct wire_reader body;
-    if (!kmrpc_frame_parse(frame, len, &type, &id, &body)) {
-        free(frame);
-        return false;
-    }
+    struct kms_conn *c = arg;
+    (void)body;
     if (type == KMRPC_CHECK_REPLY || type == KMRPC_DICTATE_REPLY) {
         deliver_answer(c, id, frame, len);
         return true;
@@ -679,13 +645,8 @@ static void *conn_thread(void *arg)
 {
     struct kms_conn *c = arg;
     bool calls = pthread_create(&c->call_thread, NULL, call_thread, c) == 0;
-    for (;;) {
-        uint8_t *frame;
-        size_t len;
-        if (!calls || kmsock_read_frame(c->fd, KMRPC_MAX_REQUEST, &frame, &len) != 0 ||
-            !read_one(c, frame, len))
-            break;
-    }
+    if (calls)
+        kmsock_read_frames(c->fd, KMRPC_MAX_REQUEST, read_one, c);
     /* Negotiations waiting for this client's answers stop first; its call
      * thread ends (after a call it is inside, bounded by its own wait);
      * then the session closes, without waiting for its callbacks. */

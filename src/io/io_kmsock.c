@@ -23,6 +23,22 @@ uint64_t kmsock_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+void kmsock_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+void kmsock_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *lock, uint64_t deadline_ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(deadline_ms / 1000u),
+                          .tv_nsec = (long)(deadline_ms % 1000u) * 1000000L};
+    pthread_cond_timedwait(cv, lock, &ts);
+}
+
 static int make_address(const char *path, struct sockaddr_un *a)
 {
     memset(a, 0, sizeof(*a));
@@ -172,4 +188,35 @@ int kmsock_read_frame(int fd, size_t max, uint8_t **frame, size_t *len)
     *frame = b;
     *len = (size_t)n + 4;
     return 0;
+}
+
+void kmsock_read_frames(int fd, size_t max, kmsock_frame_fn take, void *ctx)
+{
+    for (;;) {
+        uint8_t *frame;
+        size_t len;
+        if (kmsock_read_frame(fd, max, &frame, &len) != 0)
+            return;
+        uint8_t type;
+        uint32_t id;
+        struct wire_reader body;
+        if (!kmrpc_frame_parse(frame, len, &type, &id, &body)) {
+            free(frame);
+            return;
+        }
+        if (!take(ctx, frame, len, type, id, &body))
+            return;
+    }
+}
+
+int kmsock_send_frame(pthread_mutex_t *write_lock, const int *fd, struct kmrpc_out *o,
+                      uint64_t deadline_ms)
+{
+    if (!kmrpc_end(o))
+        return -ENOMEM;
+    pthread_mutex_lock(write_lock);
+    int rc = kmsock_write_all(*fd, o->p, o->len, deadline_ms);
+    pthread_mutex_unlock(write_lock);
+    kmrpc_out_free(o);
+    return rc;
 }

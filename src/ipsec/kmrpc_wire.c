@@ -214,6 +214,14 @@ bool kmrpc_frame_parse(const uint8_t *frame, size_t len, uint8_t *type, uint32_t
     return true;
 }
 
+bool kmrpc_frame_body(const uint8_t *frame, size_t len, uint8_t want_type,
+                      struct wire_reader *body)
+{
+    uint8_t type;
+    uint32_t id;
+    return kmrpc_frame_parse(frame, len, &type, &id, body) && type == want_type;
+}
+
 bool kmrpc_get_open(struct wire_reader *r, struct kmrpc_open *m)
 {
     if (wire_get_u16(r) != KMRPC_VERSION)

@@ -166,6 +166,10 @@ uint32_t kmrpc_frame_length(const uint8_t hdr[4]);
  * range, or a reserved byte is set. */
 bool kmrpc_frame_parse(const uint8_t *frame, size_t len, uint8_t *type, uint32_t *id,
                        struct wire_reader *body);
+/* The body of an answer held for the call that waits for it: false unless
+ * the frame parses and is of the type that call expects. */
+bool kmrpc_frame_body(const uint8_t *frame, size_t len, uint8_t want_type,
+                      struct wire_reader *body);
 
 bool kmrpc_get_open(struct wire_reader *r, struct kmrpc_open *m);
 bool kmrpc_get_u32_body(struct wire_reader *r, uint32_t *v);  /* TXN_BEGIN */

@@ -293,6 +293,30 @@ static bool reply_fn(struct wire_reader *r, void *out)
     return kmrpc_get_reply(r, out);
 }
 
+/* A waiting call takes only the answer of the type it expects, and only a
+ * frame whose header parses. */
+static void test_an_answer_body_needs_its_type_and_a_sound_header(void **state)
+{
+    (void)state;
+    struct kmrpc_out o;
+    kmrpc_begin(&o, KMRPC_CHECK_REPLY, 8);
+    kmrpc_put_u8(&o, 1);
+    kmrpc_put_u32(&o, 42);
+    assert_true(kmrpc_end(&o));
+    struct wire_reader body;
+    bool will;
+    uint32_t weight;
+    assert_true(kmrpc_frame_body(o.p, o.len, KMRPC_CHECK_REPLY, &body));
+    assert_true(kmrpc_get_check_reply(&body, &will, &weight));
+    assert_true(will);
+    assert_int_equal(weight, 42);
+    assert_false(kmrpc_frame_body(o.p, o.len, KMRPC_DICTATE_REPLY, &body));
+    assert_false(kmrpc_frame_body(o.p, o.len - 1, KMRPC_CHECK_REPLY, &body));
+    o.p[7] = 1; /* a reserved byte */
+    assert_false(kmrpc_frame_body(o.p, o.len, KMRPC_CHECK_REPLY, &body));
+    kmrpc_out_free(&o);
+}
+
 static void test_reply_and_list_round_trip(void **state)
 {
     (void)state;
@@ -389,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_strings_are_bounded_and_have_no_nul),
         cmocka_unit_test(test_callbacks_round_trip),
         cmocka_unit_test(test_dictate_reply_round_trips_and_bounds_blobs),
+        cmocka_unit_test(test_an_answer_body_needs_its_type_and_a_sound_header),
         cmocka_unit_test(test_reply_and_list_round_trip),
         cmocka_unit_test(test_security_descriptor_parts_are_checked),
     };
