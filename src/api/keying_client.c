@@ -237,7 +237,10 @@ struct kmc_call {
  * spend waiting for the writer. */
 static uint32_t call_timeout_ms(const struct kmc_session *s, uint8_t type)
 {
-    return KEYING_CLIENT_CALL_MS + (type == KMRPC_TXN_BEGIN ? s->txn_wait_ms : 0);
+    uint32_t extra = type == KMRPC_TXN_BEGIN ? s->txn_wait_ms : 0;
+    /* A transaction wait near UINT32_MAX ("as long as it takes") must not
+     * wrap into a wait of a few seconds. */
+    return extra > UINT32_MAX - KEYING_CLIENT_CALL_MS ? UINT32_MAX : KEYING_CLIENT_CALL_MS + extra;
 }
 
 /* Makes call c on s: the answer's status (or what c->take made of it),

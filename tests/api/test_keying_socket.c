@@ -37,6 +37,7 @@
 #include <fwpmu.h>
 
 #include "api/fwpm_fixture.h"
+#include "api/keying_client.h"
 #include "api/loopback_node.h"
 
 #define PSK "keying socket mesh key"
@@ -852,6 +853,38 @@ static void test_client_waiting_in_a_call_still_answers_callbacks(void **state)
     pthread_mutex_unlock(&notes_lock);
 }
 
+/* A session that waits "as long as it takes" for the writer (a
+ * txnWaitTimeoutInMSec near UINT32_MAX) still waits past the client's own
+ * 5 s answer time: the two are not added into a 32-bit wrap. */
+static void test_a_wait_for_the_writer_without_end_outlasts_the_call_time(void **state)
+{
+    (void)state;
+    HANDLE local = fx_open(0);
+    assert_int_equal(FwpmTransactionBegin0(local, 0), ERROR_SUCCESS);
+    FWPM_SESSION0 s = {.flags = FWPM_SESSION_FLAG_DYNAMIC, .txnWaitTimeoutInMSec = 0xFFFFFFFFu};
+    HANDLE remote = NULL;
+    assert_int_equal(FwpmEngineOpen0(wsock_path, RPC_C_AUTHN_WINNT, NULL, &s, &remote),
+                     ERROR_SUCCESS);
+    struct begin_job j = {.session = remote, .rc = 0xFFFFFFFFu};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, begin_write_txn, &j), 0);
+    sleep_ms(KEYING_CLIENT_CALL_MS + 700);
+    DWORD early = j.rc; /* read before the writer leaves; checked once all is undone */
+    assert_int_equal(FwpmTransactionAbort0(local), ERROR_SUCCESS);
+    pthread_join(t, NULL);
+    if (early != 0xFFFFFFFFu && j.rc == ERROR_SUCCESS)
+        FwpmTransactionAbort0(remote);
+    if (early != 0xFFFFFFFFu) {
+        FwpmEngineClose0(remote);
+        fx_close(local);
+    }
+    assert_int_equal(early, 0xFFFFFFFFu); /* it was still waiting, not RPC_E_TIMEOUT */
+    assert_int_equal(j.rc, ERROR_SUCCESS);
+    assert_int_equal(FwpmTransactionAbort0(remote), ERROR_SUCCESS);
+    assert_int_equal(FwpmEngineClose0(remote), ERROR_SUCCESS);
+    fx_close(local);
+}
+
 /* The client process dies: its registration goes with it, and the nodes
  * go on negotiating without it. */
 static void test_killed_client_takes_its_registration_with_it(void **state)
@@ -922,6 +955,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_remote_dictator_keys_the_real_sas),
         cmocka_unit_test(test_silent_remote_dictator_is_bounded_by_its_deadline),
         cmocka_unit_test(test_client_waiting_in_a_call_still_answers_callbacks),
+        cmocka_unit_test(test_a_wait_for_the_writer_without_end_outlasts_the_call_time),
         cmocka_unit_test(test_killed_client_takes_its_registration_with_it),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
