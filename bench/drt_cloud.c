@@ -141,6 +141,15 @@ static void open_node(unsigned i)
     HRESULT hr = DrtCreateIpv6UdpTransport(DRT_GLOBAL_SCOPE, 0, 300, &n->port, &n->transport);
     if (FAILED(hr))
         die("DrtCreateIpv6UdpTransport", hr);
+    /* Room for the node's share of the K keys and its own: an instance
+     * holds 32 by default (docs/RELIABILITY.md), fewer than a node's share
+     * at N = 16. */
+    unsigned share = (cfg.keys + cfg.nodes - 1) / cfg.nodes + 1;
+    if (share > 32) {
+        DRT_LIMITS lim = {.dwSize = sizeof(lim), .ulMaxKeys = share};
+        if (FAILED(hr = DrtSetTransportLimits(n->transport, &lim)))
+            die("DrtSetTransportLimits", hr);
+    }
     if (cfg.ipsec != DRT_PROTECTION_OFF &&
         FAILED(hr = DrtSetTransportProtection(n->transport, cfg.ipsec, (const BYTE *)BENCH_PSK,
                                               sizeof(BENCH_PSK) - 1)))
