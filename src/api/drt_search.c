@@ -57,7 +57,10 @@ static void start_on_loop(void *arg)
                                          io_now_ms());
     if (FAILED(hr)) {
         pthread_mutex_lock(&inst->lock);
-        if (!search->done) {
+        bool open = false; /* not yet ended: its event is still the caller's */
+        for (size_t i = 0; i < inst->nsearches && !open; i++)
+            open = inst->searches[i] == search;
+        if (open && !search->done) {
             search->done = true;
             search->final_hr = hr;
             DrtEventSet(search->event);
