@@ -312,6 +312,28 @@ static void test_cloud_1000_loss(void **state)
 
 /* The keys of nodes 0..n-1 closest to target within [min, max], best first,
  * by brute force. */
+/* Keeps out[0..n) (at most want) in order: k goes in before the first it
+ * comes before; what falls off the end is dropped. Returns the new n. */
+static size_t keep_first(uint8_t (*out)[32], size_t n, size_t want, const uint8_t k[32],
+                         bool (*before)(const void *ctx, const uint8_t *a, const uint8_t *b),
+                         const void *ctx)
+{
+    size_t pos = n < want ? n : want;
+    while (pos > 0 && before(ctx, k, out[pos - 1]))
+        pos--;
+    if (pos >= want)
+        return n;
+    size_t last = n < want ? n : want - 1;
+    memmove(out[pos + 1], out[pos], (last - pos) * 32);
+    memcpy(out[pos], k, 32);
+    return n < want ? n + 1 : n;
+}
+
+static bool closer_to_target(const void *target, const uint8_t *a, const uint8_t *b)
+{
+    return key256_closer((const drt_key *)target, (const drt_key *)a, (const drt_key *)b) < 0;
+}
+
 static size_t brute_closest(size_t nodes, const bool *gone, const uint8_t target[32],
                             const uint8_t min[32], const uint8_t max[32], uint8_t (*out)[32],
                             size_t want)
@@ -322,19 +344,8 @@ static size_t brute_closest(size_t nodes, const bool *gone, const uint8_t target
             continue;
         uint8_t k[32];
         key_of(i, k);
-        if (!key256_in_range((const drt_key *)k, (const drt_key *)min, (const drt_key *)max))
-            continue;
-        size_t pos = n < want ? n : want;
-        while (pos > 0 && key256_closer((const drt_key *)target, (const drt_key *)k,
-                                        (const drt_key *)out[pos - 1]) < 0)
-            pos--;
-        if (pos >= want)
-            continue;
-        size_t last = n < want ? n : want - 1;
-        memmove(out[pos + 1], out[pos], (last - pos) * 32);
-        memcpy(out[pos], k, 32);
-        if (n < want)
-            n++;
+        if (key256_in_range((const drt_key *)k, (const drt_key *)min, (const drt_key *)max))
+            n = keep_first(out, n, want, k, closer_to_target, target);
     }
     return n;
 }
@@ -837,36 +848,41 @@ static bool clockwise_of(const uint8_t x[32], const uint8_t k[32])
     return key256_cmp(&cw, &ccw) < 0;
 }
 
-/* The keys of the `side` nearest others of node i on one side, in order. */
+struct side_of {
+    const uint8_t *from;
+    bool clockwise;
+};
+
+/* The way round from `from` to k, on the side asked for. */
+static void side_distance(const struct side_of *side, const uint8_t *k, drt_key *d)
+{
+    if (side->clockwise)
+        key256_cw_distance(d, (const drt_key *)side->from, (const drt_key *)k);
+    else
+        key256_cw_distance(d, (const drt_key *)k, (const drt_key *)side->from);
+}
+
+static bool nearer_on_side(const void *ctx, const uint8_t *a, const uint8_t *b)
+{
+    drt_key da, db;
+    side_distance(ctx, a, &da);
+    side_distance(ctx, b, &db);
+    return key256_cmp(&da, &db) < 0;
+}
+
+/* The keys of the LEAFSET_SIDE nearest others of node i on one side, in
+ * order. */
 static size_t ring_side(size_t nodes, size_t i, bool clockwise, uint8_t (*out)[32])
 {
     uint8_t ki[32];
     key_of(i, ki);
+    struct side_of side = {ki, clockwise};
     size_t n = 0;
     for (size_t j = 0; j < nodes; j++) {
         uint8_t kj[32];
         key_of(j, kj);
-        if (j == i || clockwise_of(ki, kj) != clockwise)
-            continue;
-        drt_key dj;
-        clockwise ? key256_cw_distance(&dj, (const drt_key *)ki, (const drt_key *)kj)
-                  : key256_cw_distance(&dj, (const drt_key *)kj, (const drt_key *)ki);
-        size_t pos = n < LEAFSET_SIDE ? n : LEAFSET_SIDE;
-        while (pos > 0) {
-            drt_key dp;
-            clockwise ? key256_cw_distance(&dp, (const drt_key *)ki, (const drt_key *)out[pos - 1])
-                      : key256_cw_distance(&dp, (const drt_key *)out[pos - 1], (const drt_key *)ki);
-            if (key256_cmp(&dj, &dp) >= 0)
-                break;
-            pos--;
-        }
-        if (pos >= LEAFSET_SIDE)
-            continue;
-        size_t last = n < LEAFSET_SIDE ? n : LEAFSET_SIDE - 1;
-        memmove(out[pos + 1], out[pos], (last - pos) * 32);
-        memcpy(out[pos], kj, 32);
-        if (n < LEAFSET_SIDE)
-            n++;
+        if (j != i && clockwise_of(ki, kj) == clockwise)
+            n = keep_first(out, n, LEAFSET_SIDE, kj, nearer_on_side, &side);
     }
     return n;
 }
