@@ -379,6 +379,23 @@ int cmd_sim(int argc, char **argv)
     qsort(lat, nlat, sizeof(*lat), cmp_u64);
     size_t live = nodes - crashed;
     double mem_per_node = live ? (double)cluster_memory(c) / (double)live : 0;
+    /* Route-cache entries of the live nodes: mean and 99th percentile. */
+    uint64_t *entries = calloc(nodes ? nodes : 1, sizeof(*entries));
+    size_t nentries = 0;
+    double entries_sum = 0;
+    for (size_t i = 0; entries && i < nodes; i++) {
+        if (!cluster_node_alive(c, i))
+            continue;
+        struct drt_engine_stats es;
+        drt_engine_get_stats(cluster_engine(c, i), &es);
+        entries[nentries++] = es.cache_entries;
+        entries_sum += (double)es.cache_entries;
+    }
+    if (entries)
+        qsort(entries, nentries, sizeof(*entries), cmp_u64);
+    double entries_mean = nentries ? entries_sum / (double)nentries : 0;
+    uint64_t entries_p99 = entries ? pct_of(entries, nentries, 0.99) : 0;
+    free(entries);
     double success = lookups ? 100.0 * (double)found / (double)lookups : 100.0;
     double mean_hops = found ? (double)hop_sum / (double)found : 0;
 
@@ -389,13 +406,15 @@ int cmd_sim(int argc, char **argv)
                ",\"hops_p99\":%" PRIu64 ",\"messages_per_lookup\":%.2f,"
                "\"datagrams_per_lookup\":%.2f,\"bytes_per_lookup\":%.1f,"
                "\"latency_ms_p50\":%" PRIu64 ",\"latency_ms_p99\":%" PRIu64
-               ",\"memory_per_node_bytes\":%.0f,\"virtual_time_ms\":%" PRIu64 "}\n",
+               ",\"memory_per_node_bytes\":%.0f,\"route_entries_mean\":%.1f,"
+               "\"route_entries_p99\":%" PRIu64 ",\"virtual_time_ms\":%" PRIu64 "}\n",
                nodes, keys, lookups, loss, churn, seed, crashed, found, success, mean_hops,
                pct_of(hops, found, 0.5), pct_of(hops, found, 0.99),
                lookups ? (double)msgs / (double)lookups : 0,
                lookups ? (double)dgrams / (double)lookups : 0,
                lookups ? (double)bytes / (double)lookups : 0, pct_of(lat, nlat, 0.5),
-               pct_of(lat, nlat, 0.99), mem_per_node, cluster_now_ms(c));
+               pct_of(lat, nlat, 0.99), mem_per_node, entries_mean, entries_p99,
+               cluster_now_ms(c));
     } else {
         printf("drt sim: %" PRIu64 " nodes, %" PRIu64 " keys, %" PRIu64
                " lookups, loss %.1f%%, %zu crashed, seed %" PRIu64 "\n\n",
@@ -411,6 +430,8 @@ int cmd_sim(int argc, char **argv)
         printf("  %-30s p50 %" PRIu64 " ms, p99 %" PRIu64 " ms\n", "virtual latency",
                pct_of(lat, nlat, 0.5), pct_of(lat, nlat, 0.99));
         printf("  %-30s %.1f KiB\n", "engine memory per node", mem_per_node / 1024);
+        printf("  %-30s mean %.1f, p99 %" PRIu64 "\n", "route-cache entries per node",
+               entries_mean, entries_p99);
         printf("  %-30s %.1f s\n", "virtual time simulated", (double)cluster_now_ms(c) / 1000);
         print_traffic(c);
         printf("\n  (datagrams and bytes per lookup include the cloud's background\n"
