@@ -15,7 +15,9 @@ published). Success: the search found the key (exit 0). Latency: the search's ow
 exit) is reported too. Traffic is not measured (real processes that are
 SIGKILLed cannot report their counters).
 
-Prints one JSON object: per-minute and overall figures.
+Prints one JSON object: per-minute and overall figures. With CHURN_DEBUG=1 in the
+environment, every lookup that did not find its key is told on stderr: the target, whether
+it was still alive, and the search's output with its path (`drt search --path`).
 """
 import argparse
 import json
@@ -108,7 +110,7 @@ def main():
 
     def lookup(at, seed_port, key):
         argv = [a.drt, "search", key, "--bootstrap", "127.0.0.1:%d" % seed_port, "--timeout",
-                "5000", "--json"]
+                "5000", "--json"] + (["--path"] if os.environ.get("CHURN_DEBUG") else [])
         t = time.monotonic()
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
@@ -127,6 +129,12 @@ def main():
             outcome = "not_found"
         else:
             outcome = "no_join" if "ACTIVE" in (r.stdout + r.stderr) else "error"
+        if outcome != "found" and os.environ.get("CHURN_DEBUG"):
+            with lock:
+                alive = [s["key"] for s in slots if s]
+            sys.stderr.write("%s: %s via %d; target %s; %s %s\n" % (
+                outcome, key, seed_port, "alive" if key in alive else "gone",
+                r.stdout.strip().replace("\n", " | "), r.stderr.strip().replace("\n", " | ")))
         with lock:
             results.append((at, outcome, done["ms"] if done and outcome == "found" else None,
                             proc_ms if outcome == "found" else None))
