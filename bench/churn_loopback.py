@@ -58,6 +58,10 @@ def main():
         with lock:
             seeds = [a.base_port + j for j, s in enumerate(slots)
                      if s and j != i and now - s["started"] >= 2.0]
+            if not seeds:
+                # The first nodes of the cloud: none is 2 s old yet, and a node
+                # without a seed would stay an island of its own.
+                seeds = [a.base_port + j for j, s in enumerate(slots) if s and j != i]
         rng.shuffle(seeds)
         argv = [a.drt, "node", "--port", str(port), "--register", key]
         if seeds:
