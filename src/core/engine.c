@@ -800,7 +800,8 @@ void drt_engine_get_stats(const struct drt_engine *e, struct drt_engine_stats *s
                        e->leaf_changes_cap * sizeof(struct leaf_change) +
                        (e->revoke_checks ? ENGINE_MAX_REVOKE_CHECKS * sizeof(struct revoke_check) : 0) +
                        engine_cache_memory(e) + e->pending.cap * sizeof(struct pending) +
-                       e->nsearches * sizeof(struct search) + e->cap_searches * sizeof(*e->searches) + e->out.bytes + e->events.bytes +
+                       e->nsearches * sizeof(struct search) +
+                       e->cap_searches * sizeof(*e->searches) + e->out.bytes + e->events.bytes +
                        ratelimit_memory(e->rate);
     st->events_queued = e->events.count;
     st->rate_sources = ratelimit_sources(e->rate);
