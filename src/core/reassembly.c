@@ -16,16 +16,22 @@ struct reasm_slot {
 
 struct reasm {
     struct reasm_config cfg;
-    /* cfg.max_buffers of them, allocated with the first split message:
-     * most nodes never get one, and every engine has a reassembler. */
+    /* cfg.max_buffers of them, allocated with the first split message
+     * (NULL until then): most nodes never get one, and every engine has a
+     * reassembler. */
     struct reasm_slot *slots;
-    uint32_t nslots; /* 0 until then */
     uint64_t next_seq;
     /* The completed buffer handed out by reasm_add(), freed by the next one. */
     uint8_t *loan;
     size_t loan_len;
     struct reasm_stats stats;
 };
+
+/* Slots to look through: none before the table exists. */
+static uint32_t nslots(const struct reasm *r)
+{
+    return r->slots ? r->cfg.max_buffers : 0;
+}
 
 static uint32_t fragment_count(uint32_t total)
 {
@@ -103,7 +109,7 @@ void reasm_destroy(struct reasm *r)
 {
     if (!r)
         return;
-    for (uint32_t i = 0; i < r->nslots; i++)
+    for (uint32_t i = 0; i < nslots(r); i++)
         free(r->slots[i].buf);
     free(r->slots);
     free(r->loan);
@@ -138,7 +144,7 @@ size_t reasm_expire(struct reasm *r, uint64_t now_ms)
 
     if (!r)
         return 0;
-    for (uint32_t i = 0; i < r->nslots; i++) {
+    for (uint32_t i = 0; i < nslots(r); i++) {
         struct reasm_slot *s = &r->slots[i];
         if (s->in_use && s->deadline_ms <= now_ms) {
             slot_free(r, s);
@@ -155,7 +161,7 @@ uint64_t reasm_next_deadline(const struct reasm *r)
 
     if (!r)
         return earliest;
-    for (uint32_t i = 0; i < r->nslots; i++) {
+    for (uint32_t i = 0; i < nslots(r); i++) {
         const struct reasm_slot *s = &r->slots[i];
         if (s->in_use && s->deadline_ms < earliest)
             earliest = s->deadline_ms;
@@ -188,7 +194,7 @@ const char *reasm_result_name(enum reasm_result res)
 
 static struct reasm_slot *find_slot(struct reasm *r, const struct reasm_key *key)
 {
-    for (uint32_t i = 0; i < r->nslots; i++) {
+    for (uint32_t i = 0; i < nslots(r); i++) {
         struct reasm_slot *s = &r->slots[i];
         if (s->in_use && key_equal(&s->key, key))
             return s;
@@ -200,7 +206,7 @@ static struct reasm_slot *oldest_unproven(struct reasm *r)
 {
     struct reasm_slot *oldest = NULL;
 
-    for (uint32_t i = 0; i < r->nslots; i++) {
+    for (uint32_t i = 0; i < nslots(r); i++) {
         struct reasm_slot *s = &r->slots[i];
         if (s->in_use && !slot_is_proven(s) && (!oldest || s->seq < oldest->seq))
             oldest = s;
@@ -223,7 +229,7 @@ static bool make_room(struct reasm *r, uint32_t total)
         return true;
 
     size_t unproven = 0, unproven_bytes = 0;
-    for (uint32_t i = 0; i < r->nslots; i++) {
+    for (uint32_t i = 0; i < nslots(r); i++) {
         const struct reasm_slot *s = &r->slots[i];
         if (s->in_use && !slot_is_proven(s)) {
             unproven++;
@@ -245,7 +251,7 @@ static bool make_room(struct reasm *r, uint32_t total)
 
 static struct reasm_slot *free_slot(struct reasm *r)
 {
-    for (uint32_t i = 0; i < r->nslots; i++) {
+    for (uint32_t i = 0; i < nslots(r); i++) {
         if (!r->slots[i].in_use)
             return &r->slots[i];
     }
@@ -310,7 +316,6 @@ enum reasm_result reasm_add(struct reasm *r, const struct reasm_key *key, uint32
                 r->stats.refused_cap++;
                 return REASM_DROPPED_CAP;
             }
-            r->nslots = r->cfg.max_buffers;
         }
         uint8_t *buf = malloc(total_size);
         if (!buf) {

@@ -43,11 +43,10 @@ static void run_jobs(uv_async_t *h)
         pthread_mutex_unlock(&g.lock);
         if (!job)
             return;
-        if (job->posted) {
-            job->fn(job->arg); /* may free job */
+        bool posted = job->posted;
+        job->fn(job->arg); /* a posted job's fn may free it */
+        if (posted)
             continue;
-        }
-        job->fn(job->arg);
         pthread_mutex_lock(&g.lock);
         job->done = true;
         pthread_cond_broadcast(&g.done);
